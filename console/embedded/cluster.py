@@ -1,0 +1,74 @@
+"""The embedded cluster in one object: clock, store, registry, and the
+components (controllers, kubelets, service proxies) running on one event loop.
+
+The API server (`server.py`) is only a door onto `registry`; components write
+through `registry` too and learn of changes from `store.subscribe`.
+
+A component is a module with `async def run(cluster)`: it sets itself up,
+runs until cancelled, and cleans up in `finally`.
+"""
+
+import asyncio
+import importlib
+import logging
+
+from console.embedded import events
+from console.embedded.clock import Clock
+from console.embedded.registry import Registry
+from console.embedded.store import Store
+
+log = logging.getLogger("kubelab.cluster")
+
+# In start order. Kubelets register the Nodes; controllers then schedule onto them.
+COMPONENTS = [
+    "console.embedded.bootstrap",
+    "console.embedded.kubelet",
+    "console.embedded.controllers",
+]
+
+
+class Cluster:
+    def __init__(self, speed: float = 1.0, nodes: int = 2, version: str = "v1.33.1"):
+        self.clock = Clock(speed)
+        self.store = Store()
+        self.registry = Registry(self.store, self.clock)
+        self.nodes = nodes
+        self.version = version
+        self._tasks: list[asyncio.Task] = []
+
+    def event(self, obj: dict, reason: str, message: str, type_: str = "Normal",
+              component: str = "kubelet", host: str | None = None,
+              field_path: str | None = None) -> None:
+        try:
+            events.record(self.registry, obj, reason, message, type_, component, host, field_path)
+        except Exception:  # an event must never take a controller down
+            log.exception("recording event %s failed", reason)
+
+    def spawn(self, coro, name: str) -> asyncio.Task:
+        """A background task that logs (never hides) a crash."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        task.add_done_callback(self._reap)
+        self._tasks.append(task)
+        return task
+
+    def _reap(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("component %s crashed", task.get_name(), exc_info=task.exception())
+
+    async def start(self) -> None:
+        for name in COMPONENTS:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                log.warning("component %s is not built yet", name)
+                continue
+            self.spawn(module.run(self), name)
+            await asyncio.sleep(0)  # let it set up before the next one starts
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()

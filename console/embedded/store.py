@@ -1,0 +1,195 @@
+"""The object store: every API object, one resourceVersion counter, watch fan-out.
+
+Resources are named as kubectl names them with their group: "pods", "services",
+"events", "deployments.apps", "replicasets.apps",
+"horizontalpodautoscalers.autoscaling", "endpointslices.discovery.k8s.io",
+"destinationrules.networking.istio.io" ...  Objects are plain JSON dicts in
+their storage version.
+
+All methods are synchronous and run on the cluster's one event loop, so each is
+atomic. Objects handed out are the caller's own copies, except from `scan`,
+which is a read-only fast path. The store checks nothing about content:
+defaulting, validation and admission live in `registry`.
+"""
+
+import asyncio
+import copy
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+HISTORY = 20_000          # watch events kept for resuming; older resourceVersions get 410
+WATCH_QUEUE = 50_000      # a watcher further behind than this is closed (it will relist)
+
+
+class Expired(Exception):
+    """The resourceVersion asked for is older than the history kept (HTTP 410)."""
+
+
+class Conflict(Exception):
+    """Create of an existing name, or update with a stale resourceVersion (HTTP 409)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason  # "AlreadyExists" or "Conflict"
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class Event:
+    type: str          # ADDED, MODIFIED, DELETED (BOOKMARK/ERROR are made by the API layer)
+    res: str
+    obj: dict
+    old: dict | None = None
+
+
+@dataclass
+class Watcher:
+    res: str
+    namespace: str | None
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(WATCH_QUEUE))
+    closed: bool = False
+
+    def offer(self, ev: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(ev)
+        except asyncio.QueueFull:
+            self.close()
+
+    def close(self) -> None:
+        """Ends the stream: the consumer gets None next."""
+        if not self.closed:
+            self.closed = True
+            while True:
+                try:
+                    self.queue.put_nowait(None)
+                    return
+                except asyncio.QueueFull:
+                    self.queue.get_nowait()
+
+
+def _ns(obj: dict) -> str:
+    return obj["metadata"].get("namespace") or ""
+
+
+def _rv(obj: dict) -> int:
+    return int(obj["metadata"].get("resourceVersion") or 0)
+
+
+class Store:
+    def __init__(self):
+        self._objs: dict[str, dict[tuple[str, str], dict]] = {}
+        self._rv = 0
+        self._history: deque[tuple[int, Event]] = deque(maxlen=HISTORY)
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # -- reading -----------------------------------------------------------
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    def get(self, res: str, namespace: str, name: str) -> dict | None:
+        obj = self._objs.get(res, {}).get((namespace or "", name))
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def list(self, res: str, namespace: str | None = None) -> list[dict]:
+        return [copy.deepcopy(o) for o in self.scan(res, namespace)]
+
+    def scan(self, res: str, namespace: str | None = None) -> Iterator[dict]:
+        """Read-only view, in name order within namespace. Do not mutate."""
+        items = self._objs.get(res, {})
+        keys = sorted(k for k in items if namespace is None or k[0] == namespace)
+        return (items[k] for k in keys)
+
+    def count(self, res: str) -> int:
+        return len(self._objs.get(res, {}))
+
+    # -- writing -----------------------------------------------------------
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def create(self, res: str, obj: dict) -> dict:
+        key = (_ns(obj), obj["metadata"]["name"])
+        bucket = self._objs.setdefault(res, {})
+        if key in bucket:
+            raise Conflict(f'{res} "{key[1]}" already exists', "AlreadyExists")
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["resourceVersion"] = self._next_rv()
+        bucket[key] = obj
+        self._emit(Event("ADDED", res, obj))
+        return copy.deepcopy(obj)
+
+    def update(self, res: str, obj: dict, check_rv: bool = True) -> dict:
+        """Replace an object. With check_rv, a resourceVersion that is set must match."""
+        key = (_ns(obj), obj["metadata"]["name"])
+        old = self._objs.get(res, {}).get(key)
+        if old is None:
+            raise NotFound(f'{res} "{key[1]}" not found')
+        want = obj["metadata"].get("resourceVersion")
+        if check_rv and want and want != old["metadata"]["resourceVersion"]:
+            raise Conflict(
+                f'Operation cannot be fulfilled on {res} "{key[1]}": the object has been '
+                "modified; please apply your changes to the latest version and try again",
+                "Conflict",
+            )
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["resourceVersion"] = self._next_rv()
+        self._objs[res][key] = obj
+        self._emit(Event("MODIFIED", res, obj, old))
+        return copy.deepcopy(obj)
+
+    def delete(self, res: str, namespace: str, name: str) -> dict:
+        key = (namespace or "", name)
+        old = self._objs.get(res, {}).pop(key, None)
+        if old is None:
+            raise NotFound(f'{res} "{name}" not found')
+        gone = copy.deepcopy(old)
+        gone["metadata"]["resourceVersion"] = self._next_rv()
+        self._emit(Event("DELETED", res, gone, old))
+        return copy.deepcopy(gone)
+
+    # -- watching ----------------------------------------------------------
+    def watch(self, res: str, namespace: str | None, since: int | None) -> Watcher:
+        """A stream of Events after resourceVersion `since`.
+
+        since None: ADDED for every current object first (what rv "" or "0" means).
+        Raises Expired when `since` is older than the kept history.
+        """
+        w = Watcher(res, namespace)
+        if since is None:
+            for obj in self.scan(res, namespace):
+                w.offer(Event("ADDED", res, copy.deepcopy(obj)))
+        elif since < self._rv:
+            oldest = self._history[0][0] if self._history else self._rv + 1
+            if since < oldest - 1:
+                raise Expired(f"too old resource version: {since} ({oldest - 1})")
+            for rv, ev in self._history:
+                if rv > since and ev.res == res and (namespace is None or _ns(ev.obj) == namespace):
+                    w.offer(ev)
+        self._watchers.setdefault(res, set()).add(w)
+        return w
+
+    def stop_watch(self, w: Watcher) -> None:
+        self._watchers.get(w.res, set()).discard(w)
+        w.close()
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        """In-process listeners (controllers) see every change, synchronously."""
+        self._listeners.append(listener)
+
+    def _emit(self, ev: Event) -> None:
+        self._history.append((_rv(ev.obj), ev))
+        for w in list(self._watchers.get(ev.res, ())):
+            if w.namespace is None or _ns(ev.obj) == w.namespace:
+                w.offer(ev)
+                if w.closed:
+                    self._watchers[ev.res].discard(w)
+        for listener in self._listeners:
+            listener(ev)
