@@ -1,0 +1,214 @@
+"""A small typed event bus between producers (informers, metrics, load engine,
+actions) and consumers (the UI, later the scenario runner and tapes).
+
+Producers run in threads; `publish` is thread-safe and never blocks. Each
+subscriber has a bounded queue: events with a `key` merge (the newest replaces
+an older one still waiting, so a burst on one object collapses to its last
+state); events without a key are kept in order and the oldest are dropped
+when the queue is full (counted in `dropped`).
+
+Every event is a dataclass with a wall-clock timestamp and round-trips
+through `to_dict` / `from_dict` (roadmap: tapes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+_KINDS: dict[str, type[Event]] = {}
+
+
+@dataclass
+class Event:
+    ts: float = field(default_factory=time.time, kw_only=True)
+    name: ClassVar[str] = "event"
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        _KINDS[cls.name] = cls
+
+    @property
+    def key(self) -> Any:
+        """Events with the same key merge in a queue; None never merges."""
+        return None
+
+    def to_dict(self) -> dict:
+        return {"event": self.name, **dataclasses.asdict(self)}
+
+
+def from_dict(data: dict) -> Event:
+    data = dict(data)
+    cls = _KINDS.get(data.pop("event", ""))
+    if cls is None:
+        raise ValueError(f"unknown event kind in {sorted(data)}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class ObjectChanged(Event):
+    """An informer saw an object ADDED, MODIFIED or DELETED (raw API JSON)."""
+    name: ClassVar[str] = "object"
+    kind: str = ""          # pods, deployments, replicasets, hpas, events, services, endpointslices
+    type: str = "ADDED"
+    obj: dict = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        meta = self.obj.get("metadata", {})
+        return meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"
+
+    @property
+    def key(self):
+        # Kubernetes Events are a log: each one matters, never merge them.
+        return None if self.kind == "events" else (self.kind, self.uid)
+
+
+@dataclass
+class Synced(Event):
+    """A list finished: `uids` is the full current set, anything else is gone."""
+    name: ClassVar[str] = "synced"
+    kind: str = ""
+    uids: list = field(default_factory=list)
+
+    @property
+    def key(self):
+        return ("synced", self.kind)
+
+
+@dataclass
+class Connection(Event):
+    """An informer's link to the API: live, reconnecting or stale."""
+    name: ClassVar[str] = "connection"
+    kind: str = ""
+    state: str = "live"
+    detail: str = ""
+
+    @property
+    def key(self):
+        return ("connection", self.kind)
+
+
+@dataclass
+class Metrics(Event):
+    """metrics.k8s.io pod usage, CPU in millicores by pod name."""
+    name: ClassVar[str] = "metrics"
+    available: bool = True
+    cpu: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)
+    hint: str = ""
+
+    @property
+    def key(self):
+        return "metrics"
+
+
+@dataclass
+class LoadSample(Event):
+    """One snapshot of a running load test (cumulative + the last second)."""
+    name: ClassVar[str] = "load.sample"
+    run: str = ""
+    data: dict = field(default_factory=dict)
+
+    @property
+    def key(self):
+        return ("load", self.run)
+
+
+@dataclass
+class LoadDone(Event):
+    """A load run ended: siege's summary text and its figures."""
+    name: ClassVar[str] = "load.done"
+    run: str = ""
+    summary: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class ActionDone(Event):
+    """An action finished: ok, and the API's own message when not."""
+    name: ClassVar[str] = "action"
+    action: str = ""
+    ok: bool = True
+    message: str = ""
+
+
+class Subscription:
+    def __init__(self, bus: Bus, maxsize: int):
+        self._bus = bus
+        self._maxsize = maxsize
+        self._keyed: OrderedDict[Any, Event] = OrderedDict()
+        self._plain: deque[tuple[int, Event]] = deque()
+        self._seq = 0
+        self._cond = threading.Condition()
+        self.dropped = 0
+        self.merged = 0
+        self.closed = False
+
+    def put(self, event: Event) -> None:
+        with self._cond:
+            key = event.key
+            if key is None:
+                if len(self._plain) >= self._maxsize:
+                    self._plain.popleft()
+                    self.dropped += 1
+                self._seq += 1
+                self._plain.append((self._seq, event))
+            elif key in self._keyed:
+                self._keyed[key] = event   # keeps its place; the newest state wins
+                self.merged += 1
+            else:
+                if len(self._keyed) >= self._maxsize:
+                    self._keyed.popitem(last=False)
+                    self.dropped += 1
+                self._keyed[key] = event
+            self._cond.notify()
+
+    def __len__(self) -> int:
+        return len(self._keyed) + len(self._plain)
+
+    def get_batch(self, timeout: float | None = None, limit: int = 10_000) -> list[Event]:
+        """Everything waiting (up to `limit`), blocking up to `timeout` for the first."""
+        with self._cond:
+            if not self._keyed and not self._plain and not self.closed:
+                self._cond.wait(timeout)
+            out: list[Event] = []
+            while self._plain and len(out) < limit:
+                out.append(self._plain.popleft()[1])
+            while self._keyed and len(out) < limit:
+                out.append(self._keyed.popitem(last=False)[1])
+            return out
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class Bus:
+    def __init__(self):
+        self._subs: list[Subscription] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, maxsize: int = 20_000) -> Subscription:
+        sub = Subscription(self, maxsize)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def publish(self, event: Event) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.put(event)

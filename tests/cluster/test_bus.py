@@ -1,0 +1,59 @@
+import threading
+
+from console import bus
+
+
+def test_keyed_events_merge_and_keep_their_place():
+    b = bus.Bus()
+    sub = b.subscribe()
+    pod = {"metadata": {"uid": "u1", "name": "a"}}
+    b.publish(bus.ObjectChanged(kind="pods", type="ADDED", obj=pod))
+    b.publish(bus.ObjectChanged(kind="pods", type="ADDED", obj={"metadata": {"uid": "u2"}}))
+    for i in range(100):
+        b.publish(bus.ObjectChanged(kind="pods", type="MODIFIED",
+                                    obj={"metadata": {"uid": "u1", "resourceVersion": str(i)}}))
+    got = sub.get_batch(timeout=0)
+    assert [e.uid for e in got] == ["u1", "u2"]
+    assert got[0].obj["metadata"]["resourceVersion"] == "99"
+    assert sub.merged == 100
+
+
+def test_kubernetes_events_never_merge_and_oldest_drop_when_full():
+    b = bus.Bus()
+    sub = b.subscribe(maxsize=3)
+    for i in range(5):
+        b.publish(bus.ObjectChanged(kind="events", obj={"metadata": {"uid": "e"}, "n": i}))
+    got = sub.get_batch(timeout=0)
+    assert [e.obj["n"] for e in got] == [2, 3, 4]
+    assert sub.dropped == 2
+
+
+def test_events_round_trip_through_dicts():
+    events = [
+        bus.ObjectChanged(kind="pods", type="DELETED", obj={"metadata": {"uid": "x"}}),
+        bus.Connection(kind="pods", state="reconnecting", detail="refused"),
+        bus.Metrics(available=False, hint="error: Metrics API not available"),
+        bus.LoadDone(run="r1", summary="Transactions: 3 hits", data={"availability": 100.0}),
+        bus.ActionDone(action="scale", ok=False, message="forbidden"),
+    ]
+    for ev in events:
+        back = bus.from_dict(ev.to_dict())
+        assert back == ev and type(back) is type(ev)
+
+
+def test_get_batch_wakes_on_publish_from_another_thread():
+    b = bus.Bus()
+    sub = b.subscribe()
+    t = threading.Timer(0.05, b.publish, args=(bus.Connection(kind="pods"),))
+    t.start()
+    got = sub.get_batch(timeout=30)
+    t.join()
+    assert len(got) == 1 and got[0].state == "live"
+
+
+def test_closed_subscription_gets_nothing_more():
+    b = bus.Bus()
+    sub = b.subscribe()
+    sub.close()
+    b.publish(bus.Connection(kind="pods"))
+    assert sub.get_batch(timeout=0) == []
