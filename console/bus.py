@@ -82,7 +82,7 @@ class Synced(Event):
 
 
 @dataclass
-class Connection(Event):
+class WatchState(Event):
     """An informer's link to the API: live, reconnecting or stale."""
     name: ClassVar[str] = "connection"
     kind: str = ""

@@ -31,7 +31,7 @@ def test_kubernetes_events_never_merge_and_oldest_drop_when_full():
 def test_events_round_trip_through_dicts():
     events = [
         bus.ObjectChanged(kind="pods", type="DELETED", obj={"metadata": {"uid": "x"}}),
-        bus.Connection(kind="pods", state="reconnecting", detail="refused"),
+        bus.WatchState(kind="pods", state="reconnecting", detail="refused"),
         bus.Metrics(available=False, hint="error: Metrics API not available"),
         bus.LoadDone(run="r1", summary="Transactions: 3 hits", data={"availability": 100.0}),
         bus.ActionDone(action="scale", ok=False, message="forbidden"),
@@ -44,7 +44,7 @@ def test_events_round_trip_through_dicts():
 def test_get_batch_wakes_on_publish_from_another_thread():
     b = bus.Bus()
     sub = b.subscribe()
-    t = threading.Timer(0.05, b.publish, args=(bus.Connection(kind="pods"),))
+    t = threading.Timer(0.05, b.publish, args=(bus.WatchState(kind="pods"),))
     t.start()
     got = sub.get_batch(timeout=30)
     t.join()
@@ -55,5 +55,5 @@ def test_closed_subscription_gets_nothing_more():
     b = bus.Bus()
     sub = b.subscribe()
     sub.close()
-    b.publish(bus.Connection(kind="pods"))
+    b.publish(bus.WatchState(kind="pods"))
     assert sub.get_batch(timeout=0) == []

@@ -1,0 +1,165 @@
+"""List + watch the namespace's objects and publish them on the bus.
+
+One thread per kind (the official client is blocking). Each informer lists,
+publishes every object and a `Synced` with the full set of uids, then watches
+from the list's resourceVersion; a watch that ends is resumed from the last
+resourceVersion seen, a 410 Gone relists, and a lost connection is retried
+with back-off. Its link state (live / reconnecting / stale) goes on the bus.
+Objects stay raw API JSON (dicts): cheap, and serialisable for tapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+from console import bus
+from console.cluster.errors import message_of
+
+log = logging.getLogger("kubelab.informers")
+
+# kind -> (API class, list function name)
+KINDS = {
+    "pods": (client.CoreV1Api, "list_namespaced_pod"),
+    "deployments": (client.AppsV1Api, "list_namespaced_deployment"),
+    "replicasets": (client.AppsV1Api, "list_namespaced_replica_set"),
+    "hpas": (client.AutoscalingV2Api, "list_namespaced_horizontal_pod_autoscaler"),
+    "events": (client.CoreV1Api, "list_namespaced_event"),
+    "services": (client.CoreV1Api, "list_namespaced_service"),
+    "endpointslices": (client.DiscoveryV1Api, "list_namespaced_endpoint_slice"),
+}
+
+STALE_AFTER = 30.0      # seconds of failed reconnects before the data is called stale
+WATCH_SECONDS = 240     # server-side watch timeout; the watch is then resumed
+BACKOFF_MAX = 15.0
+
+
+class Gone(Exception):
+    """The resourceVersion is too old (410): relist."""
+
+
+class Informer:
+    def __init__(self, api: client.ApiClient, namespace: str, kind: str, sink: bus.Bus):
+        cls, fn = KINDS[kind]
+        self.list = getattr(cls(api), fn)
+        self.namespace = namespace
+        self.kind = kind
+        self.bus = sink
+        self.rv: str | None = None
+        self.state = "connecting"
+        self.relists = 0
+        self._stop = threading.Event()
+        self._watch: watch.Watch | None = None
+        self.thread = threading.Thread(target=self.run, name=f"informer-{kind}", daemon=True)
+
+    def start(self) -> Informer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        w = self._watch
+        if w is not None:
+            w.stop()
+            resp = getattr(w, "_resp", None)
+            if resp is not None:
+                try:  # unblock the read now rather than at the next event
+                    resp.close()
+                except Exception:
+                    pass
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        if state != self.state or detail:
+            self.state = state
+            self.bus.publish(bus.WatchState(kind=self.kind, state=state, detail=detail))
+
+    def relist(self) -> None:
+        resp = self.list(self.namespace, _preload_content=False, _request_timeout=60)
+        body = json.loads(resp.data)
+        self.relists += 1
+        uids = []
+        for obj in body.get("items") or []:
+            uids.append(obj.get("metadata", {}).get("uid", ""))
+            self.bus.publish(bus.ObjectChanged(kind=self.kind, type="ADDED", obj=obj))
+        self.bus.publish(bus.Synced(kind=self.kind, uids=uids))
+        self.rv = body.get("metadata", {}).get("resourceVersion")
+
+    def watch_once(self) -> None:
+        self._watch = w = watch.Watch()
+        stream = w.stream(self.list, self.namespace, resource_version=self.rv,
+                          allow_watch_bookmarks=True, timeout_seconds=WATCH_SECONDS,
+                          _request_timeout=(10, WATCH_SECONDS + 30), deserialize=False)
+        try:
+            for ev in stream:
+                if self.stopped:
+                    return
+                obj = ev.get("object") or {}
+                rv = obj.get("metadata", {}).get("resourceVersion")
+                if rv:
+                    self.rv = rv
+                if ev.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    self.bus.publish(bus.ObjectChanged(kind=self.kind, type=ev["type"], obj=obj))
+        except ApiException as exc:
+            if exc.status == 410:
+                raise Gone() from None
+            raise
+        finally:
+            self._watch = None
+
+    def run(self) -> None:
+        delay, failing_since, need_list = 0.5, None, True
+        while not self.stopped:
+            try:
+                if need_list:
+                    self.relist()
+                    need_list = False
+                self._set_state("live")
+                delay, failing_since = 0.5, None
+                self.watch_once()
+            except Gone:
+                need_list = True
+                continue
+            except Exception as exc:  # connection lost, 5xx, 403 ...: say so and retry
+                if self.stopped:
+                    return
+                if isinstance(exc, ApiException) and exc.status == 410:
+                    need_list = True
+                    continue
+                now = time.monotonic()
+                failing_since = failing_since or now
+                state = "stale" if now - failing_since > STALE_AFTER else "reconnecting"
+                self._set_state(state, message_of(exc))
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, BACKOFF_MAX)
+
+
+class Informers:
+    """All the kinds of one namespace, started and stopped together."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, sink: bus.Bus,
+                 kinds: list[str] | None = None):
+        self.items = [Informer(api, namespace, k, sink) for k in (kinds or list(KINDS))]
+
+    def start(self) -> Informers:
+        for inf in self.items:
+            inf.start()
+        return self
+
+    def stop(self) -> None:
+        for inf in self.items:
+            inf.stop()
+
+    def join(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        for inf in self.items:
+            inf.thread.join(max(0.0, deadline - time.monotonic()))
