@@ -1,0 +1,97 @@
+"""The simulated kubelets: one per node, all in this one component.
+
+`run(cluster)` registers the Node objects, then keeps one PodWorker per pod bound
+(spec.nodeName) to one of its nodes. `cluster.kubelet` is the door the API server
+uses for pods/{name}/log (and later exec).
+"""
+
+import asyncio
+import logging
+
+from console.embedded.kubelet.node import Node
+from console.embedded.kubelet.worker import PodWorker
+from console.embedded.store import Event
+
+log = logging.getLogger("kubelab.kubelet")
+
+
+class Kubelet:
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.nodes = {n.name: n for n in (Node(i, cluster.version)
+                                          for i in range(1, cluster.nodes + 1))}
+        self.workers: dict[tuple[str, str], PodWorker] = {}
+        self.by_ip: dict[str, PodWorker] = {}
+
+    # -- the API server's door ----------------------------------------------
+    def worker(self, namespace: str, pod: str) -> "PodWorker | None":
+        return self.workers.get((namespace, pod))
+
+    def logs(self, namespace: str, pod: str, container: str | None = None,
+             previous: bool = False) -> list[str] | None:
+        w = self.workers.get((namespace, pod))
+        return None if w is None else w.logs(container, previous)
+
+    def follow(self, namespace: str, pod: str, container: str | None = None):
+        """Async iterator of log lines: what is there, then new ones until the
+        container instance stops."""
+        w = self.workers.get((namespace, pod))
+        if w is None:
+            raise KeyError(f"{namespace}/{pod}")
+        return w.follow(container)
+
+    # -- pods ----------------------------------------------------------------
+    def register_nodes(self) -> None:
+        reg = self.cluster.registry
+        for node in self.nodes.values():
+            if reg.get("nodes", "", node.name) is None:
+                reg.create("nodes", node.manifest())
+            status = node.status(self.cluster.clock.stamp())
+            reg.mutate("nodes", "", node.name, lambda o: o.__setitem__("status", status),
+                       subresource="status")
+
+    def on_change(self, ev) -> None:
+        if ev.res != "pods":
+            return
+        meta = ev.obj["metadata"]
+        key = (meta.get("namespace") or "default", meta["name"])
+        w = self.workers.get(key)
+        if ev.type == "DELETED":
+            if w is not None and w.uid == meta.get("uid"):
+                w.gone()
+            return
+        node = self.nodes.get((ev.obj.get("spec") or {}).get("nodeName") or "")
+        if node is None:
+            return
+        if w is not None and w.uid != meta.get("uid"):
+            w.gone()      # same name, new pod (a StatefulSet-like re-create)
+            w = None
+        if w is None:
+            if (ev.obj.get("status") or {}).get("phase") in ("Succeeded", "Failed") \
+                    and not meta.get("deletionTimestamp"):
+                return    # finished before we (re)started: nothing to run
+            w = PodWorker(self, node, ev.obj)
+            self.workers[key] = w
+            w.task = self.cluster.spawn(w.run(), f"pod {key[0]}/{key[1]}")
+        w.poke(ev.obj)
+
+    def forget(self, w: PodWorker) -> None:
+        if self.workers.get(w.key) is w:
+            del self.workers[w.key]
+        if w.ip and self.by_ip.get(w.ip) is w:
+            del self.by_ip[w.ip]
+        w.node.release_ip(w.ip)
+
+
+async def run(cluster) -> None:
+    kubelet = Kubelet(cluster)
+    cluster.kubelet = kubelet
+    kubelet.register_nodes()
+    cluster.store.subscribe(kubelet.on_change)
+    for pod in cluster.store.list("pods"):
+        kubelet.on_change(Event("ADDED", "pods", pod))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for w in list(kubelet.workers.values()):
+            w.gone()

@@ -1,0 +1,92 @@
+"""Simulated nodes: the Node objects a kubelet registers, and pod IPs from each
+node's pod CIDR (10.244.N.0/24, as kind and flannel hand them out)."""
+
+import uuid
+
+INTERNAL_NET = "172.18.0."           # what a kind cluster's nodes get on the docker bridge
+CONTAINER_RUNTIME = "containerd://1.7.18"
+KERNEL = "6.1.0-28-amd64"
+OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
+
+
+class Node:
+    def __init__(self, index: int, version: str):
+        self.index = index
+        self.name = f"kubelab-node-{index}"
+        self.ip = f"{INTERNAL_NET}{index + 1}"
+        self.cidr = f"10.244.{index}.0/24"
+        self.version = version
+        self.images: dict[str, int] = {}      # image ref -> size: this node's image cache
+        self._used: set[int] = set()
+
+    def allocate_ip(self) -> str:
+        for host in range(2, 255):
+            if host not in self._used:
+                self._used.add(host)
+                return f"10.244.{self.index}.{host}"
+        raise RuntimeError(f"pod CIDR {self.cidr} of {self.name} is exhausted")
+
+    def release_ip(self, ip: str | None) -> None:
+        if ip and ip.startswith(f"10.244.{self.index}."):
+            self._used.discard(int(ip.rsplit(".", 1)[1]))
+
+    def manifest(self) -> dict:
+        labels = {
+            "beta.kubernetes.io/arch": "amd64",
+            "beta.kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": self.name,
+            "kubernetes.io/os": "linux",
+        }
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": self.name,
+                "labels": labels,
+                "annotations": {
+                    "node.alpha.kubernetes.io/ttl": "0",
+                    "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                },
+            },
+            "spec": {"podCIDR": self.cidr, "podCIDRs": [self.cidr],
+                     "providerID": f"kind://docker/kubelab/{self.name}"},
+        }
+
+    def status(self, stamp: str) -> dict:
+        resources = {"cpu": "4", "memory": "8Gi", "pods": "110",
+                     "ephemeral-storage": "100Gi", "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
+
+        def cond(type_, status, reason, message):
+            return {"type": type_, "status": status, "lastHeartbeatTime": stamp,
+                    "lastTransitionTime": stamp, "reason": reason, "message": message}
+
+        return {
+            "capacity": dict(resources),
+            "allocatable": dict(resources),
+            "conditions": [
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                     "kubelet has sufficient memory available"),
+                cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                     "kubelet has no disk pressure"),
+                cond("PIDPressure", "False", "KubeletHasSufficientPID",
+                     "kubelet has sufficient PID available"),
+                cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            ],
+            "addresses": [{"type": "InternalIP", "address": self.ip},
+                          {"type": "Hostname", "address": self.name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, self.name).hex,
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, self.name)),
+                "bootID": str(uuid.uuid4()),
+                "kernelVersion": KERNEL,
+                "osImage": OS_IMAGE,
+                "containerRuntimeVersion": CONTAINER_RUNTIME,
+                "kubeletVersion": self.version,
+                "kubeProxyVersion": self.version,
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+            "images": [],
+        }

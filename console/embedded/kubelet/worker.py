@@ -1,0 +1,155 @@
+"""One pod on one node: sandbox (pod IP), its containers, its status, its end.
+
+Containers run themselves (container.py); the worker owns the pod-level view:
+it writes status whenever a container changes (coalesced per loop turn), and
+on deletion stops the containers within the grace period and removes the pod.
+"""
+
+import asyncio
+import logging
+
+from console.embedded.kubelet import status as st
+from console.embedded.kubelet.container import Container
+from console.embedded.store import NotFound
+
+log = logging.getLogger("kubelab.kubelet")
+
+
+class PodWorker:
+    def __init__(self, kubelet, node, pod: dict):
+        self.kubelet = kubelet
+        self.cluster = kubelet.cluster
+        self.node = node
+        self.pod = pod
+        meta = pod["metadata"]
+        self.key = (meta.get("namespace") or "default", meta["name"])
+        self.uid = meta.get("uid")
+        self.ip: str | None = None
+        self.task: asyncio.Task | None = None
+        self.removed = False
+        self.start_time: str | None = None
+        self.containers: list[Container] = []
+        self._wake = asyncio.Event()
+        self._dirty = False
+        self._terminating = False
+
+    # -- signals from the kubelet -------------------------------------------
+    def poke(self, pod: dict) -> None:
+        self.pod = pod
+        self._wake.set()
+
+    def gone(self) -> None:
+        """The pod object is gone from the API: stop at once."""
+        self.removed = True
+        self._wake.set()
+
+    def changed(self) -> None:
+        """A container changed: write status soon (once per burst)."""
+        if not self._dirty:
+            self._dirty = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    # -- the pod's life --------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            for c in self.containers:
+                c.abort()
+            self.kubelet.forget(self)
+
+    async def _run(self) -> None:
+        spec = self.pod.get("spec") or {}
+        self.start_time = (self.pod.get("status") or {}).get("startTime") or self.cluster.clock.stamp()
+        self.ip = self.node.allocate_ip()
+        self.kubelet.by_ip[self.ip] = self
+        self.containers = [Container(self, c) for c in spec.get("containers", [])]
+        self._flush()
+        for c in self.containers:
+            c.task = self.cluster.spawn(c.run(), f"container {self.key[1]}/{c.name}")
+        while not self.removed:
+            meta = self.pod["metadata"]
+            if meta.get("deletionTimestamp") and not self._terminating:
+                self._terminating = True
+                grace = meta.get("deletionGracePeriodSeconds")
+                if grace is None:
+                    grace = spec.get("terminationGracePeriodSeconds", 30)
+                self.cluster.spawn(self._terminate(grace), f"terminate {self.key[1]}")
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _terminate(self, grace: float) -> None:
+        await asyncio.gather(*(c.stop(grace, "Stopping container " + c.name)
+                               for c in self.containers))
+        if self.removed:
+            return
+        try:
+            self.cluster.registry.delete("pods", self.key[0], self.key[1], grace_seconds=0)
+        except NotFound:
+            pass
+        self.gone()
+
+    # -- logs ------------------------------------------------------------------
+    def container(self, name: str | None) -> Container | None:
+        if name is None:
+            return self.containers[0] if self.containers else None
+        return next((c for c in self.containers if c.name == name), None)
+
+    def logs(self, name: str | None, previous: bool) -> list[str] | None:
+        c = self.container(name)
+        return None if c is None else c.logs(previous)
+
+    def follow(self, name: str | None):
+        c = self.container(name)
+        if c is None:
+            raise KeyError(name)
+        return c.follow()
+
+    # -- status ------------------------------------------------------------------
+    def _flush(self) -> None:
+        self._dirty = False
+        if self.removed:
+            return
+        try:
+            self.cluster.registry.mutate("pods", self.key[0], self.key[1], self._write_status,
+                                         subresource="status")
+        except Exception:
+            log.exception("status of %s/%s", *self.key)
+
+    def _write_status(self, pod: dict) -> bool | None:
+        if pod["metadata"].get("uid") != self.uid:
+            return False
+        stamp = self.cluster.clock.stamp()
+        spec = pod.get("spec") or {}
+        old = pod.get("status") or {}
+        conds = [dict(c) for c in old.get("conditions") or []]
+        cs = self.containers
+        started = bool(self.ip)
+        st.set_condition(conds, "PodReadyToStartContainers", started, stamp)
+        st.set_condition(conds, "Initialized", True, stamp)
+        not_ready = [c.name for c in cs if not c.ready]
+        msg = f"containers with unready status: [{' '.join(not_ready)}]" if not_ready else None
+        st.set_condition(conds, "ContainersReady", not not_ready, stamp,
+                         "ContainersNotReady" if not_ready else None, msg)
+        # readiness gates would also count here
+        st.set_condition(conds, "Ready", not not_ready, stamp,
+                         "ContainersNotReady" if not_ready else None, msg)
+        if not any(c["type"] == "PodScheduled" for c in conds):
+            st.set_condition(conds, "PodScheduled", True, stamp)
+        new = dict(old)
+        new.update({
+            "phase": st.phase(spec.get("restartPolicy", "Always"), cs),
+            "conditions": st.sort_conditions(conds),
+            "hostIP": self.node.ip,
+            "hostIPs": [{"ip": self.node.ip}],
+            "startTime": self.start_time,
+            "qosClass": old.get("qosClass") or st.qos_class(spec),
+            "containerStatuses": [c.status() for c in cs],
+        })
+        if self.ip:
+            new["podIP"] = self.ip
+            new["podIPs"] = [{"ip": self.ip}]
+        if new == old:
+            return False
+        pod["status"] = new
+        return None
