@@ -1,0 +1,169 @@
+"""What a key press does to the cluster: rollouts, scaling, autoscaling, deletes.
+
+Each action is a plain function over a Connection (roadmap: the scenario
+runner calls the same ones) and returns a Result: ok, and either what was
+done or the API server's own error message. Nothing here raises.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from console.cluster import rest
+from console.cluster.errors import message_of
+from console.cluster.printer import revision
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def action(fn):
+    """Turn any exception into Result(False, <the API's message>)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs) -> Result:
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as exc:
+            return Result(False, message_of(exc))
+        return out if isinstance(out, Result) else Result(True, str(out))
+    return wrapper
+
+
+@action
+def set_image(conn, deployment: str, image: str, container: str | None = None) -> str:
+    dep = rest.get(conn.api, "Deployment", conn.namespace, deployment)
+    containers = dep["spec"]["template"]["spec"]["containers"]
+    name = container or containers[0]["name"]
+    if not any(c["name"] == name for c in containers):
+        return Result(False, f"deployment {deployment} has no container {name!r}")
+    rest.patch(conn.api, "Deployment", conn.namespace, deployment,
+               {"spec": {"template": {"spec": {"containers": [{"name": name, "image": image}]}}}})
+    return f"deployment.apps/{deployment} image updated: {name}={image}"
+
+
+@action
+def apply(conn, source: str | Path | list[dict]) -> str:
+    docs = rest.load_manifest(source) if isinstance(source, (str, Path)) else source
+    return "; ".join(rest.create_or_update(conn.api, d, conn.namespace) for d in docs)
+
+
+@action
+def scale(conn, deployment: str, replicas: int) -> str:
+    if replicas < 0:
+        return Result(False, "replicas must be 0 or more")
+    rest.patch(conn.api, "Deployment", conn.namespace, deployment,
+               {"spec": {"replicas": replicas}}, rest.MERGE)
+    return f"deployment.apps/{deployment} scaled to {replicas}"
+
+
+def scale_by(conn, deployment: str, delta: int) -> Result:
+    try:
+        dep = rest.get(conn.api, "Deployment", conn.namespace, deployment)
+    except Exception as exc:
+        return Result(False, message_of(exc))
+    return scale(conn, deployment, max(0, int(dep["spec"].get("replicas", 1)) + delta))
+
+
+@action
+def autoscale(conn, deployment: str, minimum: int, maximum: int, cpu_percent: int) -> str:
+    if not 1 <= minimum <= maximum:
+        return Result(False, f"need 1 <= min ({minimum}) <= max ({maximum})")
+    if cpu_percent < 1:
+        return Result(False, "cpu-percent must be at least 1")
+    hpa = {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": deployment},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+            "minReplicas": minimum, "maxReplicas": maximum,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent}}}],
+        },
+    }
+    rest.get(conn.api, "Deployment", conn.namespace, deployment)  # a clear 404 first
+    verb = rest.create_or_update(conn.api, hpa, conn.namespace).rsplit(" ", 1)[1]
+    return f"horizontalpodautoscaler.autoscaling/{deployment} {verb} (min {minimum}, max {maximum}, cpu {cpu_percent}%)"
+
+
+@action
+def delete_hpa(conn, name: str) -> str:
+    rest.delete(conn.api, "HorizontalPodAutoscaler", conn.namespace, name)
+    return f'horizontalpodautoscaler.autoscaling "{name}" deleted'
+
+
+@action
+def delete_pod(conn, name: str) -> str:
+    rest.delete(conn.api, "Pod", conn.namespace, name)
+    return f'pod "{name}" deleted'
+
+
+def owned_replicasets(conn, dep: dict) -> list[dict]:
+    uid = dep["metadata"]["uid"]
+    body = rest.call(conn.api, "GET", rest.path_for("ReplicaSet", conn.namespace))
+    return sorted((rs for rs in body.get("items") or []
+                   if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])),
+                  key=revision)
+
+
+# kubectl's rollback skips these when copying the ReplicaSet's annotations back.
+_SKIP = {"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
+         "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
+         "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to"}
+
+
+@action
+def rollout_undo(conn, deployment: str, to_revision: int = 0) -> str:
+    """As `kubectl rollout undo`: JSON-patch the template back to a previous RS's."""
+    dep = rest.get(conn.api, "Deployment", conn.namespace, deployment)
+    sets = owned_replicasets(conn, dep)
+    current = revision(dep)
+    if to_revision:
+        chosen = next((rs for rs in sets if revision(rs) == to_revision), None)
+        if chosen is None:
+            return Result(False, f"unable to find specified revision {to_revision} in history")
+    else:
+        older = [rs for rs in sets if revision(rs) < current]
+        if not older:
+            return Result(False, f"no rollout history found for deployment {deployment!r}")
+        chosen = older[-1]
+    template = chosen["spec"]["template"]
+    template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+    if _same_template(template, dep["spec"]["template"]):
+        return f"skipped rollback (current template already matches revision {revision(chosen)})"
+    annotations = dict(dep["metadata"].get("annotations") or {})
+    for k, v in (chosen["metadata"].get("annotations") or {}).items():
+        if k not in _SKIP:
+            annotations[k] = v
+    rest.patch(conn.api, "Deployment", conn.namespace, deployment, [
+        {"op": "replace", "path": "/spec/template", "value": template},
+        {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+    ], rest.JSON_PATCH)
+    return f"deployment.apps/{deployment} rolled back to revision {revision(chosen)}"
+
+
+def _same_template(a: dict, b: dict) -> bool:
+    def norm(t):
+        t = {**t, "metadata": dict(t.get("metadata") or {})}
+        t["metadata"].pop("creationTimestamp", None)
+        labels = dict(t["metadata"].get("labels") or {})
+        labels.pop("pod-template-hash", None)
+        t["metadata"]["labels"] = labels
+        return t
+    return norm(a) == norm(b)
+
+
+def history(conn, deployment: str) -> list[tuple[int, str, str]]:
+    """(revision, images, change-cause) oldest first, as `kubectl rollout history`."""
+    dep = rest.get(conn.api, "Deployment", conn.namespace, deployment)
+    from console.cluster.printer import images
+    return [(revision(rs), images(rs["spec"]["template"]),
+             (rs["metadata"].get("annotations") or {}).get("kubernetes.io/change-cause", "<none>"))
+            for rs in owned_replicasets(conn, dep)]

@@ -1,0 +1,77 @@
+"""Pod usage from metrics.k8s.io, every 15 s (the only polling the console does).
+
+When the Metrics API is not served the console says so as kubectl does in
+lab L1 ("error: Metrics API not available") and keeps trying.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from console import bus
+from console.cluster.errors import message_of
+
+INTERVAL = 15.0
+NOT_AVAILABLE = "error: Metrics API not available"
+
+_SUFFIX = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity(value: str | int | float | None) -> float:
+    """A Kubernetes quantity ("250m", "12Mi", "1") as a plain number."""
+    if value is None:
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "n", "u", "m", "k", "M", "G", "T"):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * _SUFFIX[suffix]
+    return float(text)
+
+
+def millicores(value) -> int:
+    return round(quantity(value) * 1000)
+
+
+def fetch(api: client.ApiClient, namespace: str) -> bus.Metrics:
+    try:
+        body = client.CustomObjectsApi(api).list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", namespace, "pods", _request_timeout=20)
+    except ApiException as exc:
+        if exc.status in (404, 503):
+            return bus.Metrics(available=False, hint=NOT_AVAILABLE)
+        return bus.Metrics(available=False, hint=f"metrics: {message_of(exc)}")
+    except Exception as exc:
+        return bus.Metrics(available=False, hint=f"metrics: {message_of(exc)}")
+    cpu, mem = {}, {}
+    for item in body.get("items") or []:
+        name = item.get("metadata", {}).get("name", "")
+        containers = item.get("containers") or []
+        cpu[name] = sum(millicores((c.get("usage") or {}).get("cpu")) for c in containers)
+        mem[name] = int(sum(quantity((c.get("usage") or {}).get("memory")) for c in containers))
+    return bus.Metrics(available=True, cpu=cpu, memory=mem)
+
+
+class MetricsPoller:
+    def __init__(self, api: client.ApiClient, namespace: str, sink: bus.Bus,
+                 interval: float = INTERVAL):
+        self.api, self.namespace, self.bus, self.interval = api, namespace, sink, interval
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="metrics", daemon=True)
+
+    def start(self) -> MetricsPoller:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.bus.publish(fetch(self.api, self.namespace))
+            self._stop.wait(self.interval)

@@ -1,0 +1,128 @@
+"""Plain REST calls through the official client's ApiClient (auth, TLS, exec
+plugins all handled by it), on raw JSON, for any kind a lab uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from console.errors import UsageError
+
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+# apiVersion group/version, kind -> (api prefix, plural, namespaced)
+KINDS = {
+    "Pod": ("api/v1", "pods", True),
+    "Service": ("api/v1", "services", True),
+    "ConfigMap": ("api/v1", "configmaps", True),
+    "Secret": ("api/v1", "secrets", True),
+    "Namespace": ("api/v1", "namespaces", False),
+    "Deployment": ("apis/apps/v1", "deployments", True),
+    "ReplicaSet": ("apis/apps/v1", "replicasets", True),
+    "HorizontalPodAutoscaler": ("apis/autoscaling/v2", "horizontalpodautoscalers", True),
+    "DestinationRule": ("apis/networking.istio.io/v1beta1", "destinationrules", True),
+    "VirtualService": ("apis/networking.istio.io/v1beta1", "virtualservices", True),
+}
+
+
+def path_for(kind: str, namespace: str | None, name: str | None = None,
+             api_version: str | None = None) -> str:
+    if kind not in KINDS:
+        raise UsageError(f"kind {kind!r} is not one the console knows "
+                         f"({', '.join(sorted(KINDS))})")
+    prefix, plural, namespaced = KINDS[kind]
+    if api_version and "/" in api_version and prefix.startswith("apis/"):
+        prefix = f"apis/{api_version}"   # the manifest's own version wins
+    parts = ["", prefix]
+    if namespaced:
+        parts += ["namespaces", namespace or "default"]
+    parts.append(plural)
+    if name:
+        parts.append(name)
+    return "/".join(parts)
+
+
+def call(api: client.ApiClient, method: str, path: str, body=None,
+         content_type: str = "application/json", query: list | None = None) -> dict:
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = content_type
+    req = api.param_serialize(method, path, query_params=query or [], header_params=headers,
+                              body=body, auth_settings=["BearerToken"])
+    resp = api.call_api(*req, _request_timeout=30)
+    resp.read()
+    if not 200 <= resp.status <= 299:
+        raise ApiException.from_response(http_resp=resp, body=None, data=None)
+    return json.loads(resp.data) if resp.data else {}
+
+
+def get(api, kind: str, namespace: str, name: str) -> dict:
+    return call(api, "GET", path_for(kind, namespace, name))
+
+
+def exists(api, kind: str, namespace: str, name: str) -> bool:
+    try:
+        get(api, kind, namespace, name)
+        return True
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+def delete(api, kind: str, namespace: str, name: str) -> dict:
+    return call(api, "DELETE", path_for(kind, namespace, name))
+
+
+def patch(api, kind: str, namespace: str, name: str, body, content_type: str = STRATEGIC) -> dict:
+    if content_type == STRATEGIC and kind not in ("Pod", "Service", "ConfigMap", "Secret",
+                                                  "Namespace", "Deployment", "ReplicaSet",
+                                                  "HorizontalPodAutoscaler"):
+        content_type = MERGE   # custom resources have no strategic merge
+    return call(api, "PATCH", path_for(kind, namespace, name), body, content_type)
+
+
+def create_or_update(api, obj: dict, namespace: str) -> str:
+    """kubectl apply's effect for the console's purposes: create, or replace the spec."""
+    kind, meta = obj.get("kind", ""), obj.get("metadata") or {}
+    name = meta.get("name")
+    if not name:
+        raise UsageError(f"{kind or 'object'} has no metadata.name")
+    ns = meta.get("namespace") or namespace
+    try:
+        call(api, "POST", path_for(kind, ns, api_version=obj.get("apiVersion")), obj)
+        return f"{kind.lower()}/{name} created"
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    current = call(api, "GET", path_for(kind, ns, name, obj.get("apiVersion")))
+    obj = json.loads(json.dumps(obj))
+    obj.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+    if kind == "Service":  # clusterIP is immutable and assigned by the server
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("clusterIP", current.get("spec", {}).get("clusterIP"))
+    call(api, "PUT", path_for(kind, ns, name, obj.get("apiVersion")), obj)
+    return f"{kind.lower()}/{name} configured"
+
+
+def load_manifest(path: str | Path) -> list[dict]:
+    path = Path(path)
+    try:
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    except OSError as exc:
+        raise UsageError(exc.strerror or str(exc), where=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(getattr(exc, "problem", None) or "not valid YAML", where=where) from None
+    for i, doc in enumerate(docs):
+        if not isinstance(doc, dict) or "kind" not in doc:
+            raise UsageError(f"document {i + 1} has no kind", where=str(path))
+    return docs
