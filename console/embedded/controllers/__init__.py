@@ -1,0 +1,49 @@
+"""The control plane: kube-controller-manager's controllers and the scheduler.
+
+`run(cluster)` builds one shared informer over the store, starts each
+controller's work queue, and runs until cancelled. `cluster.controllers` gives
+tests and the API server a handle on them (e.g. to wait for idle queues).
+"""
+
+import asyncio
+
+from console.embedded.controllers.base import Informer
+from console.embedded.controllers.deployment import DeploymentController
+from console.embedded.controllers.endpoints import EndpointsController
+from console.embedded.controllers.gc import GarbageCollector
+from console.embedded.controllers.namespace import NamespaceController
+from console.embedded.controllers.replicaset import ReplicaSetController
+from console.embedded.controllers.scheduler import Scheduler
+
+CONTROLLERS = {
+    "deployment": DeploymentController,
+    "replicaset": ReplicaSetController,
+    "scheduler": Scheduler,
+    "endpoints": EndpointsController,
+    "garbage-collector": GarbageCollector,
+    "namespace": NamespaceController,
+}
+
+
+class ControlPlane:
+    def __init__(self, cluster, only: list[str] | None = None):
+        self.informer = Informer(cluster.store)
+        self.informer.start()
+        self.controllers = {name: cls(cluster, self.informer)
+                            for name, cls in CONTROLLERS.items() if only is None or name in only}
+
+    def idle(self) -> bool:
+        return all(len(c.queue) == 0 for c in self.controllers.values())
+
+    async def run(self) -> None:
+        await asyncio.gather(*(c.queue.run() for c in self.controllers.values()))
+
+
+async def run(cluster, only: list[str] | None = None) -> None:
+    plane = ControlPlane(cluster, only)
+    cluster.controllers = plane
+    try:
+        await plane.run()
+    finally:
+        if getattr(cluster, "controllers", None) is plane:
+            cluster.controllers = None

@@ -1,0 +1,235 @@
+"""What the controllers share: one store listener that keeps indexes (the
+"informer"), and a deduplicating work queue per controller (client-go style).
+
+The store calls listeners synchronously inside every write, so handlers only
+enqueue keys; the work happens later in each controller's own loop. Objects
+held in the indexes are the store's own dicts: read them, never change them
+(the store replaces an object on every write, it never edits one in place).
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Awaitable, Callable
+
+from console.embedded.store import Event
+
+log = logging.getLogger("kubelab.controllers")
+
+Key = tuple  # (namespace, name) for most queues
+
+
+def owner_refs(obj: dict) -> list[dict]:
+    return obj["metadata"].get("ownerReferences") or []
+
+
+def controller_ref(obj: dict) -> dict | None:
+    for ref in owner_refs(obj):
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def key_of(obj: dict) -> tuple[str, str]:
+    return obj["metadata"].get("namespace") or "", obj["metadata"]["name"]
+
+
+def terminating(obj: dict) -> bool:
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
+def pod_ready(pod: dict) -> bool:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
+
+
+def selector_matches(selector: dict | None, labels: dict | None) -> bool:
+    """A metav1.LabelSelector (matchLabels + matchExpressions). Empty matches all."""
+    selector = selector or {}
+    labels = labels or {}
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def map_matches(selector: dict | None, labels: dict | None) -> bool:
+    """A plain map selector (Service.spec.selector, nodeSelector)."""
+    labels = labels or {}
+    return all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+class Informer:
+    """Indexes over the whole store, kept current by one listener:
+    objects by resource/namespace/name, by uid, and dependents by owner uid."""
+
+    def __init__(self, store):
+        self.store = store
+        self.objs: dict[str, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
+        self.uids: dict[str, tuple[str, str, str]] = {}
+        self.owned: dict[str, dict[tuple[str, str, str], None]] = defaultdict(dict)
+        self._handlers: dict[str, list[Callable[[Event], None]]] = defaultdict(list)
+        self._any: list[Callable[[Event], None]] = []
+
+    def start(self) -> None:
+        # The store has no public list of its resources; reading the map once at
+        # start-up is cheaper than asking every component to name its kinds.
+        for res in list(self.store._objs):
+            for obj in self.store.scan(res):
+                self._index(res, obj, None)
+        self.store.subscribe(self._on_event)
+
+    def on(self, res: str | None, handler: Callable[[Event], None]) -> None:
+        """handler(event) for one resource, or for every resource with res None."""
+        (self._any if res is None else self._handlers[res]).append(handler)
+
+    # -- reads ---------------------------------------------------------------
+    def get(self, res: str, namespace: str, name: str) -> dict | None:
+        return self.objs[res].get(namespace or "", {}).get(name)
+
+    def in_namespace(self, res: str, namespace: str) -> list[dict]:
+        return list(self.objs[res].get(namespace or "", {}).values())
+
+    def all(self, res: str) -> list[dict]:
+        return [o for bucket in self.objs[res].values() for o in bucket.values()]
+
+    def by_uid(self, uid: str) -> tuple[str, str, str] | None:
+        return self.uids.get(uid)
+
+    def dependents(self, uid: str, res: str | None = None) -> list[tuple[str, dict]]:
+        """(resource, object) pairs that name `uid` in their ownerReferences."""
+        out = []
+        for r, ns, name in list(self.owned.get(uid, ())):
+            if res is None or r == res:
+                obj = self.get(r, ns, name)
+                if obj is not None:
+                    out.append((r, obj))
+        return out
+
+    def controlled(self, uid: str, res: str) -> list[dict]:
+        """Objects of `res` whose controller reference is `uid`."""
+        return [o for _, o in self.dependents(uid, res)
+                if (controller_ref(o) or {}).get("uid") == uid]
+
+    # -- upkeep --------------------------------------------------------------
+    def _index(self, res: str, obj: dict, old: dict | None) -> None:
+        ns, name = key_of(obj)
+        self.objs[res][ns][name] = obj
+        uid = obj["metadata"].get("uid")
+        if uid:
+            self.uids[uid] = (res, ns, name)
+        self._reindex_owners(res, ns, name, old, obj)
+
+    def _unindex(self, res: str, obj: dict) -> None:
+        ns, name = key_of(obj)
+        bucket = self.objs[res].get(ns)
+        if bucket is not None:
+            bucket.pop(name, None)
+            if not bucket:
+                del self.objs[res][ns]
+        uid = obj["metadata"].get("uid")
+        if uid and self.uids.get(uid) == (res, ns, name):
+            del self.uids[uid]
+        self._reindex_owners(res, ns, name, obj, None)
+
+    def _reindex_owners(self, res, ns, name, old, new) -> None:
+        before = {r.get("uid") for r in owner_refs(old)} if old else set()
+        after = {r.get("uid") for r in owner_refs(new)} if new else set()
+        for uid in before - after:
+            deps = self.owned.get(uid)
+            if deps is not None:
+                deps.pop((res, ns, name), None)
+                if not deps:
+                    del self.owned[uid]
+        for uid in after - before:
+            self.owned[uid][(res, ns, name)] = None
+
+    def _on_event(self, ev: Event) -> None:
+        if ev.type == "DELETED":
+            self._unindex(ev.res, ev.obj)
+        else:
+            self._index(ev.res, ev.obj, ev.old)
+        for handler in [*self._handlers.get(ev.res, ()), *self._any]:
+            try:
+                handler(ev)
+            except Exception:  # a bad handler must not break the writer's request
+                log.exception("handler for %s failed", ev.res)
+
+
+class WorkQueue:
+    """Keys to reconcile, each at most once in the queue, one processed at a time.
+
+    A key added while it is being processed runs again afterwards. A sync that
+    raises is retried with exponential back-off (5 ms doubling to 1000 s,
+    simulated time, as client-go's default rate limiter), and never stops the loop.
+    """
+
+    def __init__(self, cluster, name: str, sync: Callable[[Key], Awaitable[None]]):
+        self.cluster = cluster
+        self.name = name
+        self._sync = sync
+        self._pending: dict[Key, None] = {}
+        self._wake = asyncio.Event()
+        self._failures: dict[Key, int] = {}
+        self._timers: dict[Key, asyncio.TimerHandle] = {}
+
+    def add(self, key: Key) -> None:
+        if key not in self._pending:
+            self._pending[key] = None
+            self._wake.set()
+
+    def add_after(self, key: Key, sim_seconds: float) -> None:
+        """Add later; an earlier pending timer for the key wins."""
+        timer = self._timers.get(key)
+        due = asyncio.get_running_loop().time() + self.cluster.clock.real(sim_seconds)
+        if timer is not None and not timer.cancelled() and timer.when() <= due:
+            return
+        if timer is not None:
+            timer.cancel()
+        self._timers[key] = self.cluster.clock.call_later(sim_seconds, self._fire, key)
+
+    def _fire(self, key: Key) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                if not self._pending:
+                    self._wake.clear()
+                    await self._wake.wait()
+                key = next(iter(self._pending))
+                del self._pending[key]
+                try:
+                    await self._sync(key)
+                    self._failures.pop(key, None)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    n = self._failures.get(key, 0)
+                    self._failures[key] = n + 1
+                    delay = min(0.005 * 2 ** n, 1000.0)
+                    level = logging.WARNING if n < 3 else logging.ERROR
+                    log.log(level, "%s: sync %s failed (retry in %.3gs): %s",
+                            self.name, key, delay, exc, exc_info=n >= 3)
+                    self.add_after(key, delay)
+                await asyncio.sleep(0)  # let the API server and the others breathe
+        finally:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()

@@ -1,0 +1,263 @@
+"""ReplicaSet controller: keeps `spec.replicas` pods alive for each ReplicaSet.
+
+As kube-controller-manager's: pods named <rs>-<5 chars> with a controller
+ownerReference, created in slow-start batches (1, 2, 4 ...), at most 500 per
+sync; on scale-down the least valuable pods go first (unscheduled, pending,
+not ready, doubled up on a node, ready the shortest time, most restarts,
+newest). Terminating and finished pods do not count.
+"""
+
+import asyncio
+import copy
+from datetime import datetime
+
+from console.embedded.controllers.base import (
+    Informer, WorkQueue, controller_ref, key_of, pod_ready, selector_matches, terminating,
+)
+from console.embedded.store import NotFound
+
+RES = "replicasets.apps"
+COMPONENT = "replicaset-controller"
+BURST = 500
+
+
+def pod_active(pod: dict) -> bool:
+    phase = (pod.get("status") or {}).get("phase")
+    return phase not in ("Succeeded", "Failed") and not terminating(pod)
+
+
+def epoch(stamp: str | None) -> float:
+    if not stamp:
+        return 0.0
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def pod_from_template(rs: dict) -> dict:
+    template = rs["spec"].get("template") or {}
+    tmeta = template.get("metadata") or {}
+    meta = {
+        "generateName": rs["metadata"]["name"] + "-",
+        "namespace": rs["metadata"].get("namespace") or "default",
+        "labels": dict(tmeta.get("labels") or {}),
+        "ownerReferences": [{
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+            "uid": rs["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
+        }],
+    }
+    for k in ("annotations", "finalizers"):
+        if tmeta.get(k):
+            meta[k] = copy.deepcopy(tmeta[k])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+class ReplicaSetController:
+    def __init__(self, cluster, informer: Informer):
+        self.cluster = cluster
+        self.inf = informer
+        self.queue = WorkQueue(cluster, "replicaset", self.sync)
+        self._ready_since: dict[str, float] = {}   # pod uid -> simulated time first seen Ready
+        self._orphans: dict[str, dict[str, None]] = {}   # namespace -> pod names without controller
+        for pod in informer.all("pods"):
+            self._track(pod, None)
+        informer.on(RES, self._on_rs)
+        informer.on("pods", self._on_pod)
+        for rs in informer.all(RES):
+            self.queue.add(key_of(rs))
+
+    # -- events --------------------------------------------------------------
+    def _on_rs(self, ev) -> None:
+        if ev.type != "DELETED":
+            self.queue.add(key_of(ev.obj))
+
+    def _on_pod(self, ev) -> None:
+        pod = ev.obj
+        self._track(pod if ev.type != "DELETED" else None, ev.old or pod)
+        for obj in (pod, ev.old):
+            if obj is None:
+                continue
+            ref = controller_ref(obj)
+            if ref is not None:
+                if ref.get("kind") == "ReplicaSet":
+                    found = self.inf.by_uid(ref.get("uid", ""))
+                    if found and found[0] == RES:
+                        self.queue.add(found[1:])
+            elif ev.type != "DELETED":
+                ns = pod["metadata"].get("namespace") or ""
+                for rs in self.inf.in_namespace(RES, ns):
+                    if selector_matches(rs["spec"].get("selector"), pod["metadata"].get("labels")):
+                        self.queue.add(key_of(rs))
+
+    def _track(self, pod: dict | None, old: dict | None) -> None:
+        ref = pod or old
+        ns, name = key_of(ref)
+        uid = ref["metadata"].get("uid", "")
+        orphans = self._orphans.setdefault(ns, {})
+        if pod is None:
+            orphans.pop(name, None)
+            self._ready_since.pop(uid, None)
+            return
+        if controller_ref(pod) is None:
+            orphans[name] = None
+        else:
+            orphans.pop(name, None)
+        if pod_ready(pod):
+            self._ready_since.setdefault(uid, self.cluster.clock.elapsed())
+        else:
+            self._ready_since.pop(uid, None)
+
+    # -- availability ----------------------------------------------------------
+    def ready_for(self, pod: dict) -> float:
+        """Simulated seconds the pod has been Ready (0 when it is not)."""
+        if not pod_ready(pod):
+            return 0.0
+        since = self._ready_since.get(pod["metadata"].get("uid", ""))
+        if since is not None:
+            return self.cluster.clock.elapsed() - since
+        for c in pod["status"].get("conditions") or []:
+            if c.get("type") == "Ready" and c.get("lastTransitionTime"):
+                wall = self.cluster.clock.now().timestamp() - epoch(c["lastTransitionTime"])
+                return max(0.0, wall * self.cluster.clock.speed)
+        return 0.0
+
+    def available(self, pod: dict, min_ready: int) -> bool:
+        return pod_ready(pod) and (min_ready <= 0 or self.ready_for(pod) >= min_ready)
+
+    # -- reconcile -------------------------------------------------------------
+    async def sync(self, key) -> None:
+        ns, name = key
+        rs = self.inf.get(RES, ns, name)
+        if rs is None:
+            return
+        uid = rs["metadata"]["uid"]
+        pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
+        if not terminating(rs):
+            pods += self._adopt(rs)
+            await self._manage(rs, pods)
+            rs = self.inf.get(RES, ns, name)
+            if rs is None:
+                return
+            pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
+        self._write_status(rs, pods)
+
+    def _adopt(self, rs: dict) -> list[dict]:
+        ns = rs["metadata"].get("namespace") or ""
+        selector = rs["spec"].get("selector")
+        if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+            return []
+        adopted = []
+        for pname in list(self._orphans.get(ns, {})):
+            pod = self.inf.get("pods", ns, pname)
+            if pod is None or not pod_active(pod) or controller_ref(pod) is not None:
+                continue
+            if not selector_matches(selector, pod["metadata"].get("labels")):
+                continue
+            ref = pod_from_template(rs)["metadata"]["ownerReferences"][0]
+
+            def own(p):
+                if controller_ref(p) is not None:
+                    return False
+                p["metadata"]["ownerReferences"] = (p["metadata"].get("ownerReferences") or []) + [ref]
+            got = self.cluster.registry.mutate("pods", ns, pname, own)
+            if got is not None and (controller_ref(got) or {}).get("uid") == rs["metadata"]["uid"]:
+                adopted.append(self.inf.get("pods", ns, pname) or got)
+        return adopted
+
+    async def _manage(self, rs: dict, pods: list[dict]) -> None:
+        want = rs["spec"].get("replicas", 1)
+        diff = len(pods) - want
+        if diff < 0:
+            await self._create(rs, min(-diff, BURST))
+        elif diff > 0:
+            for pod in self._victims(pods, min(diff, BURST)):
+                pns, pname = key_of(pod)
+                try:
+                    self.cluster.registry.delete("pods", pns, pname)
+                except NotFound:
+                    continue
+                self.cluster.event(rs, "SuccessfulDelete", f"Deleted pod: {pname}",
+                                   component=COMPONENT)
+
+    async def _create(self, rs: dict, count: int) -> None:
+        batch, done = 1, 0
+        while done < count:
+            for _ in range(min(batch, count - done)):
+                try:
+                    pod = self.cluster.registry.create("pods", pod_from_template(rs))
+                except Exception as exc:
+                    self.cluster.event(rs, "FailedCreate", f"Error creating: {exc}", "Warning",
+                                       component=COMPONENT)
+                    self._set_failure(rs, str(exc))
+                    raise
+                done += 1
+                self.cluster.event(rs, "SuccessfulCreate",
+                                   f"Created pod: {pod['metadata']['name']}", component=COMPONENT)
+            batch *= 2
+            await asyncio.sleep(0)
+
+    def _victims(self, pods: list[dict], n: int) -> list[dict]:
+        per_node: dict[str, int] = {}
+        for p in pods:
+            node = p["spec"].get("nodeName") or ""
+            per_node[node] = per_node.get(node, 0) + 1
+        phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+        def rank(p):
+            node = p["spec"].get("nodeName") or ""
+            status = p.get("status") or {}
+            restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or [])
+            return (
+                1 if node else 0,
+                phase_rank.get(status.get("phase"), 0),
+                1 if pod_ready(p) else 0,
+                -(per_node[node] if node else 0),
+                self.ready_for(p),
+                -restarts,
+                -epoch(p["metadata"].get("creationTimestamp")),
+                p["metadata"]["name"],
+            )
+        return sorted(pods, key=rank)[:n]
+
+    def _set_failure(self, rs: dict, message: str) -> None:
+        def fn(obj):
+            status = obj.setdefault("status", {})
+            conds = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+            conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                          "message": message, "lastTransitionTime": self.cluster.clock.stamp()})
+            status["conditions"] = conds
+        self.cluster.registry.mutate(RES, *key_of(rs), fn, subresource="status")
+
+    def _write_status(self, rs: dict, pods: list[dict]) -> None:
+        spec = rs["spec"]
+        min_ready = spec.get("minReadySeconds") or 0
+        tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        ready = [p for p in pods if pod_ready(p)]
+        new = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": sum(
+                1 for p in pods
+                if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in tlabels.items())),
+            "readyReplicas": len(ready),
+            "availableReplicas": sum(1 for p in ready if self.available(p, min_ready)),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
+        want = spec.get("replicas", 1)
+        if min_ready > 0 and new["readyReplicas"] > new["availableReplicas"]:
+            # A pod becomes available by the passing of time alone: look again then.
+            waits = [min_ready - self.ready_for(p) for p in ready if not self.available(p, min_ready)]
+            self.queue.add_after(key_of(rs), max(0.0, min(waits)) + 0.001)
+        old = rs.get("status") or {}
+        conds = [c for c in old.get("conditions") or []
+                 if not (c.get("type") == "ReplicaFailure" and len(pods) == want)]
+        if conds:
+            new["conditions"] = conds
+        # Zero counts are omitted, as the Go structs' omitempty does.
+        new = {k: v for k, v in new.items() if v or k == "replicas"}
+        if new == old:
+            return
+
+        def fn(obj):
+            if obj.get("status") == new:
+                return False
+            obj["status"] = new
+        self.cluster.registry.mutate(RES, *key_of(rs), fn, subresource="status")

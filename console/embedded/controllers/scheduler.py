@@ -1,0 +1,238 @@
+"""default-scheduler: binds each pending pod to a Ready node where it fits.
+
+Filters as the real plugins do (NodeUnschedulable, NodeAffinity via
+nodeSelector, TaintToleration, NodeResourcesFit on requests vs allocatable,
+pod count), then scores least-allocated. When nothing fits: a FailedScheduling
+event with the real message and PodScheduled=False/Unschedulable; the pod is
+tried again when a node or a pod that frees room changes, and every 5 minutes.
+"""
+
+from console.embedded.controllers.base import Informer, WorkQueue, key_of, terminating
+
+COMPONENT = "default-scheduler"
+RETRY_ALL = 300.0  # podMaxInUnschedulablePodsDuration
+_SUFFIX = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def quantity(value) -> float:
+    """A resource.Quantity ("250m", "128Mi", "1", 2) as a number of base units."""
+    if value is None:
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    s = str(value).strip()
+    for suffix in sorted(_SUFFIX, key=len, reverse=True):
+        if s.endswith(suffix):
+            return float(s[: -len(suffix)]) * _SUFFIX[suffix]
+    return float(s)
+
+
+def requests(pod: dict) -> tuple[float, float]:
+    """(cpu cores, memory bytes): the sum over containers, or the largest init
+    container if bigger — what the scheduler reserves."""
+    spec = pod.get("spec") or {}
+
+    def total(containers):
+        cpu = mem = 0.0
+        for c in containers or []:
+            req = (c.get("resources") or {}).get("requests") or {}
+            cpu += quantity(req.get("cpu"))
+            mem += quantity(req.get("memory"))
+        return cpu, mem
+    cpu, mem = total(spec.get("containers"))
+    for init in spec.get("initContainers") or []:
+        icpu, imem = total([init])
+        cpu, mem = max(cpu, icpu), max(mem, imem)
+    return cpu, mem
+
+
+def holds_room(pod: dict) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeName")) and \
+        (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def node_ready(node: dict) -> bool:
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
+
+
+def tolerates(tolerations: list[dict], taint: dict) -> bool:
+    for t in tolerations or []:
+        if t.get("effect") and t.get("effect") != taint.get("effect"):
+            continue
+        if t.get("operator") == "Exists":
+            if not t.get("key") or t.get("key") == taint.get("key"):
+                return True
+        elif t.get("key") == taint.get("key") and (t.get("value") or "") == (taint.get("value") or ""):
+            return True
+    return False
+
+
+class Scheduler:
+    def __init__(self, cluster, informer: Informer):
+        self.cluster = cluster
+        self.inf = informer
+        self.queue = WorkQueue(cluster, "scheduler", self.sync)
+        self.used: dict[str, list[float]] = {}     # node -> [cpu, memory, pods]
+        self.unschedulable: dict[tuple[str, str], None] = {}
+        for pod in informer.all("pods"):
+            self._account(pod, +1)
+            self._maybe_queue(pod)
+        informer.on("pods", self._on_pod)
+        informer.on("nodes", self._on_node)
+
+    def _account(self, pod: dict | None, sign: int) -> None:
+        if pod is None or not holds_room(pod):
+            return
+        cpu, mem = requests(pod)
+        u = self.used.setdefault(pod["spec"]["nodeName"], [0.0, 0.0, 0])
+        u[0] += sign * cpu
+        u[1] += sign * mem
+        u[2] += sign
+
+    def _maybe_queue(self, pod: dict) -> None:
+        spec = pod.get("spec") or {}
+        if spec.get("nodeName") or terminating(pod):
+            return
+        if (spec.get("schedulerName") or COMPONENT) != COMPONENT:
+            return
+        self.queue.add(key_of(pod))
+
+    def _on_pod(self, ev) -> None:
+        self._account(ev.old if ev.type != "ADDED" else None, -1)
+        if ev.type == "DELETED":
+            self.unschedulable.pop(key_of(ev.obj), None)
+            if ev.old is None:
+                self._account(ev.obj, -1)
+            if holds_room(ev.obj):
+                self._retry_unschedulable()
+            return
+        self._account(ev.obj, +1)
+        self._maybe_queue(ev.obj)
+        if ev.old is not None and holds_room(ev.old) and not holds_room(ev.obj):
+            self._retry_unschedulable()
+
+    def _on_node(self, ev) -> None:
+        old, new = ev.old or {}, ev.obj
+        if ev.type == "MODIFIED" and old.get("spec") == new.get("spec") \
+                and old["metadata"].get("labels") == new["metadata"].get("labels") \
+                and (old.get("status") or {}).get("allocatable") == (new.get("status") or {}).get("allocatable") \
+                and node_ready(old) == node_ready(new):
+            return  # a heartbeat: nothing a pod could now fit into
+        self._retry_unschedulable()
+
+    def _retry_unschedulable(self) -> None:
+        for key in list(self.unschedulable):
+            self.queue.add(key)
+        self.unschedulable.clear()
+
+    # -- one pod -----------------------------------------------------------
+    async def sync(self, key) -> None:
+        pod = self.inf.get("pods", *key)
+        if pod is None or (pod.get("spec") or {}).get("nodeName") or terminating(pod):
+            return
+        nodes = self.inf.all("nodes")
+        fits, reasons, resource_only = [], {}, True
+        for node in nodes:
+            why = self._filter(pod, node)
+            if not why:
+                fits.append(node)
+                continue
+            for r in why:
+                reasons[r] = reasons.get(r, 0) + 1
+            if not all(r.startswith("Insufficient") or r == "Too many pods" for r in why):
+                resource_only = False
+        if not fits:
+            self._unschedulable(pod, len(nodes), reasons, resource_only)
+            return
+        node = min(fits, key=self._score)
+        self._bind(pod, node["metadata"]["name"])
+
+    def _filter(self, pod: dict, node: dict) -> list[str]:
+        spec, nspec = pod.get("spec") or {}, node.get("spec") or {}
+        labels = node["metadata"].get("labels") or {}
+        if nspec.get("unschedulable") and not tolerates(spec.get("tolerations"), {
+                "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+            return ["node(s) were unschedulable"]
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return ["node(s) didn't match Pod's node affinity/selector"]
+        taints = list(nspec.get("taints") or [])
+        if not node_ready(node):
+            taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
+        for taint in taints:
+            if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(spec.get("tolerations"), taint):
+                value = taint.get("value") or ""
+                return [f"node(s) had untolerated taint {{{taint.get('key')}: {value}}}"]
+        alloc = (node.get("status") or {}).get("allocatable") or {}
+        used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
+        cpu, mem = requests(pod)
+        why = []
+        if "pods" in alloc and used[2] + 1 > quantity(alloc["pods"]):
+            why.append("Too many pods")
+        if cpu and used[0] + cpu > quantity(alloc.get("cpu")) + 1e-9:
+            why.append("Insufficient cpu")
+        if mem and used[1] + mem > quantity(alloc.get("memory")):
+            why.append("Insufficient memory")
+        return why
+
+    def _score(self, node: dict):
+        """Least allocated first (cpu and memory fractions), then fewest pods, then name."""
+        alloc = (node.get("status") or {}).get("allocatable") or {}
+        used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
+        cpu, mem = quantity(alloc.get("cpu")) or 1.0, quantity(alloc.get("memory")) or 1.0
+        return (used[0] / cpu + used[1] / mem, used[2], node["metadata"]["name"])
+
+    def _bind(self, pod: dict, node: str) -> None:
+        ns, name = key_of(pod)
+        uid = pod["metadata"]["uid"]
+
+        def bind(obj):
+            if obj["metadata"].get("uid") != uid or obj["spec"].get("nodeName"):
+                return False
+            obj["spec"]["nodeName"] = node
+        got = self.cluster.registry.mutate("pods", ns, name, bind)
+        if got is None or got["spec"].get("nodeName") != node:
+            return
+        self.unschedulable.pop((ns, name), None)
+        now = self.cluster.clock.stamp()
+
+        def scheduled(obj):
+            status = obj.setdefault("status", {})
+            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.insert(0, {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                             "lastTransitionTime": now})
+            status["conditions"] = conds
+            status.setdefault("phase", "Pending")
+        self.cluster.registry.mutate("pods", ns, name, scheduled, subresource="status")
+        self.cluster.event(got, "Scheduled", f"Successfully assigned {ns}/{name} to {node}",
+                           component=COMPONENT)
+
+    def _unschedulable(self, pod: dict, total: int, reasons: dict, resource_only: bool) -> None:
+        parts = sorted(f"{n} {r}" for r, n in reasons.items())
+        message = f"0/{total} nodes are available"
+        message += (": " + ", ".join(parts) + ".") if parts else "."
+        if resource_only and total:
+            message += f" preemption: 0/{total} nodes are available: {total} No preemption victims found for incoming pod.."
+        elif total:
+            message += f" preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.."
+        key = key_of(pod)
+        self.unschedulable[key] = None
+        self.queue.add_after(key, RETRY_ALL)
+        self.cluster.event(pod, "FailedScheduling", message, "Warning", component=COMPONENT)
+
+        def fn(obj):
+            status = obj.setdefault("status", {})
+            conds = status.get("conditions") or []
+            cur = next((c for c in conds if c.get("type") == "PodScheduled"), None)
+            if cur and cur.get("status") == "False" and cur.get("message") == message:
+                return False
+            conds = [c for c in conds if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                          "lastTransitionTime": self.cluster.clock.stamp(),
+                          "reason": "Unschedulable", "message": message})
+            status["conditions"] = conds
+            status.setdefault("phase", "Pending")
+        self.cluster.registry.mutate("pods", *key, fn, subresource="status")
