@@ -1,7 +1,14 @@
 """core/v1 Events as the control plane writes them, aggregated like client-go's
 recorder: the same (object, reason, message) bumps count and lastTimestamp."""
 
+import weakref
+
 from console.embedded.registry import Registry, random_suffix
+
+# Per registry: (namespace, uid, reason, message, fieldPath) -> event name, so
+# aggregation does not scan every event of the namespace (1,000 pods make
+# thousands). A stale entry (event deleted meanwhile) is checked and dropped.
+_INDEX: "weakref.WeakKeyDictionary[Registry, dict]" = weakref.WeakKeyDictionary()
 
 
 def record(registry: Registry, obj: dict, reason: str, message: str,
@@ -22,18 +29,23 @@ def record(registry: Registry, obj: dict, reason: str, message: str,
     if field_path:
         involved["fieldPath"] = field_path
     now = registry.clock.stamp()
-    for ev in registry.store.scan("events", ns):
-        io = ev["involvedObject"]
-        if (io.get("uid") == involved["uid"] and ev["reason"] == reason
-                and ev["message"] == message and io.get("fieldPath") == field_path):
-            def bump(e):
-                e["count"] = e.get("count", 1) + 1
-                e["lastTimestamp"] = now
-            return registry.mutate("events", ns, ev["metadata"]["name"], bump)
+    index = _INDEX.setdefault(registry, {})
+    if len(index) > 50_000:
+        index.clear()  # bounded: at worst one event is not aggregated
+    key = (ns, involved["uid"], reason, message, field_path)
+    name = index.get(key)
+    if name is not None:
+        def bump(e):
+            e["count"] = e.get("count", 1) + 1
+            e["lastTimestamp"] = now
+        got = registry.mutate("events", ns, name, bump)
+        if got is not None:
+            return got
+        del index[key]
     source = {"component": component}
     if host:
         source["host"] = host
-    return registry.create("events", {
+    ev = registry.create("events", {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": f"{meta['name']}.{random_suffix(16)}", "namespace": ns},
@@ -49,3 +61,5 @@ def record(registry: Registry, obj: dict, reason: str, message: str,
         "reportingComponent": component,
         "reportingInstance": host or "",
     })
+    index[key] = ev["metadata"]["name"]
+    return ev
