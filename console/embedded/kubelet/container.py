@@ -1,91 +1,320 @@
-"""One container of a pod: image, the simulated app, probes, restarts."""
+"""One container of a pod, as the kubelet and containerd see it: pull the image,
+start the simulated app, probe it, kill it, restart it with back-off.
+
+Times are simulated (the cluster clock); status is reported through the
+worker, which writes the pod's status once per burst of changes.
+"""
 
 import asyncio
 import hashlib
-from collections import deque
+import logging
 
-LOG_LINES = 5000
+from console.embedded import apps
+from console.embedded.kubelet import images
+from console.embedded.kubelet.logs import ContainerLog
+from console.embedded.kubelet.probes import Prober
+
+log = logging.getLogger("kubelab.kubelet")
+
+BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+BACKOFF_RESET = 2 * BACKOFF_MAX       # client-go's Backoff: an entry expires after 2 x max
+
+
+class Backoff:
+    """kubelet's per-container back-off (flowcontrol.Backoff): 10 s doubling to 5 min;
+    forgotten once the container ran 10 min since the last restart."""
+
+    def __init__(self):
+        self.delay = 0.0
+        self.last: float | None = None
+
+    def wait_for(self, finished: float, now: float) -> float:
+        if self.last is None or finished - self.last > BACKOFF_RESET:
+            return 0.0
+        return max(0.0, self.delay - (now - finished))
+
+    def next(self, now: float) -> None:
+        if self.last is None or now - self.last > BACKOFF_RESET:
+            self.delay = BACKOFF_START
+        else:
+            self.delay = min(self.delay * 2, BACKOFF_MAX)
+        self.last = now
 
 
 class Container:
     def __init__(self, worker, spec: dict):
         self.worker = worker
         self.cluster = worker.cluster
+        self.clock = worker.cluster.clock
         self.spec = spec
         self.name = spec["name"]
         self.image = spec.get("image", "")
+        self.ref = images.reference(self.image)
         self.task: asyncio.Task | None = None
-        self.state = "waiting"
-        self.reason = "ContainerCreating"
-        self.message: str | None = None
+        self.app: apps.App | None = None
+        self.proc: asyncio.Task | None = None
+        self.state, self.reason, self.message = "waiting", "ContainerCreating", None
         self.exit_code: int | None = None
-        self.started_at: str | None = None
-        self.finished_at: str | None = None
+        self.started_at = self.finished_at = None
         self.last_state: dict = {}
         self.restart_count = 0
-        self.ready = False
-        self.started = False
-        self.ever_started = False
+        self.ready = self.started = self.ever_started = False
         self.container_id: str | None = None
-        self._log: deque[str] = deque(maxlen=LOG_LINES)
-        self._prev_log: list[str] | None = None
-        self._stop = asyncio.Event()
+        self.image_id = ""
+        self.log = ContainerLog(self.clock)
+        self.prev_log: ContainerLog | None = None
+        self.probes: dict[str, Prober] = {}
+        self._probe_tasks: list[asyncio.Task] = []
+        self._stopping = asyncio.Event()
+        self._killed_reason: str | None = None
+        self.restart_backoff = Backoff()
+        self.pull_backoff = Backoff()
 
+    # -- helpers ------------------------------------------------------------------
+    def event(self, reason: str, message: str, type_: str = "Normal") -> None:
+        self.worker.event(reason, message, type_, f"spec.containers{{{self.name}}}")
+
+    def set_waiting(self, reason: str, message: str | None = None) -> None:
+        self.state, self.reason, self.message = "waiting", reason, message
+        self.ready = False
+        self.worker.changed()
+
+    async def pause(self, sim_seconds: float) -> bool:
+        """Sleep unless the container is being stopped; True if it was."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), self.clock.real(sim_seconds))
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    @property
+    def restart_policy(self) -> str:
+        return (self.worker.pod.get("spec") or {}).get("restartPolicy", "Always")
+
+    # -- the container's life ---------------------------------------------------------
     async def run(self) -> None:
-        self._start()
-        await self._stop.wait()
+        try:
+            while not self._stopping.is_set():
+                if not await self.pull():
+                    return
+                code = await self.run_once()
+                if self._stopping.is_set() or not self.should_restart(code):
+                    return
+                if not await self.back_off():
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("container %s of %s/%s", self.name, *self.worker.key)
+            raise
 
-    def _start(self) -> None:
+    def should_restart(self, code: int) -> bool:
+        policy = self.restart_policy
+        return policy == "Always" or (policy == "OnFailure" and code != 0)
+
+    async def pull(self) -> bool:
+        node = self.worker.node
+        policy = self.spec.get("imagePullPolicy") or (
+            "Always" if images.tag_of(self.ref) in ("", "latest") else "IfNotPresent")
+        cached = self.ref in node.images
+        if policy == "Never" and not cached:
+            msg = f'Container image "{self.image}" is not present with pull policy of Never'
+            self.event("ErrImageNeverPull", msg, "Warning")
+            self.set_waiting("ErrImageNeverPull", msg)
+            await self._stopping.wait()
+            return False
+        if cached and policy != "Always":
+            self.event("Pulled", f'Container image "{self.image}" already present on machine')
+            self.image_id = images.image_id(self.ref)
+            return True
+        while True:
+            self.event("Pulling", f'Pulling image "{self.image}"')
+            t0 = self.clock.elapsed()
+            async with node.pull_lock:            # kubelet pulls one image at a time
+                waited = self.clock.elapsed() - t0
+                failure = images.failure(self.image)
+                took = 0.9 if failure else (0.5 if cached else images.pull_seconds(self.ref))
+                if await self.pause(took):
+                    return False
+            if failure is None:
+                size = images.size(self.ref)
+                node.images[self.ref] = size
+                self.image_id = images.image_id(self.ref)
+                self.event("Pulled", f'Successfully pulled image "{self.image}" in '
+                           f"{images.go_duration(took)} ({images.go_duration(took + waited)} "
+                           f"including waiting). Image size: {size} bytes.")
+                self.pull_backoff = Backoff()
+                return True
+            self.event("Failed", f'Failed to pull image "{self.image}": {failure}', "Warning")
+            self.event("Failed", "Error: ErrImagePull", "Warning")
+            self.set_waiting("ErrImagePull", failure)
+            now = self.clock.elapsed()
+            self.pull_backoff.next(now)
+            # the next sync finds the pull backing off: ImagePullBackOff until it expires
+            if await self.pause(1.0):
+                return False
+            msg = f'Back-off pulling image "{self.image}"'
+            self.event("BackOff", msg)
+            self.event("Failed", "Error: ImagePullBackOff", "Warning")
+            self.set_waiting("ImagePullBackOff", msg)
+            if await self.pause(max(0.0, self.pull_backoff.delay - 1.0)):
+                return False
+
+    async def run_once(self) -> int:
+        """Create and start the container, run it until its process ends."""
+        w = self.worker
+        self.log = ContainerLog(self.clock)
         self.container_id = "containerd://" + hashlib.sha256(
-            f"{self.worker.uid}/{self.name}/{self.restart_count}".encode()).hexdigest()
-        self.state = "running"
-        self.started_at = self.cluster.clock.stamp()
-        self.started = self.ever_started = True
-        self.ready = True
+            f"{w.uid}/{self.name}/{self.restart_count}/{self.clock.elapsed()}".encode()).hexdigest()
+        ctx = apps.Context(self.clock, w.key[1], w.key[0], self.name, self.image, w.ip or "",
+                           self.spec, w.annotations(), self.log.append, env=self.env())
+        self.app = apps.start(ctx)
+        self.event("Created", f"Created container: {self.name}")
+        self.proc = asyncio.ensure_future(self.app.main())
+        self.state, self.reason, self.message = "running", None, None
+        self.started_at = self.clock.stamp()
+        self.run_since = self.clock.elapsed()
+        self.ever_started = True
+        self.event("Started", f"Started container {self.name}")
+        self._killed_reason = None
+        self.start_probes()
+        code = await self._wait_process()
+        self.stop_probes()
+        reason = self._killed_reason or ("Completed" if code == 0 else "Error")
+        self.state, self.exit_code, self.reason = "terminated", code, reason
+        self.finished_at = self.clock.stamp()
+        self.finished_sim = self.clock.elapsed()
+        self.ready = self.started = False
+        self.app.listening.clear()
+        self.log.close()
+        w.changed()
+        return code
+
+    async def _wait_process(self) -> int:
+        try:
+            return int(await self.proc)
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
+            return 137                       # SIGKILL
+        except Exception as exc:
+            self.log.append(f"kubelab: the simulated app crashed: {exc!r}")
+            log.exception("app of %s/%s", self.worker.key[1], self.name)
+            return 1
+
+    async def back_off(self) -> bool:
+        """Wait out the restart back-off (CrashLoopBackOff), then count the restart."""
+        now = self.clock.elapsed()
+        delay = self.restart_backoff.wait_for(self.finished_sim, now)
+        self.last_state = {"terminated": self._terminated()}
+        if delay > 0:
+            pod = f"{self.worker.key[1]}_{self.worker.key[0]}({self.worker.uid})"
+            shown = images.go_duration(self.restart_backoff.delay).replace("ms", "s")
+            self.set_waiting("CrashLoopBackOff",
+                             f"back-off {shown} restarting failed container={self.name} pod={pod}")
+            self.event("BackOff", f"Back-off restarting failed container {self.name} in pod {pod}",
+                       "Warning")
+            if await self.pause(delay):
+                return False
+        self.restart_backoff.next(self.clock.elapsed())
+        self.restart_count += 1
+        self.prev_log = self.log
+        return True
+
+    # -- probes ---------------------------------------------------------------------
+    def start_probes(self) -> None:
+        self.probes = {}
+        for kind in ("startup", "liveness", "readiness"):
+            spec = self.spec.get(f"{kind}Probe")
+            if isinstance(spec, dict):
+                self.probes[kind] = p = Prober(self, kind, spec)
+                self._probe_tasks.append(asyncio.ensure_future(p.run()))
+        self.started = "startup" not in self.probes
+        self.ready = self.started and "readiness" not in self.probes
         self.worker.changed()
 
-    async def stop(self, grace: float, message: str) -> None:
-        self._stop.set()
-        self.state = "terminated"
-        self.exit_code = 0
-        self.reason = "Completed"
-        self.finished_at = self.cluster.clock.stamp()
-        self.ready = self.started = False
+    def stop_probes(self) -> None:
+        for t in self._probe_tasks:
+            t.cancel()
+        self._probe_tasks.clear()
+
+    def on_probe(self, kind: str, ok: bool) -> None:
+        if kind == "startup" and ok:
+            self.started = True
+            self.ready = "readiness" not in self.probes
+        elif kind == "readiness":
+            self.ready = ok and self.started
+        elif not ok:   # liveness or startup failed past the threshold
+            self.event("Killing", f"Container {self.name} failed {kind} probe, will be restarted")
+            spec = self.spec.get(f"{kind}Probe") or {}
+            grace = spec.get("terminationGracePeriodSeconds")
+            asyncio.ensure_future(self.kill(grace if isinstance(grace, int) else self.worker.grace()))
         self.worker.changed()
+
+    # -- stopping -------------------------------------------------------------------
+    async def kill(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL after the grace period (simulated seconds)."""
+        proc, app = self.proc, self.app
+        if proc is None or proc.done() or app is None:
+            return
+        self.ready = False
+        self.worker.changed()
+        app.sigterm()
+        done, _ = await asyncio.wait([proc], timeout=self.clock.real(grace))
+        if not done:
+            proc.cancel()
+            await asyncio.wait([proc])
+
+    async def stop(self, grace: float) -> None:
+        """The pod is going away: stop whatever this container is doing."""
+        self._stopping.set()
+        if self.state == "running":
+            self.event("Killing", f"Stopping container {self.name}")
+            await self.kill(grace)
+        if self.task is not None:
+            await asyncio.wait([self.task])
 
     def abort(self) -> None:
-        self._stop.set()
-        if self.task is not None:
-            self.task.cancel()
+        self._stopping.set()
+        self.stop_probes()
+        for t in (self.proc, self.task):
+            if t is not None and not t.done():
+                t.cancel()
 
-    def logs(self, previous: bool) -> list[str]:
-        return list(self._prev_log or []) if previous else list(self._log)
+    # -- reading ----------------------------------------------------------------------
+    def env(self) -> dict:
+        out = {}
+        for e in self.spec.get("env") or []:
+            if isinstance(e, dict) and "value" in e:
+                out[str(e.get("name"))] = str(e["value"])
+        return out
 
-    async def follow(self):
-        for line in list(self._log):
-            yield line
+    def logs(self, previous: bool) -> list[str] | None:
+        if previous:
+            return None if self.prev_log is None else self.prev_log.lines()
+        return self.log.lines()
+
+    def follow(self):
+        return self.log.follow()
+
+    def _terminated(self) -> dict:
+        return {"exitCode": self.exit_code, "reason": self.reason,
+                "startedAt": self.started_at, "finishedAt": self.finished_at,
+                "containerID": self.container_id}
 
     def status(self) -> dict:
         if self.state == "running":
             state = {"running": {"startedAt": self.started_at}}
         elif self.state == "terminated":
-            state = {"terminated": {"exitCode": self.exit_code, "reason": self.reason,
-                                    "startedAt": self.started_at, "finishedAt": self.finished_at,
-                                    "containerID": self.container_id}}
+            state = {"terminated": self._terminated()}
         else:
             state = {"waiting": {"reason": self.reason}}
             if self.message:
                 state["waiting"]["message"] = self.message
-        out = {
-            "name": self.name,
-            "state": state,
-            "lastState": self.last_state,
-            "ready": self.ready,
-            "restartCount": self.restart_count,
-            "image": self.image,
-            "imageID": "",
-            "started": self.started,
-        }
-        if self.container_id:
+        out = {"name": self.name, "state": state, "lastState": self.last_state,
+               "ready": self.ready, "restartCount": self.restart_count,
+               "image": self.ref if self.image_id else self.image,
+               "imageID": self.image_id, "started": self.started}
+        if self.container_id and self.ever_started:
             out["containerID"] = self.container_id
         return out

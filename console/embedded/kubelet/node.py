@@ -1,6 +1,7 @@
 """Simulated nodes: the Node objects a kubelet registers, and pod IPs from each
 node's pod CIDR (10.244.N.0/24, as kind and flannel hand them out)."""
 
+import asyncio
 import uuid
 
 INTERNAL_NET = "172.18.0."           # what a kind cluster's nodes get on the docker bridge
@@ -18,6 +19,7 @@ class Node:
         self.version = version
         self.images: dict[str, int] = {}      # image ref -> size: this node's image cache
         self._used: set[int] = set()
+        self.pull_lock = asyncio.Lock()     # serializeImagePulls: true, kubelet's default
 
     def allocate_ip(self) -> str:
         for host in range(2, 255):

@@ -73,14 +73,13 @@ class PodWorker:
                 self._terminating = True
                 grace = meta.get("deletionGracePeriodSeconds")
                 if grace is None:
-                    grace = spec.get("terminationGracePeriodSeconds", 30)
+                    grace = self.grace()
                 self.cluster.spawn(self._terminate(grace), f"terminate {self.key[1]}")
             self._wake.clear()
             await self._wake.wait()
 
     async def _terminate(self, grace: float) -> None:
-        await asyncio.gather(*(c.stop(grace, "Stopping container " + c.name)
-                               for c in self.containers))
+        await asyncio.gather(*(c.stop(grace) for c in self.containers))
         if self.removed:
             return
         try:
@@ -88,6 +87,29 @@ class PodWorker:
         except NotFound:
             pass
         self.gone()
+
+    # -- for containers -----------------------------------------------------------
+    def event(self, reason: str, message: str, type_: str = "Normal",
+              field_path: str | None = None) -> None:
+        meta = self.pod["metadata"]
+        obj = {"kind": "Pod", "apiVersion": "v1",
+               "metadata": {"name": meta["name"], "namespace": self.key[0], "uid": self.uid,
+                            "resourceVersion": meta.get("resourceVersion", "")}}
+        self.cluster.event(obj, reason, message, type_, "kubelet", self.node.name, field_path)
+
+    def annotations(self) -> dict:
+        return dict(self.pod["metadata"].get("annotations") or {})
+
+    def grace(self) -> int:
+        value = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        return value if isinstance(value, int) and value >= 0 else 30
+
+    def listener(self, port: int):
+        """The app listening on this port of the pod's network namespace, if any."""
+        for c in self.containers:
+            if c.app is not None and c.state == "running" and c.app.accepts(port):
+                return c.app
+        return None
 
     # -- logs ------------------------------------------------------------------
     def container(self, name: str | None) -> Container | None:

@@ -1,0 +1,187 @@
+"""What every simulated app is: a process in a container with a file system,
+a log, CPU it burns, ports it listens on once booted, and an HTTP handler.
+
+The kubelet runs `main()` as the container's process (its return value is the
+exit code), sends `sigterm()` to stop it, runs probes through `exec()` and
+`handle()`, and the Service proxy calls `handle()` for real traffic.
+"""
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+from console.embedded.apps.fs import FileSystem
+from console.embedded.apps.shell import GNU, IO, Shell
+
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
+           400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str] = field(default_factory=dict)   # lower-case names
+    body: bytes = b""
+    client: str = "10.244.0.1"
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Cpu:
+    """CPU time per container, in core-seconds of simulated time.
+
+    A request's cost is real work done at real request rates, so it is scaled
+    by the clock's speed: usage / (simulated window) then reads as the cores
+    the traffic would need, whatever --speed is.
+    """
+
+    def __init__(self, clock, idle_millicores: float = 1.0):
+        self.clock = clock
+        self.idle = idle_millicores / 1000.0
+        self.since = clock.elapsed()
+        self.burned = 0.0
+
+    def add(self, millicore_seconds: float) -> None:
+        self.burned += millicore_seconds / 1000.0 * self.clock.speed
+
+    def burn_for(self, millicores: float, sim_seconds: float) -> None:
+        self.burned += millicores / 1000.0 * sim_seconds
+
+    def usage_core_seconds(self) -> float:
+        """Cumulative, like cAdvisor's usage_usec (monotonic)."""
+        return self.burned + self.idle * (self.clock.elapsed() - self.since)
+
+
+@dataclass
+class Context:
+    clock: object
+    pod: str
+    namespace: str
+    container: str
+    image: str
+    ip: str
+    spec: dict                       # the container's spec
+    annotations: dict
+    log: object                      # callable(line)
+    env: dict = field(default_factory=dict)
+
+
+def annotation_float(ctx: Context, key: str, default: float) -> float:
+    raw = ctx.annotations.get(f"kubelab.dev/{key}")
+    if raw is None:
+        return default
+    try:
+        text = str(raw).strip()
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        ctx.log(f"kubelab: ignoring annotation kubelab.dev/{key}={raw!r}: not a number")
+        return default
+
+
+class App:
+    kind = "http"
+    flavor = GNU
+    default_ports: tuple[int, ...] = (8080,)
+    boot_seconds = 2.0
+    cpu_per_request = 2.0            # millicore-seconds
+    latency_ms = 2.0
+    error_rate = 0.0
+    stop_exit: int | None = 143      # exit code on SIGTERM; None: SIGTERM is ignored
+    idle_millicores = 1.0
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.fs = FileSystem()
+        self.shell = Shell(self.fs, self.clock.sleep, env=ctx.env, flavor=self.flavor,
+                           hostname=ctx.pod)
+        self.cpu = Cpu(self.clock, self.idle_millicores)
+        self.listening: set[int] = set()
+        self.inflight = 0
+        self.served = 0
+        self._stop = asyncio.Event()
+        self.boot_seconds = annotation_float(ctx, "boot-seconds", self.boot_seconds)
+        self.cpu_per_request = annotation_float(ctx, "cpu-per-request", self.cpu_per_request)
+        self.latency_ms = annotation_float(ctx, "latency-ms", self.latency_ms)
+        self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
+
+    # -- the process ---------------------------------------------------------------
+    def ports(self) -> list[int]:
+        declared = [p.get("containerPort") for p in self.ctx.spec.get("ports") or []]
+        return [p for p in declared if isinstance(p, int)] or list(self.default_ports)
+
+    async def main(self) -> int:
+        await self.boot()
+        self.listening.update(self.ports())
+        self.started()
+        await self._stop.wait()
+        self.listening.clear()
+        self.stopping()
+        return self.stop_exit or 0
+
+    async def boot(self) -> None:
+        if self.boot_seconds > 0:
+            self.cpu.burn_for(500, self.boot_seconds)
+            await self.clock.sleep(self.boot_seconds)
+
+    def started(self) -> None:
+        self.ctx.log(f"listening on :{','.join(map(str, sorted(self.listening)))}")
+
+    def stopping(self) -> None:
+        self.ctx.log("received SIGTERM, shutting down")
+
+    def sigterm(self) -> None:
+        if self.stop_exit is not None:
+            self._stop.set()
+
+    # -- traffic ---------------------------------------------------------------------
+    def accepts(self, port: int) -> bool:
+        return port in self.listening
+
+    def handle(self, req: Request):
+        """Response, or an awaitable of one when the app takes its time."""
+        self.cpu.add(self.cpu_per_request)
+        self.served += 1
+        if self.error_rate and random.random() < self.error_rate:
+            return self.delayed(Response(500, b'{"error":"Internal Server Error"}'))
+        return self.delayed(self.route(req))
+
+    def route(self, req: Request) -> Response:
+        return Response(200, b'{"status":"ok"}')
+
+    def latency(self) -> float:
+        """Seconds (real): grows with the requests already in flight."""
+        return self.latency_ms / 1000.0 * (1 + self.inflight / 8)
+
+    def delayed(self, resp: Response):
+        delay = self.latency()
+        if delay <= 0.0005:
+            return resp
+        return self._after(delay, resp)
+
+    async def _after(self, delay: float, resp: Response) -> Response:
+        self.inflight += 1
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self.inflight -= 1
+        return resp
+
+    # -- exec ------------------------------------------------------------------------
+    async def exec(self, argv: list[str]) -> tuple[int, str]:
+        out: list[str] = []
+        code = await self.shell.run_argv(argv, IO(out.append, out.append))
+        return code, "".join(out)

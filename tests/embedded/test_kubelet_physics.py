@@ -1,0 +1,105 @@
+"""Kubelet physics in-process at --speed: pulls, probes, restarts, back-off."""
+
+from kubelet_helpers import cstatus, events, kubelet_cluster, pod, status, until
+
+LIVENESS_EXEC = {
+    "args": ["/bin/sh", "-c", "touch /tmp/healthy; sleep 30; rm -rf /tmp/healthy; sleep 600"],
+    "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]},
+                      "initialDelaySeconds": 5, "periodSeconds": 5},
+}
+
+
+def reasons(cluster, name):
+    return [r for r, _ in events(cluster, name)]
+
+
+async def test_image_pull_events_and_cache():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("a", image="nginx:1.17.0"))
+        await until(lambda: status(cluster, "a").get("phase") == "Running")
+        pulled = [m for r, m in events(cluster, "a") if r == "Pulled"]
+        assert pulled[0].startswith('Successfully pulled image "nginx:1.17.0" in ')
+        assert "including waiting). Image size: " in pulled[0]
+        cs = cstatus(cluster, "a")
+        assert cs["image"] == "docker.io/library/nginx:1.17.0"
+        assert cs["imageID"].startswith("docker.io/library/nginx@sha256:")
+        assert cs["containerID"].startswith("containerd://")
+        cluster.registry.create("pods", pod("b", image="nginx:1.17.0"))
+        await until(lambda: status(cluster, "b").get("phase") == "Running")
+        assert ("Pulled", 'Container image "nginx:1.17.0" already present on machine') \
+            in events(cluster, "b")
+
+
+async def test_liveness_exec_restarts_on_the_script_timeline():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("liveness-exec", image="busybox",
+                                            labels={"test": "liveness"}, container=LIVENESS_EXEC))
+        await until(lambda: cstatus(cluster, "liveness-exec").get("ready"), what="ready")
+        assert cstatus(cluster, "liveness-exec")["restartCount"] == 0
+        await until(lambda: cstatus(cluster, "liveness-exec").get("restartCount", 0) >= 1,
+                    what="first restart")
+        evs = events(cluster, "liveness-exec")
+        assert ("Unhealthy", "Liveness probe failed: cat: can't open '/tmp/healthy': "
+                "No such file or directory") in evs
+        assert ("Killing", "Container app failed liveness probe, will be restarted") in evs
+        last = cstatus(cluster, "liveness-exec")["lastState"]["terminated"]
+        assert last["exitCode"] == 137 and last["reason"] == "Error"   # sh ignores SIGTERM
+
+
+async def test_crash_loop_back_off_for_an_exiting_container():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("crash", image="busybox",
+                                            container={"command": ["sh", "-c", "echo bye; exit 3"]}))
+        await until(lambda: cstatus(cluster, "crash").get("state", {}).get("waiting", {})
+                    .get("reason") == "CrashLoopBackOff", what="CrashLoopBackOff")
+        cs = cstatus(cluster, "crash")
+        assert cs["lastState"]["terminated"]["exitCode"] == 3
+        assert cs["lastState"]["terminated"]["reason"] == "Error"
+        assert "back-off 10s restarting failed container=app pod=crash_default(" \
+            in cs["state"]["waiting"]["message"]
+        assert cluster.kubelet.logs("default", "crash", "app", previous=True) == ["bye"]
+        assert status(cluster, "crash")["phase"] == "Running"
+
+
+async def test_unknown_command_is_exit_127_and_never_a_crash():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("bad", image="busybox", restartPolicy="Never",
+                                            container={"command": ["sh", "-c", "foo --bar"]}))
+        await until(lambda: status(cluster, "bad").get("phase") == "Failed", what="Failed")
+        cs = cstatus(cluster, "bad")
+        assert cs["state"]["terminated"]["exitCode"] == 127
+        assert cluster.kubelet.logs("default", "bad") == ["sh: foo: not found"]
+
+
+async def test_bad_image_goes_to_image_pull_back_off():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("bad", image="nginx:doesnotexist"))
+        await until(lambda: cstatus(cluster, "bad").get("state", {}).get("waiting", {})
+                    .get("reason") == "ImagePullBackOff", what="ImagePullBackOff")
+        assert ("Failed", "Error: ErrImagePull") in events(cluster, "bad")
+        assert status(cluster, "bad")["phase"] == "Pending"
+
+
+async def test_readiness_http_probe_follows_boot_and_health():
+    spec = {"readinessProbe": {"httpGet": {"path": "/actuator/health", "port": 8080},
+                               "periodSeconds": 2},
+            "livenessProbe": {"httpGet": {"path": "/actuator/health", "port": 8080},
+                              "initialDelaySeconds": 40, "periodSeconds": 5}}
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("order", image="ghcr.io/acmexii/order-liveness:latest",
+                                            container=spec))
+        await until(lambda: status(cluster, "order").get("phase") == "Running")
+        assert not cstatus(cluster, "order")["ready"]
+        await until(lambda: cstatus(cluster, "order").get("ready"), what="booted and ready")
+        assert any(m.startswith('Readiness probe failed: Get "http://10.244.1.')
+                   and m.endswith(":8080: connect: connection refused")
+                   for _, m in events(cluster, "order"))
+        app = cluster.kubelet.worker("default", "order").containers[0].app
+        app.healthy = False
+        await until(lambda: cstatus(cluster, "order").get("restartCount", 0) >= 1, what="restart")
+        evs = events(cluster, "order")
+        assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 503") in evs
+        assert cstatus(cluster, "order")["lastState"]["terminated"]["exitCode"] == 143
+        await until(lambda: cstatus(cluster, "order").get("ready"), what="healthy again")
+        logs = cluster.kubelet.logs("default", "order")
+        assert any("Started OrderApplication in" in line for line in logs)
