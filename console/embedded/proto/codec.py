@@ -176,7 +176,7 @@ def _special(buf: bytes, ftype: str, where: str):
         return None
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValueError(f"{where}: embedded object is not JSON") from None
 
 
