@@ -249,3 +249,157 @@ def test_schema_names_match_the_client_models():
         if inlined & in_json:
             wrong.append(f"{msg.name}: {sorted(inlined & in_json)} is a field of its own in JSON")
     assert checked > 250 and not wrong, wrong
+
+
+# ---------------------------------------------------------------- real kubectl
+
+KUBECTL = {v: f"/usr/lib/google-cloud-sdk/bin/kubectl.{v}" for v in ("1.31", "1.33")}
+COMMANDS = [
+    ["create", "configmap", "cfg", "--from-literal=a=b", "--from-literal=app.properties=x=1"],
+    ["create", "secret", "generic", "creds", "--from-literal=user=admin", "--from-literal=pw=s3cr3t"],
+    ["create", "deployment", "web", "--image=nginx:1.25", "--replicas=3", "--port=80"],
+    ["create", "service", "nodeport", "web", "--tcp=80:8080"],
+    ["create", "namespace", "lab"],
+    ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=50"],
+]
+RESOURCES = {
+    "v1": [("configmaps", "ConfigMap", True), ("secrets", "Secret", True), ("services", "Service", True),
+           ("namespaces", "Namespace", False)],
+    "apps/v1": [("deployments", "Deployment", True)],
+    "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True)],
+    "autoscaling/v1": [("horizontalpodautoscalers", "HorizontalPodAutoscaler", True)],
+}
+
+
+def _resource_list(gv: str) -> dict:
+    verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    out = [{"name": n, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": verbs}
+           for n, k, ns in RESOURCES[gv]]
+    if gv == "apps/v1":  # autoscale looks for the scale subresource
+        out.append({"name": "deployments/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+                    "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+
+def _group(name: str, versions: list[str]) -> dict:
+    vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": vs, "preferredVersion": vs[0]}
+
+
+async def _serve(version: str, posts: list):
+    """Just enough API for kubectl to reach its POST; bodies are recorded."""
+    from aiohttp import web
+
+    async def handle(request):
+        path, body = request.path, await request.read()
+        if path == "/version":
+            minor = version.split(".")[1]
+            return web.json_response({"major": "1", "minor": minor, "gitVersion": f"v{version}.0"})
+        if path == "/api":
+            return web.json_response({"kind": "APIVersions", "versions": ["v1"]})
+        if path == "/apis":
+            return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                _group("apps", ["v1"]), _group("autoscaling", ["v2", "v1"])]})
+        if path == "/api/v1":
+            return web.json_response(_resource_list("v1"))
+        if path.startswith("/apis/") and path.count("/") == 3:
+            return web.json_response(_resource_list(path[len("/apis/"):]))
+        if request.method == "POST":
+            ctype = request.headers.get("Content-Type", "")
+            posts.append((ctype, body))
+            obj = proto.decode(body) if proto.is_protobuf(ctype) else __import__("json").loads(body)
+            return web.json_response(obj, status=201)
+        if request.method == "GET" and path == "/apis/apps/v1/namespaces/default/deployments/web":
+            return web.json_response(DEPLOYMENT)
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                  "reason": "NotFound", "code": 404}, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, port
+
+
+async def _run_kubectl(version: str, args: list[str]) -> list:
+    import asyncio
+
+    posts: list = []
+    runner, port = await _serve(version, posts)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            KUBECTL[version], "--server", f"http://127.0.0.1:{port}", "--token", "t", "-n", "default", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={"HOME": "/nonexistent", "PATH": "/usr/bin:/bin", "KUBECONFIG": "/dev/null"})
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, (version, args, err.decode())
+    finally:
+        await runner.cleanup()
+    assert len(posts) == 1, (version, args, posts)
+    return posts[0]
+
+
+def _hpa_v1_to_v2(hpa: dict) -> dict:
+    """The v2 form of what kubectl 1.31 sends. Zero-valued status counts are dropped,
+    as decode() drops value fields at zero (they are status, ignored on create)."""
+    spec = dict(hpa["spec"])
+    target = spec.pop("targetCPUUtilizationPercentage")
+    spec["metrics"] = [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": target}}}]
+    status = {k: v for k, v in hpa.get("status", {}).items() if v}
+    return {**hpa, "apiVersion": "autoscaling/v2", "spec": spec, "status": status}
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(not all(__import__("os").access(p, __import__("os").X_OK) for p in KUBECTL.values()),
+                    reason="kubectl 1.31 and 1.33 binaries not installed under /usr/lib/google-cloud-sdk/bin")
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:3]))
+async def test_kubectl_133_protobuf_equals_kubectl_131_json(args):
+    import json
+
+    new_type, new_body = await _run_kubectl("1.33", args)
+    old_type, old_body = await _run_kubectl("1.31", args)
+    assert proto.is_protobuf(new_type), new_type
+    assert old_type.startswith("application/json"), old_type
+    decoded = proto.decode(new_body)
+    expected = _without_nulls(json.loads(old_body))
+    if args[0] == "autoscale":  # 1.33 creates autoscaling/v2, 1.31 autoscaling/v1
+        expected = _hpa_v1_to_v2(expected)
+    assert decoded == expected
+    assert proto.decode(proto.encode(decoded)) == decoded
+
+
+def test_meta_kinds_resolve_for_any_group():
+    assert proto.message_for("v1", "Status").full_name == "k8s.io.apimachinery.pkg.apis.meta.v1.Status"
+    assert proto.message_for("meta.k8s.io/v1", "DeleteOptions").name == "DeleteOptions"
+    assert proto.message_for("discovery.k8s.io/v1", "EndpointSlice").full_name == "k8s.io.api.discovery.v1.EndpointSlice"
+    status = {"apiVersion": "v1", "kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404,
+              "message": 'configmaps "x" not found', "details": {"name": "x", "kind": "configmaps"}}
+    assert proto.decode(proto.encode(status)) == status
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(not __import__("os").access(KUBECTL["1.33"], __import__("os").X_OK),
+                    reason="kubectl 1.33 binary not installed under /usr/lib/google-cloud-sdk/bin")
+def test_vendored_schemas_are_what_kubectl_133_embeds(tmp_path):
+    """The vendored .proto files regenerate byte for byte from the kubectl binary."""
+    from pathlib import Path
+
+    from console.embedded.proto import _extract
+
+    assert _extract.main([KUBECTL["1.33"], str(tmp_path)]) == 0
+    vendored = Path(_extract.__file__).parent
+    for path in _extract.WANTED:
+        name = _extract.file_name(path)
+        assert (tmp_path / name).read_text() == (vendored / name).read_text(), name
