@@ -6,7 +6,7 @@ those back to .proto text gives the exact field numbers and types of that
 release, plus gogo's `nullable=false` marks that tell pointer fields (sent only
 when set, so a zero is meaningful) from value fields (always sent).
 
-    python -m console.embedded.proto._extract /usr/bin/kubectl.1.33 [OUTDIR]
+    python -m console.embedded.proto._extract /usr/lib/google-cloud-sdk/bin/kubectl.1.33 [OUTDIR]
 
 Not imported at run time; kubelab never needs kubectl.
 """

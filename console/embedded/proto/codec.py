@@ -158,7 +158,10 @@ def _special(buf: bytes, ftype: str, where: str):
             if wtype != wire_type(f):
                 raise ValueError(f"{where}: wire type {wtype}, expected {wire_type(f)} for {f.type}")
             v = value if f.type == "bytes" else _value(value, f.type, where)
-            raw.setdefault(f.name, []).append(v) if f.repeated else raw.__setitem__(f.name, v)
+            if f.repeated:
+                raw.setdefault(f.name, []).append(v)
+            else:
+                raw[f.name] = v
     if ftype in (TIME, MICROTIME):
         if not buf:
             return None  # the zero time: JSON null

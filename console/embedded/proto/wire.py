@@ -8,6 +8,8 @@ VARINT, I64, LEN, I32 = 0, 1, 2, 5
 
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    if pos < len(buf) and buf[pos] < 0x80:  # one-byte fast path: most keys and lengths
+        return buf[pos], pos + 1
     result = shift = 0
     while True:
         if pos >= len(buf):
@@ -58,6 +60,8 @@ def signed(value: int, bits: int) -> int:
 
 
 def varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
     if value < 0:
         value += 1 << 64  # negative int32/int64 take ten bytes, as in Go
     out = bytearray()
@@ -69,6 +73,9 @@ def varint(value: int) -> bytes:
         else:
             out.append(b)
             return bytes(out)
+
+
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
 
 
 def key(number: int, wtype: int) -> bytes:
