@@ -110,6 +110,7 @@ class App:
                            hostname=ctx.pod)
         self.cpu = Cpu(self.clock, self.idle_millicores)
         self.listening: set[int] = set()
+        self.connections: set = set()     # the Service proxy's connections to this app
         self.inflight = 0
         self.served = 0
         self._stop = asyncio.Event()
@@ -128,9 +129,18 @@ class App:
         self.listening.update(self.ports())
         self.started()
         await self._stop.wait()
-        self.listening.clear()
         self.stopping()
+        await self.shutdown()
+        self.listening.clear()
+        self.drop_connections(graceful=True)
         return self.stop_exit or 0
+
+    async def shutdown(self) -> None:
+        """Between SIGTERM and closing the ports (still serving)."""
+
+    def drop_connections(self, graceful: bool) -> None:
+        for conn in list(self.connections):
+            conn.drop(graceful)
 
     async def boot(self) -> None:
         if self.boot_seconds > 0:

@@ -77,6 +77,9 @@ class OrderApp(App):
         self._log("INFO", "main", "order.OrderApplication",
                   f"Started OrderApplication in {took:.3f} seconds (JVM running for {took + 1.2:.3f})")
 
+    async def shutdown(self) -> None:
+        await self.clock.sleep(1.0)      # shutdown hooks run; Tomcat still answers
+
     def stopping(self) -> None:
         self._log("INFO", "ionShutdownHook", "o.s.b.w.e.tomcat.GracefulShutdown",
                   "Commencing graceful shutdown. Waiting for active requests to complete")

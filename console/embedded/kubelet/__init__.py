@@ -88,10 +88,13 @@ async def run(cluster) -> None:
     cluster.kubelet = kubelet
     kubelet.register_nodes()
     cluster.store.subscribe(kubelet.on_change)
+    from console.embedded import network    # the nodes' kube-proxy
+    proxies = cluster.spawn(network.run(cluster), "network")
     for pod in cluster.store.list("pods"):
         kubelet.on_change(Event("ADDED", "pods", pod))
     try:
         await asyncio.Event().wait()
     finally:
+        proxies.cancel()
         for w in list(kubelet.workers.values()):
             w.gone()

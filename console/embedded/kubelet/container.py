@@ -186,6 +186,7 @@ class Container:
         self.finished_sim = self.clock.elapsed()
         self.ready = self.started = False
         self.app.listening.clear()
+        self.app.drop_connections(graceful=code != 137)
         self.log.close()
         w.changed()
         return code

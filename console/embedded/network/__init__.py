@@ -1,0 +1,152 @@
+"""Service proxies: every Service port reachable from the host.
+
+Each TCP port of a Service with a cluster IP gets a listener on 127.0.0.1 (an
+ephemeral port), published on the Service as the annotation
+`kubelab.dev/host-ports`: {"8080": "127.0.0.1:40123"}. NodePorts are also
+opened on 127.0.0.1:<nodePort> when that port is free, as kind's port mapping
+would; LoadBalancer Services get 127.0.0.1 as their ingress IP.
+
+Started by the kubelet component (it is the nodes' kube-proxy);
+`cluster.network` is the object below.
+"""
+
+import asyncio
+import json
+import logging
+
+from console.embedded.network.endpoints import ready_endpoints
+from console.embedded.network.proxy import HttpConn, ServiceProxy
+
+log = logging.getLogger("kubelab.network")
+ANNOTATION = "kubelab.dev/host-ports"
+WATCHED = {"pods", "endpoints", "endpointslices.discovery.k8s.io", "services"}
+
+
+class Network:
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.proxies: dict[tuple[str, str], dict[int, ServiceProxy]] = {}
+        self.generation = 0
+        self._cache: dict[tuple, tuple[int, list]] = {}
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._node_ports: dict[int, asyncio.AbstractServer] = {}
+
+    # -- what the proxies ask ---------------------------------------------------------
+    def endpoints(self, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
+        key = (svc["metadata"].get("uid"), svc_port.get("name") or "", svc_port.get("port"))
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == self.generation:
+            return hit[1]
+        eps = ready_endpoints(self.cluster.store, svc, svc_port)
+        self._cache[key] = (self.generation, eps)
+        return eps
+
+    def app_at(self, ip: str, port: int):
+        kubelet = getattr(self.cluster, "kubelet", None)
+        worker = kubelet.by_ip.get(ip) if kubelet is not None else None
+        return None if worker is None else worker.listener(port)
+
+    def address(self, namespace: str, service: str, port: int) -> str | None:
+        proxy = self.proxies.get((namespace, service), {}).get(port)
+        return proxy.address if proxy else None
+
+    # -- keeping listeners in step with Services ---------------------------------------
+    def on_change(self, ev) -> None:
+        if ev.res not in WATCHED:
+            return
+        self.generation += 1
+        if ev.res == "services":
+            meta = ev.obj["metadata"]
+            self._queue.put_nowait((meta.get("namespace") or "default", meta["name"]))
+
+    async def run(self) -> None:
+        self.cluster.store.subscribe(self.on_change)
+        for svc in self.cluster.store.scan("services"):
+            self._queue.put_nowait((svc["metadata"].get("namespace") or "default",
+                                    svc["metadata"]["name"]))
+        try:
+            while True:
+                key = await self._queue.get()
+                try:
+                    await self.sync(key)
+                except Exception:
+                    log.exception("service proxy for %s/%s", *key)
+        finally:
+            for key in list(self.proxies):
+                self._close(key, set())
+
+    def _close(self, key, keep: set[int]) -> None:
+        for port, proxy in list(self.proxies.get(key, {}).items()):
+            if port not in keep:
+                proxy.server.close()
+                node_port = proxy.svc_port.get("nodePort")
+                if node_port in self._node_ports:
+                    self._node_ports.pop(node_port).close()
+                del self.proxies[key][port]
+        if not self.proxies.get(key):
+            self.proxies.pop(key, None)
+
+    async def sync(self, key: tuple[str, str]) -> None:
+        svc = self.cluster.store.get("services", *key)
+        spec = (svc or {}).get("spec") or {}
+        if svc is None or spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
+            self._close(key, set())
+            return
+        ports = {p["port"]: p for p in spec.get("ports") or []
+                 if isinstance(p.get("port"), int) and (p.get("protocol") or "TCP") == "TCP"}
+        current = self.proxies.setdefault(key, {})
+        for number, sp in ports.items():
+            proxy = current.get(number)
+            if proxy is not None and proxy.svc["metadata"].get("uid") != svc["metadata"].get("uid"):
+                self._close(key, set(ports) - {number})
+                proxy = None
+            if proxy is None:
+                proxy = ServiceProxy(self, svc, sp)
+                proxy.server = await asyncio.get_running_loop().create_server(
+                    lambda proxy=proxy: HttpConn(proxy), "127.0.0.1", 0)
+                proxy.address = "127.0.0.1:%d" % proxy.server.sockets[0].getsockname()[1]
+                current[number] = proxy
+            proxy.svc, proxy.svc_port = svc, sp
+            await self._open_node_port(proxy)
+        self._close(key, set(ports))
+        self._publish(key, svc)
+
+    async def _open_node_port(self, proxy: ServiceProxy) -> None:
+        node_port = proxy.svc_port.get("nodePort")
+        if not isinstance(node_port, int) or node_port in self._node_ports:
+            return
+        try:
+            self._node_ports[node_port] = await asyncio.get_running_loop().create_server(
+                lambda: HttpConn(proxy), "127.0.0.1", node_port)
+        except OSError as exc:   # taken on this host: the ephemeral address still works
+            log.info("nodePort %s not opened on 127.0.0.1: %s", node_port, exc.strerror)
+
+    def _publish(self, key, svc: dict) -> None:
+        want = {str(p): proxy.address for p, proxy in sorted(self.proxies.get(key, {}).items())}
+        text = json.dumps(want, separators=(",", ":"))
+        reg = self.cluster.registry
+
+        def annotate(obj):
+            ann = obj["metadata"].setdefault("annotations", {}) or {}
+            if ann.get(ANNOTATION) == text:
+                return False
+            ann[ANNOTATION] = text
+            obj["metadata"]["annotations"] = ann
+
+        if want:
+            reg.mutate("services", key[0], key[1], annotate)
+        if (svc.get("spec") or {}).get("type") == "LoadBalancer":
+            def ingress(obj):
+                lb = {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}
+                status = obj.setdefault("status", {}) or {}
+                if status.get("loadBalancer") == lb:
+                    return False
+                status["loadBalancer"] = lb
+                obj["status"] = status
+            reg.mutate("services", key[0], key[1], ingress, subresource="status")
+
+
+async def run(cluster) -> None:
+    network = Network(cluster)
+    cluster.network = network
+    await network.run()

@@ -1,0 +1,78 @@
+"""Which pod addresses a Service port sends traffic to: the READY endpoints.
+
+Read from the EndpointSlices the endpointslice controller keeps (as kube-proxy
+does), else from the Endpoints object, else computed from the pods (so the
+proxy works in a cluster without the endpoints controllers).
+"""
+
+SLICES = "endpointslices.discovery.k8s.io"
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _pod_ready(pod: dict) -> bool:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
+
+
+def _target_port(svc_port: dict, pod: dict) -> int | None:
+    tp = svc_port.get("targetPort", svc_port.get("port"))
+    if isinstance(tp, int):
+        return tp
+    if tp is None:
+        return svc_port.get("port")
+    if str(tp).isdigit():
+        return int(tp)
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        for p in c.get("ports") or []:
+            if p.get("name") == tp:
+                return p.get("containerPort")
+    return None
+
+
+def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
+    ns = svc["metadata"].get("namespace") or "default"
+    name = svc["metadata"]["name"]
+    port_name = svc_port.get("name") or ""
+    slices = [s for s in store.scan(SLICES, ns)
+              if (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name]
+    if slices:
+        out = []
+        for s in slices:
+            port = next((p.get("port") for p in s.get("ports") or []
+                         if (p.get("name") or "") == port_name), None)
+            if port is None:
+                continue
+            for ep in s.get("endpoints") or []:
+                cond = ep.get("conditions") or {}
+                if cond.get("ready") is False or cond.get("terminating"):
+                    continue
+                out.extend((ip, port) for ip in ep.get("addresses") or [])
+        return sorted(set(out))
+    eps = store.get("endpoints", ns, name)
+    if eps is not None:
+        out = []
+        for subset in eps.get("subsets") or []:
+            port = next((p.get("port") for p in subset.get("ports") or []
+                         if (p.get("name") or "") == port_name), None)
+            if port is not None:
+                out.extend((a["ip"], port) for a in subset.get("addresses") or [] if a.get("ip"))
+        return sorted(set(out))
+    selector = (svc.get("spec") or {}).get("selector")
+    if not selector:
+        return []
+    out = []
+    for pod in store.scan("pods", ns):
+        if pod["metadata"].get("deletionTimestamp") or not _pod_ready(pod):
+            continue
+        if not _matches(selector, pod["metadata"].get("labels") or {}):
+            continue
+        ip = (pod.get("status") or {}).get("podIP")
+        port = _target_port(svc_port, pod)
+        if ip and port:
+            out.append((ip, port))
+    return sorted(out)

@@ -1,0 +1,224 @@
+"""A Service port on a loopback listener, speaking HTTP/1.1 to the pods' apps.
+
+Like kube-proxy (iptables mode), a connection is bound to one READY endpoint,
+picked at random when it opens; no endpoint, or a pod whose app is not
+listening, and the connection is reset. Requests then go straight to the app's
+in-process handler (no second TCP hop).
+
+The request path is a pipeline: `policies` (a mesh's DestinationRule or
+VirtualService, later) may answer a request themselves or pick another
+endpoint before the app is called.
+"""
+
+import asyncio
+import random
+import socket
+import struct
+import time
+from collections import deque
+
+from console.embedded.apps.base import REASONS, Request, Response
+
+MAX_HEAD = 64 * 1024
+_date_cache = [0, b""]
+
+
+def _date() -> bytes:
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0] = now
+        _date_cache[1] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode()
+    return _date_cache[1]
+
+
+def reset(transport) -> None:
+    """Close with RST, as a port nobody listens on answers."""
+    sock = transport.get_extra_info("socket")
+    try:
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    transport.abort()
+
+
+class ServiceProxy:
+    """One Service port: endpoints, the choice of an endpoint, the pipeline."""
+
+    def __init__(self, network, svc: dict, svc_port: dict):
+        self.network = network
+        self.svc = svc
+        self.svc_port = svc_port
+        self.policies: list = []           # callables(proxy, conn, req) -> Response | None
+        self.server: asyncio.AbstractServer | None = None
+        self.address = ""
+        self.connections = 0
+        self.requests = 0
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        return self.network.endpoints(self.svc, self.svc_port)
+
+    def connect(self):
+        """An app for a new connection, or None (reset)."""
+        eps = self.endpoints()
+        if not eps:
+            return None
+        ip, port = random.choice(eps)
+        return self.network.app_at(ip, port)
+
+    def handle(self, conn, req: Request):
+        for policy in self.policies:
+            answer = policy(self, conn, req)
+            if answer is not None:
+                return answer
+        return conn.app.handle(req)
+
+
+class HttpConn(asyncio.Protocol):
+    def __init__(self, proxy: ServiceProxy):
+        self.proxy = proxy
+        self.app = None
+        self.transport = None
+        self.buf = b""
+        self.queue: deque = deque()
+        self.busy = False
+        self.closing = False      # close after the response in progress
+        self.client = "10.244.0.1"
+
+    # -- connection ----------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.proxy.connections += 1
+        self.app = self.proxy.connect()
+        if self.app is None:
+            reset(transport)
+            return
+        self.app.connections.add(self)
+
+    def connection_lost(self, exc) -> None:
+        if self.app is not None:
+            self.app.connections.discard(self)
+        self.queue.clear()
+
+    def drop(self, graceful: bool) -> None:
+        """The app went away: idle connections close (FIN), busy or killed ones reset."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if graceful and not self.busy:
+            self.transport.close()
+        elif graceful:
+            self.closing = True
+        else:
+            reset(self.transport)
+
+    # -- requests ------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while self.buf:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > MAX_HEAD:
+                    self._fail(431)
+                    return
+                break
+            parsed = self._parse(end)
+            if parsed is None:
+                break
+            self.queue.append(parsed)
+        self._pump()
+
+    def _parse(self, end: int):
+        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ", 2)
+        except ValueError:
+            self._fail(400)
+            return None
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        rest = end + 4
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body, used = self._chunked(rest)
+            if body is None:
+                return None
+            rest = used
+        else:
+            try:
+                n = int(headers.get("content-length", 0) or 0)
+            except ValueError:
+                self._fail(400)
+                return None
+            if len(self.buf) < rest + n:
+                return None
+            body = self.buf[rest:rest + n]
+            rest += n
+        self.buf = self.buf[rest:]
+        conn = headers.get("connection", "").lower()
+        keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
+        return Request(method, target, headers, body, self.client), keep
+
+    def _chunked(self, pos: int):
+        body = []
+        while True:
+            eol = self.buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None, pos
+            try:
+                size = int(self.buf[pos:eol].split(b";")[0], 16)
+            except ValueError:
+                self._fail(400)
+                return None, pos
+            if size == 0:
+                if self.buf[eol + 2:eol + 4] == b"\r\n":
+                    return b"".join(body), eol + 4
+                end = self.buf.find(b"\r\n\r\n", eol)   # trailers
+                return (None, pos) if end < 0 else (b"".join(body), end + 4)
+            if len(self.buf) < eol + 2 + size + 2:
+                return None, pos
+            body.append(self.buf[eol + 2:eol + 2 + size])
+            pos = eol + 2 + size + 2
+
+    def _pump(self) -> None:
+        while self.queue and not self.busy and not self.closing:
+            req, keep = self.queue.popleft()
+            app = self.app
+            if app is None or not app.listening:
+                reset(self.transport)      # the app died under this connection
+                return
+            self.proxy.requests += 1
+            result = self.proxy.handle(self, req)
+            if isinstance(result, Response):
+                self._write(result, keep)
+            else:
+                self.busy = True
+                task = asyncio.ensure_future(result)
+                task.add_done_callback(lambda t, keep=keep, app=app: self._done(t, keep, app))
+                return
+
+    def _done(self, task, keep: bool, app) -> None:
+        self.busy = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        if task.cancelled() or task.exception() is not None or not app.listening and not self.closing:
+            reset(self.transport)           # killed mid-request: the connection drops
+            return
+        self._write(task.result(), keep and not self.closing)
+        if self.closing:
+            self.transport.close()
+            return
+        self._pump()
+
+    def _write(self, resp: Response, keep: bool) -> None:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
+        head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
+                f"Content-Type: {resp.content_type}\r\nContent-Length: {len(resp.body)}\r\n"
+                f"{extra}{'' if keep else 'Connection: close' + chr(13) + chr(10)}").encode()
+        self.transport.write(head + b"Date: " + _date() + b"\r\n\r\n" + resp.body)
+        if not keep:
+            self.transport.close()
+
+    def _fail(self, status: int) -> None:
+        self._write(Response(status, b"", "text/plain"), keep=False)
+        self.buf = b""

@@ -1,0 +1,95 @@
+"""Real HTTP through a Service's loopback listener, balanced over READY pods."""
+
+import asyncio
+import json
+
+import aiohttp
+
+from kubelet_helpers import cstatus, kubelet_cluster, pod, status, until
+
+
+def service(name, port=80, target=80, selector=None, type_="ClusterIP"):
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": type_, "selector": selector or {"app": name},
+                     "ports": [{"port": port, "targetPort": target, "protocol": "TCP"}]}}
+
+
+def host_port(cluster, name, port):
+    svc = cluster.registry.get("services", "default", name) or {}
+    ann = (svc["metadata"].get("annotations") or {}).get("kubelab.dev/host-ports")
+    return json.loads(ann).get(str(port)) if ann else None
+
+
+async def test_requests_spread_over_ready_pods_only():
+    async with kubelet_cluster(speed=50) as cluster:
+        for i in range(3):
+            cluster.registry.create("pods", pod(f"web-{i}", image="nginx", labels={"app": "web"},
+                                                node=f"kubelab-node-{i % 2 + 1}"))
+        cluster.registry.create("services", service("web"))
+        addr = await until(lambda: host_port(cluster, "web", 80), what="host port")
+        await until(lambda: all(cstatus(cluster, f"web-{i}").get("ready") for i in range(3)))
+        async with aiohttp.ClientSession() as http:
+            for _ in range(60):   # a fresh connection each time: kube-proxy balances connections
+                async with http.get(f"http://{addr}/", headers={"Connection": "close"}) as r:
+                    assert r.status == 200
+                    assert "Welcome to nginx!" in await r.text()
+        served = [cluster.kubelet.worker("default", f"web-{i}").containers[0].app.served
+                  for i in range(3)]
+        assert sum(served) == 60 and all(n > 0 for n in served), served
+        logs = cluster.kubelet.logs("default", "web-0")
+        assert any('"GET / HTTP/1.1" 200 615' in line for line in logs)
+
+
+async def test_no_ready_endpoint_resets_the_connection():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("services", service("nobody"))
+        addr = await until(lambda: host_port(cluster, "nobody", 80), what="host port")
+        async with aiohttp.ClientSession() as http:
+            try:
+                async with http.get(f"http://{addr}/") as r:
+                    raise AssertionError(f"answered {r.status}")
+            except aiohttp.ClientConnectionError:
+                pass
+
+
+async def test_booting_app_refuses_then_serves():
+    async with kubelet_cluster(speed=10) as cluster:
+        cluster.registry.create("pods", pod("order", image="jinyoung/order:stable",
+                                            labels={"app": "order"},
+                                            container={"ports": [{"containerPort": 8080}]}))
+        cluster.registry.create("services", service("order", 8080, 8080))
+        addr = await until(lambda: host_port(cluster, "order", 8080), what="host port")
+        await until(lambda: cstatus(cluster, "order").get("ready"), what="ready (no probe)")
+        async with aiohttp.ClientSession() as http:
+            refused = 0
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://{addr}/orders") as r:
+                        assert r.status == 200
+                        body = await r.json()
+                        assert body["version"] == "stable"
+                        break
+                except aiohttp.ClientConnectionError:
+                    refused += 1
+                    await asyncio.sleep(0.1)   # poll interval, not a timing assertion
+            assert refused > 0          # Running and "ready" but not booted yet
+            async with http.post(f"http://{addr}/orders", json={"productId": 1, "qty": 2}) as r:
+                assert r.status == 201
+            async with http.put(f"http://{addr}/actuator/down") as r:
+                assert r.status == 200
+            async with http.get(f"http://{addr}/actuator/health") as r:
+                assert r.status == 503 and (await r.json())["status"] == "DOWN"
+        app = cluster.kubelet.worker("default", "order").containers[0].app
+        assert app.cpu.usage_core_seconds() > 0
+
+
+async def test_load_balancer_gets_loopback_ingress():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("services", service("lb", type_="LoadBalancer"))
+        await until(lambda: ((cluster.registry.get("services", "default", "lb").get("status") or {})
+                             .get("loadBalancer") or {}).get("ingress"), what="ingress")
+        ing = cluster.registry.get("services", "default", "lb")["status"]["loadBalancer"]["ingress"]
+        assert ing[0]["ip"] == "127.0.0.1"
+        cluster.registry.delete("services", "default", "lb")
+        await until(lambda: not cluster.network.proxies, what="listener closed")
