@@ -52,6 +52,7 @@ class TestKubelet:
         self.ready = ready
         self.ip = 0
         self.pending: set = set()
+        self.hold: set = set()  # pod names whose graceful deletion is left unfinished
         cluster.store.subscribe(self._on)
 
     def _on(self, ev) -> None:
@@ -69,6 +70,8 @@ class TestKubelet:
         if pod is None or not pod["spec"].get("nodeName"):
             return
         if pod["metadata"].get("deletionTimestamp"):
+            if key[1] in self.hold:
+                return
             try:
                 reg.delete("pods", *key, grace_seconds=0)
             except Exception:

@@ -152,13 +152,13 @@ class Scheduler:
         self._bind(pod, node["metadata"]["name"])
 
     def _filter(self, pod: dict, node: dict) -> list[str]:
+        """Reasons the node does not fit, in the default plugins' order
+        (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit)."""
         spec, nspec = pod.get("spec") or {}, node.get("spec") or {}
         labels = node["metadata"].get("labels") or {}
         if nspec.get("unschedulable") and not tolerates(spec.get("tolerations"), {
                 "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
             return ["node(s) were unschedulable"]
-        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
-            return ["node(s) didn't match Pod's node affinity/selector"]
         taints = list(nspec.get("taints") or [])
         if not node_ready(node):
             taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
@@ -166,6 +166,8 @@ class Scheduler:
             if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(spec.get("tolerations"), taint):
                 value = taint.get("value") or ""
                 return [f"node(s) had untolerated taint {{{taint.get('key')}: {value}}}"]
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return ["node(s) didn't match Pod's node affinity/selector"]
         alloc = (node.get("status") or {}).get("allocatable") or {}
         used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
         cpu, mem = requests(pod)

@@ -1,0 +1,85 @@
+"""Garbage collector and namespace deletion, in process."""
+
+from controllers_kit import deployment, pods, start, until
+
+RS = "replicasets.apps"
+DEP = "deployments.apps"
+
+
+async def rolled_out(cluster, replicas=2):
+    cluster.registry.create(DEP, deployment(replicas=replicas))
+    await until(lambda: len([p for p in pods(cluster) if (p.get("status") or {}).get("phase") == "Running"])
+                == replicas, what="pods running")
+
+
+async def test_background_deletion_removes_replicasets_and_pods():
+    cluster = await start()
+    try:
+        await rolled_out(cluster)
+        cluster.registry.delete(DEP, "default", "web")
+        await until(lambda: not cluster.store.list(RS, "default") and not pods(cluster), what="all gone")
+    finally:
+        await cluster.stop()
+
+
+async def test_foreground_deletion_waits_for_dependents():
+    cluster = await start()
+    seen = []
+    try:
+        await rolled_out(cluster)
+        cluster.store.subscribe(lambda ev: ev.res == DEP and ev.type == "DELETED" and seen.append(
+            (len(cluster.store.list(RS, "default")), len(pods(cluster)))))
+        got = cluster.registry.delete(DEP, "default", "web", propagation="Foreground")
+        assert got["metadata"]["deletionTimestamp"] and "foregroundDeletion" in got["metadata"]["finalizers"]
+        await until(lambda: cluster.store.get(DEP, "default", "web") is None, what="deployment gone")
+        assert seen == [(0, 0)]   # it went last, after its ReplicaSet and pods
+    finally:
+        await cluster.stop()
+
+
+async def test_orphan_deletion_keeps_dependents_without_owner():
+    cluster = await start()
+    try:
+        await rolled_out(cluster)
+        cluster.registry.delete(DEP, "default", "web", propagation="Orphan")
+        await until(lambda: cluster.store.get(DEP, "default", "web") is None, what="deployment gone")
+        (rs,) = cluster.store.list(RS, "default")
+        assert not rs["metadata"].get("ownerReferences")
+        assert len(pods(cluster)) == 2
+        # The ReplicaSet keeps its pods; a re-created Deployment adopts it again.
+        cluster.registry.create(DEP, deployment(replicas=2))
+        await until(lambda: (cluster.store.list(RS, "default")[0]["metadata"].get("ownerReferences") or [{}])[0]
+                    .get("kind") == "Deployment", what="adopted")
+        assert len(cluster.store.list(RS, "default")) == 1
+    finally:
+        await cluster.stop()
+
+
+async def test_dangling_owner_reference_on_create_is_collected():
+    cluster = await start()
+    try:
+        cluster.registry.create("configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cm", "namespace": "default", "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Service", "name": "ghost", "uid": "no-such-uid"}]}})
+        await until(lambda: cluster.store.get("configmaps", "default", "cm") is None, what="collected")
+    finally:
+        await cluster.stop()
+
+
+async def test_namespace_is_emptied_then_removed():
+    cluster = await start()
+    try:
+        cluster.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                               "metadata": {"name": "lab"}})
+        d = deployment(replicas=2)
+        d["metadata"]["namespace"] = "lab"
+        cluster.registry.create(DEP, d)
+        await until(lambda: len(pods(cluster, "lab")) == 2, what="pods in lab")
+        got = cluster.registry.delete("namespaces", "", "lab")
+        assert got["status"]["phase"] == "Terminating"
+        await until(lambda: cluster.store.get("namespaces", "", "lab") is None, what="namespace gone")
+        for res in (DEP, RS, "pods", "events"):
+            assert cluster.store.list(res, "lab") == []
+    finally:
+        await cluster.stop()

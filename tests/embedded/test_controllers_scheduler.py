@@ -1,0 +1,93 @@
+"""default-scheduler, in process: binding, fit by requests, FailedScheduling."""
+
+from controllers_kit import add_node, events, start, until
+
+from console.embedded.controllers.scheduler import quantity, requests
+
+
+def pod(name, cpu="100m", memory="64Mi", **spec):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "nginx",
+                                     "resources": {"requests": {"cpu": cpu, "memory": memory}}}], **spec}}
+
+
+def get(cluster, name):
+    return cluster.store.get("pods", "default", name)
+
+
+def scheduled_cond(p):
+    return next((c for c in (p.get("status") or {}).get("conditions") or [] if c["type"] == "PodScheduled"), {})
+
+
+def test_quantities():
+    assert quantity("250m") == 0.25 and quantity("2") == 2 and quantity(3) == 3
+    assert quantity("128Mi") == 128 * 2 ** 20 and quantity("1G") == 1e9 and quantity("1.5Gi") == 1.5 * 2 ** 30
+    p = pod("x", cpu="300m", memory="1Gi")
+    p["spec"]["initContainers"] = [{"name": "i", "resources": {"requests": {"cpu": "1"}}}]
+    assert requests(p) == (1.0, 2 ** 30)
+
+
+async def test_binds_and_spreads_over_nodes():
+    cluster = await start(kubelet=False, cpu="1")
+    try:
+        for i in range(4):
+            cluster.registry.create("pods", pod(f"p{i}", cpu="200m"))
+        await until(lambda: all(get(cluster, f"p{i}")["spec"].get("nodeName") for i in range(4)), what="bound")
+        nodes = [get(cluster, f"p{i}")["spec"]["nodeName"] for i in range(4)]
+        assert sorted(nodes) == ["node-1", "node-1", "node-2", "node-2"]
+        assert scheduled_cond(get(cluster, "p0"))["status"] == "True"
+        msgs = {e["message"] for e in events(cluster, reason="Scheduled")}
+        assert f"Successfully assigned default/p0 to {nodes[0]}" in msgs
+        assert all(e["source"]["component"] == "default-scheduler" for e in events(cluster, reason="Scheduled"))
+    finally:
+        await cluster.stop()
+
+
+async def test_insufficient_cpu_then_fits_when_a_node_comes():
+    cluster = await start(kubelet=False, cpu="1")
+    try:
+        cluster.registry.create("pods", pod("big", cpu="1500m"))
+        await until(lambda: scheduled_cond(get(cluster, "big")).get("reason") == "Unschedulable", what="unschedulable")
+        msg = "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: " \
+              "2 No preemption victims found for incoming pod.."
+        assert scheduled_cond(get(cluster, "big"))["message"] == msg
+        (ev,) = events(cluster, reason="FailedScheduling")
+        assert ev["message"] == msg and ev["type"] == "Warning"
+        assert get(cluster, "big")["status"]["phase"] == "Pending"
+        add_node(cluster, "node-3", cpu="4")
+        await until(lambda: get(cluster, "big")["spec"].get("nodeName") == "node-3", what="bound to node-3")
+        assert scheduled_cond(get(cluster, "big"))["status"] == "True"
+    finally:
+        await cluster.stop()
+
+
+async def test_room_freed_by_a_deleted_pod_is_reused():
+    cluster = await start(kubelet=False, nodes=1, cpu="1")
+    try:
+        cluster.registry.create("pods", pod("a", cpu="800m"))
+        await until(lambda: get(cluster, "a")["spec"].get("nodeName"), what="a bound")
+        cluster.registry.create("pods", pod("b", cpu="800m"))
+        await until(lambda: scheduled_cond(get(cluster, "b")).get("reason") == "Unschedulable", what="b waits")
+        cluster.registry.delete("pods", "default", "a", grace_seconds=0)
+        await until(lambda: get(cluster, "b")["spec"].get("nodeName") == "node-1", what="b bound")
+    finally:
+        await cluster.stop()
+
+
+async def test_node_selector_unschedulable_and_not_ready_nodes_are_skipped():
+    cluster = await start(kubelet=False, nodes=0)
+    try:
+        add_node(cluster, "cordoned", unschedulable=True)
+        add_node(cluster, "down", ready=False)
+        add_node(cluster, "plain")
+        add_node(cluster, "ssd", labels={"disk": "ssd"})
+        cluster.registry.create("pods", pod("want-ssd", nodeSelector={"disk": "ssd"}))
+        await until(lambda: get(cluster, "want-ssd")["spec"].get("nodeName") == "ssd", what="ssd")
+        cluster.registry.create("pods", pod("want-gpu", nodeSelector={"gpu": "yes"}))
+        await until(lambda: scheduled_cond(get(cluster, "want-gpu")).get("reason") == "Unschedulable", what="gpu")
+        assert scheduled_cond(get(cluster, "want-gpu"))["message"] == (
+            "0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, "
+            "1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling..")
+    finally:
+        await cluster.stop()
