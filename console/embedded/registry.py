@@ -12,6 +12,7 @@ import copy
 import random
 import string
 import uuid
+from datetime import timedelta
 from typing import Callable
 
 from console.embedded.clock import Clock
@@ -19,6 +20,8 @@ from console.embedded.store import Conflict, NotFound, Store
 
 DEFAULTERS: dict[str, Callable[[dict], None]] = {}
 VALIDATORS: dict[str, Callable[[dict, dict | None], list[tuple[str, str]]]] = {}
+# Defaulting that needs the store (Service clusterIP / nodePort allocation).
+ALLOCATORS: dict[str, Callable[["Registry", dict, dict | None], None]] = {}
 # Kinds whose status is written only through the /status subresource.
 STATUS_SUBRESOURCE = {
     "pods", "services", "namespaces", "nodes", "deployments.apps", "replicasets.apps",
@@ -48,6 +51,8 @@ class Registry:
     def __init__(self, store: Store, clock: Clock):
         self.store = store
         self.clock = clock
+        # the admission hooks register themselves on import
+        from console.embedded import defaults, validation  # noqa: F401
 
     # -- reads (copies) ----------------------------------------------------
     def get(self, res: str, namespace: str, name: str) -> dict | None:
@@ -55,6 +60,10 @@ class Registry:
 
     def list(self, res: str, namespace: str | None = None) -> list[dict]:
         return self.store.list(res, namespace)
+
+    def scan(self, res: str, namespace: str | None = None):
+        """Read-only view (do not mutate), see Store.scan."""
+        return self.store.scan(res, namespace)
 
     # -- writes --------------------------------------------------------------
     def create(self, res: str, obj: dict, dry_run: bool = False) -> dict:
@@ -83,7 +92,7 @@ class Registry:
         if old is None:
             raise NotFound(f'{res} "{meta.get("name")}" not found')
         new = copy.deepcopy(obj)
-        if subresource == "status":
+        if subresource in ("status", "finalize"):
             status = new.get("status")
             new = copy.deepcopy(old)
             new["status"] = status
@@ -91,6 +100,7 @@ class Registry:
         else:
             for k in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                       "deletionGracePeriodSeconds"):
+                # the client may not move these (finalizers it may)
                 if k in old["metadata"]:
                     new["metadata"][k] = old["metadata"][k]
                 else:
@@ -100,9 +110,13 @@ class Registry:
             if res in GENERATION and new.get("spec") != old.get("spec"):
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             self._admit(res, new, old)
+        if subresource == "finalize":
+            new = copy.deepcopy(old)
+            new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
+            new["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
         if dry_run:
             return new
-        return self.store.update(res, new)
+        return self._finish_if_final(res, self.store.update(res, new))
 
     def mutate(self, res: str, namespace: str, name: str, fn: Callable[[dict], object],
                subresource: str | None = None) -> dict | None:
@@ -124,13 +138,72 @@ class Registry:
         raise Conflict(f'{res} "{name}": too many conflicts', "Conflict")
 
     def delete(self, res: str, namespace: str, name: str, grace_seconds: int | None = None,
-               propagation: str | None = None) -> dict:
-        """Delete. Graceful kinds (pods) get a deletionTimestamp first; the kubelet
-        finishes them. Dependents are the garbage collector's business."""
+               propagation: str | None = None, dry_run: bool = False) -> dict:
+        """Delete, as the real registry does.
+
+        Pods: grace None means spec.terminationGracePeriodSeconds; a scheduled,
+        non-terminal pod with grace > 0 only gets metadata.deletionTimestamp and
+        deletionGracePeriodSeconds (it shows Terminating); the kubelet finishes
+        with grace_seconds=0. propagation Foreground/Orphan adds the
+        foregroundDeletion/orphan finalizer for the garbage collector. Namespaces
+        go Terminating (spec.finalizers ["kubernetes"]); the namespace controller
+        empties them and clears spec.finalizers. An object with finalizers stays
+        (with a deletionTimestamp) until an update leaves them empty.
+        Returns the object as stored now, or as it was when removed.
+        """
         obj = self.store.get(res, namespace, name)
         if obj is None:
             raise NotFound(f'{res} "{name}" not found')
-        return self.store.delete(res, namespace, name)
+        meta = obj["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif propagation == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        grace = 0
+        if res == "pods":
+            if grace_seconds is None:
+                grace_seconds = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+            phase = (obj.get("status") or {}).get("phase")
+            if (obj.get("spec") or {}).get("nodeName") and phase not in ("Succeeded", "Failed"):
+                grace = max(0, int(grace_seconds or 0))
+        if res == "namespaces":
+            spec = obj.setdefault("spec", {})
+            if meta.get("deletionTimestamp") is None:
+                spec["finalizers"] = ["kubernetes"]
+            obj.setdefault("status", {})["phase"] = "Terminating"
+        pending = finalizers or (res == "namespaces" and (obj.get("spec") or {}).get("finalizers"))
+        if not pending and grace == 0:
+            if dry_run:
+                return obj
+            return self.store.delete(res, namespace, name)
+        if meta.get("deletionTimestamp") is not None:
+            old_grace = meta.get("deletionGracePeriodSeconds", 0)
+            if finalizers == list(meta.get("finalizers") or []) and (grace >= old_grace):
+                return obj  # nothing new: deletion already under way
+        now = self.clock.now()
+        if meta.get("deletionTimestamp") is None or grace < meta.get("deletionGracePeriodSeconds", 0):
+            meta["deletionTimestamp"] = (now + timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionGracePeriodSeconds"] = grace
+        if finalizers:
+            meta["finalizers"] = finalizers
+        if dry_run:
+            return obj
+        return self.store.update(res, obj)
+
+    def _finish_if_final(self, res: str, obj: dict) -> dict:
+        """An object being deleted goes once its last finalizer is gone."""
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp") is None or meta.get("finalizers"):
+            return obj
+        if res == "namespaces" and (obj.get("spec") or {}).get("finalizers"):
+            return obj
+        if res == "pods" and meta.get("deletionGracePeriodSeconds", 0) > 0:
+            return obj  # the kubelet finishes graceful pods
+        try:
+            return self.store.delete(res, meta.get("namespace") or "", meta["name"])
+        except NotFound:
+            return obj
 
     # -- hooks -------------------------------------------------------------
     def _admit(self, res: str, obj: dict, old: dict | None) -> None:
@@ -140,3 +213,5 @@ class Registry:
             causes = VALIDATORS[res](obj, old)
             if causes:
                 raise Invalid(obj.get("kind", res), obj["metadata"].get("name", ""), causes)
+        if res in ALLOCATORS:
+            ALLOCATORS[res](self, obj, old)

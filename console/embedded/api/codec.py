@@ -1,0 +1,71 @@
+"""Request bodies: JSON, YAML, protobuf (through console.embedded.proto, when
+built), and the four patch types. Bad bodies are 400s, unknown types 415s."""
+
+import importlib
+import json
+
+import yaml
+
+from console.embedded.api.status import ApiError, bad_request
+
+BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
+PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
+               "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+def media_type(request) -> str:
+    return (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def _proto_decode(raw: bytes) -> dict:
+    try:
+        proto = importlib.import_module("console.embedded.proto")
+    except ModuleNotFoundError as exc:
+        if exc.name != "console.embedded.proto":
+            raise
+        proto = None
+    if proto is None or not hasattr(proto, "decode"):
+        raise ApiError(415, "the body of the request was in an unknown format - accepted "
+                       "media types include: application/json, application/yaml",
+                       "UnsupportedMediaType")
+    try:
+        return proto.decode(raw)
+    except ValueError as exc:
+        raise bad_request(f"the body of the request could not be decoded as protobuf: {exc}")
+
+
+def parse(raw: bytes, ctype: str, allowed=BODY_TYPES):
+    """Decode a body of content type `ctype`; returns the JSON value."""
+    if ctype not in allowed:
+        raise ApiError(415, "the body of the request was in an unknown format - accepted "
+                       f"media types include: {', '.join(allowed)}", "UnsupportedMediaType")
+    if ctype == PROTOBUF:
+        return _proto_decode(raw)
+    if not raw.strip():
+        raise bad_request("the body of the request is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("the body of the request is not valid UTF-8")
+    if ctype in ("application/yaml", "application/apply-patch+yaml"):
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise bad_request(f"error converting YAML to JSON: yaml: {getattr(exc, 'problem', exc)}{where}")
+        return value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad_request(f"couldn't decode the body as JSON: {exc.msg} at line {exc.lineno}, "
+                          f"column {exc.colno}")
+
+
+def parse_object(raw: bytes, ctype: str) -> dict:
+    value = parse(raw, ctype)
+    if not isinstance(value, dict):
+        raise bad_request(f"the body of the request must be a JSON object, not "
+                          f"{type(value).__name__}")
+    return value

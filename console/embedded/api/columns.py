@@ -1,0 +1,278 @@
+"""Columns and cells per kind, after kubernetes/pkg/printers/internalversion/printers.go
+(and the Istio CRDs' additionalPrinterColumns). Priority 1 columns are `-o wide`."""
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from console.embedded.api.tables import parse_time, since
+from console.embedded.kinds import Kind
+
+
+@dataclass
+class Spec:
+    columns: list[tuple[str, str, str, int]]   # name, type, format, priority
+    cells: Callable
+
+
+def _c(name, typ="string", fmt="", prio=0):
+    return (name, typ, fmt, prio)
+
+
+NAME, AGE = _c("Name", fmt="name"), _c("Age")
+
+
+def _age(obj, now):
+    return since(obj["metadata"].get("creationTimestamp"), now)
+
+
+def _sel(sel: dict | None) -> str:
+    if not sel:
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        op = e.get("operator")
+        if op in ("In", "NotIn"):
+            parts.append(f"{e['key']} {op.lower()} ({','.join(e.get('values') or [])})")
+        elif op == "Exists":
+            parts.append(e["key"])
+        else:
+            parts.append(f"!{e['key']}")
+    return ",".join(parts) or "<none>"
+
+
+def _map_sel(sel: dict | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((sel or {}).items())) or "<none>"
+
+
+def _containers(tmpl: dict) -> tuple[str, str]:
+    cs = ((tmpl or {}).get("spec") or {}).get("containers") or []
+    return ",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs)
+
+
+# -- pods --------------------------------------------------------------------
+def pod_cells(pod, now):
+    from console.embedded.api.podstatus import pod_row
+    return pod_row(pod, now)
+
+
+POD = Spec([NAME, _c("Ready"), _c("Status"), _c("Restarts", "string"), AGE,
+            _c("IP", prio=1), _c("Node", prio=1), _c("Nominated Node", prio=1),
+            _c("Readiness Gates", prio=1)], pod_cells)
+
+
+def deployment_cells(d, now):
+    spec, st = d.get("spec") or {}, d.get("status") or {}
+    names, images = _containers(spec.get("template"))
+    return [d["metadata"]["name"], f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            st.get("updatedReplicas", 0), st.get("availableReplicas", 0), _age(d, now),
+            names, images, _sel(spec.get("selector"))]
+
+
+DEPLOYMENT = Spec([NAME, _c("Ready"), _c("Up-to-date", "integer"), _c("Available", "integer"),
+                   AGE, _c("Containers", prio=1), _c("Images", prio=1), _c("Selector", prio=1)],
+                  deployment_cells)
+
+
+def replicaset_cells(r, now):
+    spec, st = r.get("spec") or {}, r.get("status") or {}
+    names, images = _containers(spec.get("template"))
+    return [r["metadata"]["name"], spec.get("replicas", 1), st.get("replicas", 0),
+            st.get("readyReplicas", 0), _age(r, now), names, images, _sel(spec.get("selector"))]
+
+
+REPLICASET = Spec([NAME, _c("Desired", "integer"), _c("Current", "integer"),
+                   _c("Ready", "integer"), AGE, _c("Containers", prio=1), _c("Images", prio=1),
+                   _c("Selector", prio=1)], replicaset_cells)
+
+
+def _svc_ports(ports) -> str:
+    out = []
+    for p in ports or []:
+        s = f"{p.get('port')}"
+        if p.get("nodePort"):
+            s += f":{p['nodePort']}"
+        out.append(f"{s}/{p.get('protocol', 'TCP')}")
+    return ",".join(out) or "<none>"
+
+
+def service_cells(s, now):
+    spec = s.get("spec") or {}
+    typ = spec.get("type", "ClusterIP")
+    ext = list(spec.get("externalIPs") or [])
+    if typ == "LoadBalancer":
+        ing = ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ext = [i.get("ip") or i.get("hostname") for i in ing] + ext
+        external = ",".join(ext) if ext else "<pending>"
+    elif typ == "ExternalName":
+        external = spec.get("externalName", "")
+    else:
+        external = ",".join(ext) if ext else "<none>"
+    return [s["metadata"]["name"], typ, spec.get("clusterIP") or "<none>", external,
+            _svc_ports(spec.get("ports")), _age(s, now), _map_sel(spec.get("selector"))]
+
+
+SERVICE = Spec([NAME, _c("Type"), _c("Cluster-IP"), _c("External-IP"), _c("Port(s)"), AGE,
+                _c("Selector", prio=1)], service_cells)
+
+
+def endpoints_cells(e, now):
+    addrs = []
+    for sub in e.get("subsets") or []:
+        ports = sub.get("ports") or []
+        for a in sub.get("addresses") or []:
+            if ports:
+                addrs.extend(f"{a.get('ip')}:{p.get('port')}" for p in ports)
+            else:
+                addrs.append(a.get("ip"))
+    text = ",".join(addrs[:3]) if addrs else "<none>"
+    if len(addrs) > 3:
+        text += f" + {len(addrs) - 3} more..."
+    return [e["metadata"]["name"], text, _age(e, now)]
+
+
+ENDPOINTS = Spec([NAME, _c("Endpoints"), AGE], endpoints_cells)
+
+
+def slice_cells(s, now):
+    ports = ",".join(str(p.get("port")) for p in s.get("ports") or []) or "<unset>"
+    addrs = [a for ep in s.get("endpoints") or [] for a in ep.get("addresses") or []]
+    text = ",".join(addrs[:3]) if addrs else "<unset>"
+    if len(addrs) > 3:
+        text += f" + {len(addrs) - 3} more..."
+    return [s["metadata"]["name"], s.get("addressType", ""), ports, text, _age(s, now)]
+
+
+ENDPOINTSLICE = Spec([NAME, _c("AddressType"), _c("Ports"), _c("Endpoints"), AGE], slice_cells)
+
+
+def node_cells(n, now):
+    st = n.get("status") or {}
+    ready = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
+    status = "Ready" if ready and ready.get("status") == "True" else "NotReady" if ready else "Unknown"
+    if (n.get("spec") or {}).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    labels = n["metadata"].get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels
+                   if k.startswith("node-role.kubernetes.io/") and "/" in k)
+    if labels.get("kubernetes.io/role"):
+        roles.append(labels["kubernetes.io/role"])
+    addr = {a.get("type"): a.get("address") for a in st.get("addresses") or []}
+    info = st.get("nodeInfo") or {}
+    return [n["metadata"]["name"], status, ",".join(roles) or "<none>", _age(n, now),
+            info.get("kubeletVersion", ""), addr.get("InternalIP", "<none>"),
+            addr.get("ExternalIP", "<none>"), info.get("osImage", "<unknown>"),
+            info.get("kernelVersion", "<unknown>"), info.get("containerRuntimeVersion", "<unknown>")]
+
+
+NODE = Spec([NAME, _c("Status"), _c("Roles"), AGE, _c("Version"), _c("Internal-IP", prio=1),
+             _c("External-IP", prio=1), _c("OS-Image", prio=1), _c("Kernel-Version", prio=1),
+             _c("Container-Runtime", prio=1)], node_cells)
+
+
+def event_cells(e, now):
+    io = e.get("involvedObject") or {}
+    last = e.get("lastTimestamp") or e.get("eventTime") or e["metadata"].get("creationTimestamp")
+    first = e.get("firstTimestamp") or e.get("eventTime") or e["metadata"].get("creationTimestamp")
+    count = e.get("count") or 1
+    last_seen = since(last, now)
+    if count > 1:
+        last_seen = f"{last_seen} (x{count} over {since(first, now)})"
+    src = e.get("source") or {}
+    source = src.get("component", "")
+    if src.get("host"):
+        source += f", {src['host']}"
+    return [last_seen, e.get("type", ""), e.get("reason", ""),
+            f"{io.get('kind', '').lower()}/{io.get('name', '')}", e.get("message", ""),
+            source, io.get("fieldPath", ""), since(first, now), count, e["metadata"]["name"]]
+
+
+EVENT = Spec([_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message"),
+              _c("Source", prio=1), _c("Subobject", prio=1), _c("First Seen", prio=1),
+              _c("Count", "integer", prio=1), _c("Name", prio=1)], event_cells)
+
+
+def _hpa_targets(h) -> str:
+    spec, st = h.get("spec") or {}, h.get("status") or {}
+    current = st.get("currentMetrics") or []
+    out = []
+    for i, m in enumerate(spec.get("metrics") or []):
+        if m.get("type") != "Resource":
+            out.append(f"{m.get('type', '').lower()}: <unknown>")
+            continue
+        r = m.get("resource") or {}
+        t = r.get("target") or {}
+        cur = next((c.get("resource", {}).get("current", {}) for c in current
+                    if c.get("type") == "Resource"
+                    and c.get("resource", {}).get("name") == r.get("name")), None)
+        if t.get("type") == "Utilization":
+            now_ = f"{cur['averageUtilization']}%" if cur and "averageUtilization" in cur else "<unknown>"
+            out.append(f"{r.get('name')}: {now_}/{t.get('averageUtilization')}%")
+        else:
+            want = t.get("averageValue") or t.get("value")
+            now_ = (cur or {}).get("averageValue") or (cur or {}).get("value") or "<unknown>"
+            out.append(f"{r.get('name')}: {now_}/{want}")
+    if not out:
+        return "<none>"
+    if len(out) > 2:
+        return ", ".join(out[:2]) + f" + {len(out) - 2} more..."
+    return ", ".join(out)
+
+
+def hpa_cells(h, now):
+    spec, st = h.get("spec") or {}, h.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    if h.get("apiVersion") == "autoscaling/v1":
+        pct = spec.get("targetCPUUtilizationPercentage")
+        cur = st.get("currentCPUUtilizationPercentage")
+        targets = (f"cpu: {f'{cur}%' if cur is not None else '<unknown>'}/{pct}%"
+                   if pct is not None else "<none>")
+    else:
+        targets = _hpa_targets(h)
+    return [h["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}", targets,
+            spec.get("minReplicas", 1), spec.get("maxReplicas", 0), st.get("currentReplicas", 0),
+            _age(h, now)]
+
+
+HPA = Spec([NAME, _c("Reference"), _c("Targets"), _c("MinPods", "integer"),
+            _c("MaxPods", "integer"), _c("Replicas", "integer"), AGE], hpa_cells)
+
+CONFIGMAP = Spec([NAME, _c("Data", "integer"), AGE],
+                 lambda c, now: [c["metadata"]["name"], len(c.get("data") or {})
+                                 + len(c.get("binaryData") or {}), _age(c, now)])
+SECRET = Spec([NAME, _c("Type"), _c("Data", "integer"), AGE],
+              lambda s, now: [s["metadata"]["name"], s.get("type", "Opaque"),
+                              len(s.get("data") or {}), _age(s, now)])
+NAMESPACE = Spec([NAME, _c("Status"), AGE],
+                 lambda n, now: [n["metadata"]["name"], (n.get("status") or {}).get("phase", "Active"),
+                                 _age(n, now)])
+
+
+def _json_cell(v):
+    return json.dumps(v, separators=(",", ":")) if v is not None else None
+
+
+DESTINATIONRULE = Spec([NAME, _c("Host"), _c("Age", "date")],
+                       lambda d, now: [d["metadata"]["name"], (d.get("spec") or {}).get("host"),
+                                       _age(d, now)])
+VIRTUALSERVICE = Spec([NAME, _c("Gateways"), _c("Hosts"), _c("Age", "date")],
+                      lambda v, now: [v["metadata"]["name"],
+                                      _json_cell((v.get("spec") or {}).get("gateways")),
+                                      _json_cell((v.get("spec") or {}).get("hosts")), _age(v, now)])
+DEFAULT = Spec([NAME, AGE], lambda o, now: [o["metadata"]["name"], _age(o, now)])
+
+BY_KEY = {
+    "pods": POD, "deployments.apps": DEPLOYMENT, "replicasets.apps": REPLICASET,
+    "services": SERVICE, "endpoints": ENDPOINTS, "endpointslices.discovery.k8s.io": ENDPOINTSLICE,
+    "nodes": NODE, "events": EVENT, "horizontalpodautoscalers.autoscaling": HPA,
+    "configmaps": CONFIGMAP, "secrets": SECRET, "namespaces": NAMESPACE,
+    "destinationrules.networking.istio.io": DESTINATIONRULE,
+    "virtualservices.networking.istio.io": VIRTUALSERVICE,
+}
+
+
+def for_kind(kind: Kind) -> Spec:
+    return BY_KEY.get(kind.key, DEFAULT)
+
+
+__all__ = ["for_kind", "parse_time"]

@@ -1,0 +1,119 @@
+"""Discovery in both forms: aggregated (apidiscovery.k8s.io v2 / v2beta1, chosen
+by the Accept header and echoed in Content-Type) and the plain documents
+(/api, /apis, /api/v1, /apis/G, /apis/G/V)."""
+
+import json
+
+from aiohttp import web
+
+from console.embedded import kinds
+from console.embedded.api.status import ApiError, respond
+
+SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
+             "log": ["get"], "finalize": ["update"]}
+
+
+def _sub_kind(k: kinds.Kind, sub: str, version: str) -> tuple[str, str, str]:
+    if sub == "scale":
+        return "autoscaling", "v1", "Scale"
+    return k.group, version, k.kind
+
+
+def _aggregated_type(request) -> str | None:
+    accept = request.headers.get("Accept", "")
+    for v in ("v2", "v2beta1"):
+        for part in accept.split(","):
+            p = part.replace(" ", "")
+            if "as=APIGroupDiscoveryList" in p and f"v={v};" in p + ";" and "g=apidiscovery.k8s.io" in p:
+                return f"application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
+    return None
+
+
+def _resource_doc(k: kinds.Kind, version: str) -> dict:
+    doc = {"resource": k.resource,
+           "responseKind": {"group": k.group, "version": version, "kind": k.kind},
+           "scope": "Namespaced" if k.namespaced else "Cluster",
+           "singularResource": k.singular, "verbs": list(k.verbs)}
+    if k.short:
+        doc["shortNames"] = list(k.short)
+    if k.categories:
+        doc["categories"] = list(k.categories)
+    subs = []
+    for s in k.subresources:
+        g, v, kind = _sub_kind(k, s, version)
+        subs.append({"subresource": s, "responseKind": {"group": g, "version": v, "kind": kind},
+                     "verbs": SUB_VERBS.get(s, ["get"])})
+    if subs:
+        doc["subresources"] = subs
+    return doc
+
+
+def _aggregated(core: bool, ctype: str) -> web.Response:
+    items = []
+    for group, versions in kinds.groups().items():
+        if (group == "") != core:
+            continue
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
+            {"version": v, "freshness": "Current",
+             "resources": [_resource_doc(k, v) for k in kinds.in_version(group, v)]}
+            for v in versions]})
+    api_version = ctype.split("v=")[1].split(";")[0]
+    body = {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{api_version}",
+            "metadata": {}, "items": items}
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(),
+                        headers={"Content-Type": ctype, "Vary": "Accept"})
+
+
+def api_root(request) -> web.Response:
+    ctype = _aggregated_type(request)
+    if ctype:
+        return _aggregated(True, ctype)
+    host = request.host or "127.0.0.1"
+    return respond({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}, headers={"Vary": "Accept"})
+
+
+def _group_doc(group: str, versions: list[str]) -> dict:
+    vs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": vs, "preferredVersion": vs[0]}
+
+
+def apis_root(request) -> web.Response:
+    ctype = _aggregated_type(request)
+    if ctype:
+        return _aggregated(False, ctype)
+    groups = [_group_doc(g, vs) for g, vs in kinds.groups().items() if g]
+    return respond({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups},
+                   headers={"Vary": "Accept"})
+
+
+def group(request, name: str) -> web.Response:
+    versions = kinds.groups().get(name)
+    if not name or not versions:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    return respond({"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, versions)})
+
+
+def resource_list(group: str, version: str) -> web.Response:
+    ks = kinds.in_version(group, version)
+    if not ks:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    resources = []
+    for k in ks:
+        doc = {"name": k.resource, "singularName": k.singular, "namespaced": k.namespaced,
+               "kind": k.kind, "verbs": list(k.verbs)}
+        if k.short:
+            doc["shortNames"] = list(k.short)
+        if k.categories:
+            doc["categories"] = list(k.categories)
+        resources.append(doc)
+        for s in k.subresources:
+            g, v, kind = _sub_kind(k, s, version)
+            sub = {"name": f"{k.resource}/{s}", "singularName": "", "namespaced": k.namespaced,
+                   "kind": kind, "verbs": SUB_VERBS.get(s, ["get"])}
+            if s == "scale":
+                sub.update(group=g, version=v)
+            resources.append(sub)
+    gv = f"{group}/{version}" if group else version
+    return respond({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+                    "resources": resources})

@@ -1,0 +1,326 @@
+"""REST verbs on resources: URL -> (kind, version, namespace, name, subresource)
+-> registry. Reads convert from the storage version, writes to it."""
+
+import json
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from console.embedded import kinds
+from console.embedded.api import codec, conversion, fields, tables, watch
+from console.embedded.api.paging import page
+from console.embedded.api.selectors import parse_fields, parse_labels
+from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
+                                         invalid, not_found, respond, success)
+from console.embedded.kinds import Kind
+from console.embedded.registry import Invalid
+from console.embedded.store import Conflict, NotFound
+
+NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+
+
+@dataclass
+class Target:
+    kind: Kind
+    version: str
+    namespace: str | None   # None: all namespaces (collection) / cluster-scoped
+    name: str | None
+    sub: str | None
+    watch: bool = False
+
+
+def resolve(group: str, version: str, segs: list[str]) -> Target:
+    """Parse what follows /api/v1 or /apis/G/V."""
+    w = False
+    if segs and segs[0] == "watch":
+        w, segs = True, segs[1:]
+    ns = None
+    if len(segs) >= 3 and segs[0] == "namespaces" and segs[2] not in NAMESPACE_SUBRESOURCES:
+        ns, segs = segs[1], segs[2:]
+    if not segs or len(segs) > 3:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    kind = kinds.lookup(group, version, segs[0])
+    if kind is None:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    if ns is not None and not kind.namespaced:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    name = segs[1] if len(segs) > 1 else None
+    sub = segs[2] if len(segs) > 2 else None
+    if sub is not None and sub not in kind.subresources:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    if kind.namespaced and name is not None and ns is None:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    return Target(kind, version, ns, name, sub, w)
+
+
+def _rest_error(t: Target, exc: Exception, name: str) -> ApiError:
+    k = t.kind
+    if isinstance(exc, NotFound):
+        return not_found(k.resource, name, k.group)
+    if isinstance(exc, Conflict):
+        if exc.reason == "AlreadyExists":
+            return already_exists(k.resource, name, k.group)
+        return conflict(k.resource, name, k.group)
+    if isinstance(exc, Invalid):
+        return invalid(k.kind, name, exc.causes, k.group)
+    raise exc
+
+
+def _wants_table(request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _wire(t: Target, obj: dict) -> dict:
+    return conversion.to_wire(t.kind, obj, t.version)
+
+
+def _dry_run(request) -> bool:
+    return "All" in request.query.getall("dryRun", [])
+
+
+def check_namespace(cluster, t: Target, creating: bool = True) -> None:
+    if not t.kind.namespaced or t.namespace is None:
+        return
+    ns = cluster.store.get("namespaces", "", t.namespace)
+    if ns is None:
+        raise not_found("namespaces", t.namespace)
+    if creating and ns["metadata"].get("deletionTimestamp"):
+        raise ApiError(403, f"{t.kind.resource} \"\" is forbidden: unable to create new content "
+                       f"in namespace {t.namespace} because it is being terminated", "Forbidden",
+                       {"kind": t.kind.resource})
+
+
+# -- reads -------------------------------------------------------------------
+async def get(request, cluster, t: Target) -> web.StreamResponse:
+    if t.name is None:
+        if t.watch or request.query.get("watch") in ("true", "1"):
+            return await watch.serve(request, cluster, t)
+        return list_(request, cluster, t)
+    if t.sub == "log":
+        from console.embedded.api import logs
+        return await logs.serve(request, cluster, t)
+    obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if obj is None:
+        raise not_found(t.kind.resource, t.name, t.kind.group)
+    if t.sub == "scale":
+        return respond(to_scale(t, obj))
+    obj = _wire(t, obj)
+    if _wants_table(request):
+        return respond(tables.table(t.kind, [obj], request, cluster))
+    return respond(obj)
+
+
+def list_(request, cluster, t: Target) -> web.Response:
+    q = request.query
+    label = parse_labels(q.get("labelSelector"))
+    field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
+    rv = str(cluster.store.resource_version)
+    items = cluster.store.scan(t.kind.key, t.namespace if t.kind.namespaced else None)
+    if label:
+        items = (o for o in items if label(o["metadata"].get("labels")))
+    if field:
+        items = (o for o in items if field(o))
+    chosen, cont, remaining = page(items, q.get("limit"), q.get("continue"), rv)
+    items = [_wire(t, o) for o in chosen]
+    meta = {"resourceVersion": rv}
+    if cont:
+        meta["continue"] = cont
+        meta["remainingItemCount"] = remaining
+    if _wants_table(request):
+        out = tables.table(t.kind, items, request, cluster)
+        out["metadata"].update(meta)
+        return respond(out)
+    return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
+                    "metadata": meta, "items": items})
+
+
+# -- writes ------------------------------------------------------------------
+def _body_object(request, raw: bytes, t: Target) -> dict:
+    obj = codec.parse_object(raw, codec.media_type(request) or "application/json")
+    want = t.kind.api_version(t.version)
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if t.sub == "scale":
+        return obj
+    if not kind or not api_version:
+        missing = "Kind" if not kind else "apiVersion"
+        raise bad_request(f"Object '{missing}' is missing in '{raw[:200].decode('utf-8', 'replace')}'")
+    if kind != t.kind.kind or api_version != want:
+        if not (kind == t.kind.kind and api_version in
+                [t.kind.api_version(v) for v in t.kind.versions]):
+            raise bad_request(f"the API version in the data ({api_version}) does not match the "
+                              f"expected API version ({want})" if kind == t.kind.kind else
+                              f"the kind in the data ({kind}) does not match the expected kind "
+                              f"({t.kind.kind}) for {t.kind.key}")
+    if not isinstance(obj.get("metadata", {}), dict):
+        raise bad_request("metadata must be an object")
+    obj.setdefault("metadata", {})
+    return obj
+
+
+def _prepare(request, t: Target, obj: dict, headers: dict) -> dict:
+    """Namespace, unknown fields (fieldValidation) and the storage version."""
+    meta = obj["metadata"]
+    if t.kind.namespaced:
+        if meta.get("namespace") and meta["namespace"] != t.namespace:
+            raise bad_request("the namespace of the provided object does not match the "
+                              "namespace sent on the request")
+        meta["namespace"] = t.namespace
+    else:
+        meta.pop("namespace", None)
+    version = obj.get("apiVersion", "").rpartition("/")[2] or t.version
+    fields.validate(request, t.kind, version, obj, headers)
+    return conversion.to_storage(t.kind, obj, version)
+
+
+async def create(request, cluster, t: Target) -> web.Response:
+    if t.name is not None:
+        raise ApiError(405, f"the server does not allow this method on the requested resource",
+                       "MethodNotAllowed")
+    check_namespace(cluster, t)
+    obj = _body_object(request, await request.read(), t)
+    headers: dict = {}
+    obj = _prepare(request, t, obj, headers)
+    name = obj["metadata"].get("name") or ""
+    if not name and not obj["metadata"].get("generateName"):
+        raise invalid(t.kind.kind, "", [("metadata.name", "Required value: name or "
+                                         "generateName is required")], t.kind.group,
+                      "FieldValueRequired")
+    try:
+        out = cluster.registry.create(t.kind.key, obj, dry_run=_dry_run(request))
+    except (Conflict, Invalid, NotFound) as exc:
+        raise _rest_error(t, exc, name)
+    return respond(_wire(t, out), 201, headers)
+
+
+async def update(request, cluster, t: Target) -> web.Response:
+    if t.name is None:
+        raise ApiError(405, "the server does not allow this method on the requested resource",
+                       "MethodNotAllowed")
+    obj = _body_object(request, await request.read(), t)
+    headers: dict = {}
+    if t.sub == "scale":
+        return respond(_update_scale(cluster, t, obj, _dry_run(request)))
+    if obj["metadata"].get("name") and obj["metadata"]["name"] != t.name:
+        raise bad_request(f"the name of the object ({obj['metadata']['name']}) does not match "
+                          f"the name on the URL ({t.name})")
+    obj["metadata"]["name"] = t.name
+    obj = _prepare(request, t, obj, headers)
+    return respond(_wire(t, write(cluster, t, obj, _dry_run(request))), 200, headers)
+
+
+def write(cluster, t: Target, obj: dict, dry_run: bool = False) -> dict:
+    try:
+        return cluster.registry.update(t.kind.key, obj, subresource=t.sub, dry_run=dry_run)
+    except (Conflict, Invalid, NotFound) as exc:
+        raise _rest_error(t, exc, t.name or "")
+
+
+async def delete(request, cluster, t: Target) -> web.Response:
+    opts = await _delete_options(request)
+    if t.name is None:
+        return await _delete_collection(request, cluster, t, opts)
+    if t.sub is not None:
+        raise ApiError(405, "the server does not allow this method on the requested resource",
+                       "MethodNotAllowed")
+    current = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if current is None:
+        raise not_found(t.kind.resource, t.name, t.kind.group)
+    pre = opts.get("preconditions") or {}
+    for key in ("uid", "resourceVersion"):
+        if pre.get(key) and pre[key] != current["metadata"].get(key):
+            raise ApiError(409, f"Precondition failed: {key} in precondition: {pre[key]}, {key} "
+                           f"in object meta: {current['metadata'].get(key)}", "Conflict")
+    try:
+        out = cluster.registry.delete(t.kind.key, t.namespace or "", t.name,
+                                      grace_seconds=opts.get("gracePeriodSeconds"),
+                                      propagation=_propagation(t, opts),
+                                      dry_run="All" in (opts.get("dryRun") or []))
+    except (Conflict, Invalid, NotFound) as exc:
+        raise _rest_error(t, exc, t.name)
+    still = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if still is not None:  # graceful or finalizers pending: the object, as it is now
+        return respond(_wire(t, still), 200 if t.kind.key == "pods" else 202)
+    if t.kind.key == "pods":  # the pod registry returns the deleted object
+        return respond(_wire(t, out))
+    return respond(success({"name": t.name, "group": t.kind.group, "kind": t.kind.resource,
+                            "uid": out["metadata"].get("uid")}))
+
+
+def _propagation(t: Target, opts: dict) -> str | None:
+    p = opts.get("propagationPolicy")
+    if p is None and opts.get("orphanDependents") is True:
+        return "Orphan"
+    if p not in (None, "Foreground", "Background", "Orphan"):
+        raise bad_request(f'DeleteOptions.propagationPolicy: Unsupported value: "{p}": '
+                          'supported values: "Foreground", "Background", "Orphan"')
+    return p
+
+
+async def _delete_options(request) -> dict:
+    opts: dict = {}
+    raw = await request.read()
+    if raw.strip():
+        body = codec.parse(raw, codec.media_type(request) or "application/json")
+        if not isinstance(body, dict):
+            raise bad_request("DeleteOptions must be an object")
+        opts.update(body)
+    q = request.query
+    if "gracePeriodSeconds" in q:
+        try:
+            opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        except ValueError:
+            raise bad_request(f"gracePeriodSeconds: invalid value {q['gracePeriodSeconds']!r}")
+    if "propagationPolicy" in q:
+        opts["propagationPolicy"] = q["propagationPolicy"]
+    if "dryRun" in q:
+        opts["dryRun"] = q.getall("dryRun")
+    return opts
+
+
+async def _delete_collection(request, cluster, t: Target, opts: dict) -> web.Response:
+    label = parse_labels(request.query.get("labelSelector"))
+    field = parse_fields(request.query.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
+    items = [o for o in cluster.store.scan(t.kind.key, t.namespace if t.kind.namespaced else None)
+             if (label is None or label(o["metadata"].get("labels")))
+             and (field is None or field(o))]
+    names = [(o["metadata"].get("namespace") or "", o["metadata"]["name"]) for o in items]
+    gone = []
+    for ns, name in names:
+        try:
+            gone.append(cluster.registry.delete(t.kind.key, ns, name,
+                                                grace_seconds=opts.get("gracePeriodSeconds"),
+                                                propagation=_propagation(t, opts)))
+        except NotFound:
+            continue
+    return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
+                    "metadata": {"resourceVersion": str(cluster.store.resource_version)},
+                    "items": [_wire(t, o) for o in gone]})
+
+
+# -- scale subresource -------------------------------------------------------
+def to_scale(t: Target, obj: dict) -> dict:
+    meta = obj["metadata"]
+    sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                               "creationTimestamp") if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items()))}}
+
+
+def _update_scale(cluster, t: Target, scale: dict, dry_run: bool) -> dict:
+    replicas = (scale.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise invalid("Scale", t.name or "", [("spec.replicas", f"Invalid value: {json.dumps(replicas)}: "
+                                                "must be greater than or equal to 0")],
+                      "autoscaling")
+    obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if obj is None:
+        raise not_found(t.kind.resource, t.name or "", t.kind.group)
+    want_rv = (scale.get("metadata") or {}).get("resourceVersion")
+    if want_rv:
+        obj["metadata"]["resourceVersion"] = want_rv
+    obj.setdefault("spec", {})["replicas"] = replicas
+    full = Target(t.kind, t.version, t.namespace, t.name, None)
+    return to_scale(t, write(cluster, full, obj, dry_run))

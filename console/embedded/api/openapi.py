@@ -1,0 +1,199 @@
+"""/openapi/v3: one document per group-version, schemas derived from the
+official client's models (openapi_types/attribute_map), never hand-written.
+
+What clients rely on: every PATCH operation carries x-kubernetes-group-version-kind
+and the fieldValidation query parameter (kubectl then validates server-side), and
+list fields carry x-kubernetes-patch-merge-key/-strategy (kubectl computes its
+client-side apply patches from them).
+"""
+
+import functools
+import hashlib
+import json
+
+from aiohttp import web
+
+from console.embedded import kinds
+from console.embedded.api.fields import _DICT, _LIST, fields_of, model_for
+from console.embedded.api.patch import MERGE_KEYS, PRIMITIVE
+from console.embedded.api.status import ApiError
+
+PREFIX = "io.k8s.kubelab."
+SCALARS = {"str": {"type": "string"}, "int": {"type": "integer", "format": "int64"},
+           "bool": {"type": "boolean"}, "float": {"type": "number", "format": "double"},
+           "datetime": {"type": "string", "format": "date-time"},
+           "date": {"type": "string", "format": "date"}, "bytes": {"type": "string", "format": "byte"},
+           "object": {"x-kubernetes-int-or-string": True}}
+RETAIN_KEYS = {("V1DeploymentSpec", "strategy"), ("V1PodSpec", "volumes")}
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{PREFIX}{name}"}
+
+
+def _schema(type_name: str, schemas: dict) -> dict:
+    m = _LIST.match(type_name)
+    if m:
+        return {"type": "array", "items": _schema(m.group(1), schemas)}
+    m = _DICT.match(type_name)
+    if m:
+        return {"type": "object", "additionalProperties": _schema(m.group(1), schemas)}
+    if type_name in SCALARS:
+        return dict(SCALARS[type_name])
+    _model(type_name, schemas)
+    return {"default": {}, "allOf": [_ref(type_name)]}
+
+
+def _model(name: str, schemas: dict) -> None:
+    if PREFIX + name in schemas:
+        return
+    known = fields_of(name)
+    if known is None:
+        schemas[PREFIX + name] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        return
+    schemas[PREFIX + name] = doc = {"type": "object", "properties": {}}
+    for field, typ in sorted(known.items()):
+        prop = _schema(typ, schemas)
+        key = MERGE_KEYS.get((name, field))
+        if key is PRIMITIVE:
+            prop["x-kubernetes-patch-strategy"] = "merge"
+        elif key:
+            prop["x-kubernetes-patch-strategy"] = "merge"
+            prop["x-kubernetes-patch-merge-key"] = key
+        if (name, field) in RETAIN_KEYS:
+            prop["x-kubernetes-patch-strategy"] = (
+                "merge,retainKeys" if key else "retainKeys")
+        doc["properties"][field] = prop
+
+
+def _gvk(k: kinds.Kind, version: str) -> list[dict]:
+    return [{"group": k.group, "version": version, "kind": k.kind}]
+
+
+def _kind_schema(k: kinds.Kind, version: str, schemas: dict) -> str:
+    model = model_for(k, version)
+    if model is not None:
+        _model(model.__name__, schemas)
+        name = model.__name__
+    else:  # custom kinds: free-form spec/status
+        _model("V1ObjectMeta", schemas)
+        name = f"{k.group}.{version}.{k.kind}"
+        schemas[PREFIX + name] = {"type": "object", "properties": {
+            "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+            "metadata": {"allOf": [_ref("V1ObjectMeta")]},
+            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    schemas[PREFIX + name]["x-kubernetes-group-version-kind"] = _gvk(k, version)
+    return name
+
+
+def _param(name: str, where: str = "query", typ: str = "string") -> dict:
+    return {"name": name, "in": where, "schema": {"type": typ}, "uniqueItems": True,
+            **({"required": True} if where == "path" else {})}
+
+
+WRITE_PARAMS = [_param("dryRun"), _param("fieldManager"), _param("fieldValidation")]
+LIST_PARAMS = [_param(p) for p in ("labelSelector", "fieldSelector", "continue",
+                                   "resourceVersion")] + [
+    _param("limit", typ="integer"), _param("watch", typ="boolean"),
+    _param("timeoutSeconds", typ="integer"), _param("allowWatchBookmarks", typ="boolean")]
+
+
+def _op(action: str, k: kinds.Kind, version: str, schema: str, params: list, body: bool,
+        patch: bool = False) -> dict:
+    content = {"application/json": {"schema": _ref(schema)}}
+    op = {"operationId": f"{action}{k.kind}", "parameters": list(params),
+          "responses": {"200": {"description": "OK", "content": content},
+                        "401": {"description": "Unauthorized"}},
+          "x-kubernetes-action": action, "x-kubernetes-group-version-kind": _gvk(k, version)[0]}
+    if body:
+        types = (["application/json-patch+json", "application/merge-patch+json",
+                  "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
+                 if patch else ["*/*"])
+        op["requestBody"] = {"content": {t: {"schema": _ref(schema)} for t in types},
+                             "required": True}
+    if patch:
+        op["parameters"].append(_param("force", typ="boolean"))
+    return op
+
+
+@functools.lru_cache(maxsize=64)
+def build(group: str, version: str) -> bytes:
+    ks = kinds.in_version(group, version)
+    if not ks:
+        raise KeyError(group)
+    schemas: dict = {}
+    paths: dict = {}
+    _model("V1Status", schemas)
+    _model("V1DeleteOptions", schemas)
+    base = "/" + _gv_path(group, version)
+    for k in ks:
+        schema = _kind_schema(k, version, schemas)
+        ns = "/namespaces/{namespace}" if k.namespaced else ""
+        path_params = ([_param("namespace", "path")] if k.namespaced else [])
+        name_params = path_params + [_param("name", "path")]
+        coll = f"{base}{ns}/{k.resource}"
+        paths[coll] = {
+            "get": _op("list", k, version, schema, path_params + LIST_PARAMS, False),
+            "post": _op("post", k, version, schema, path_params + WRITE_PARAMS, True),
+            "delete": _op("deletecollection", k, version, "V1Status", path_params, False)}
+        paths[coll + "/{name}"] = {
+            "get": _op("get", k, version, schema, name_params, False),
+            "put": _op("put", k, version, schema, name_params + WRITE_PARAMS, True),
+            "patch": _op("patch", k, version, schema, name_params + WRITE_PARAMS, True, True),
+            "delete": _op("delete", k, version, "V1Status", name_params + [_param("dryRun")],
+                          False)}
+        if k.namespaced:
+            paths[f"{base}/{k.resource}"] = {"get": _op("list", k, version, schema, LIST_PARAMS,
+                                                        False)}
+        for sub in k.subresources:
+            sub_schema = schema
+            if sub == "scale":
+                sub_schema = "V1Scale"
+                _model("V1Scale", schemas)
+                schemas[PREFIX + "V1Scale"]["x-kubernetes-group-version-kind"] = [
+                    {"group": "autoscaling", "version": "v1", "kind": "Scale"}]
+            entry = {"get": _op("get", k, version, sub_schema, name_params, False)}
+            if sub in ("status", "scale"):
+                entry["put"] = _op("put", k, version, sub_schema, name_params + WRITE_PARAMS, True)
+                entry["patch"] = _op("patch", k, version, sub_schema,
+                                     name_params + WRITE_PARAMS, True, True)
+            paths[f"{coll}/{{name}}/{sub}"] = entry
+    doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "unversioned"},
+           "paths": paths, "components": {"schemas": schemas}}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def index(request) -> web.Response:
+    paths = {}
+    for group, versions in kinds.groups().items():
+        for v in versions:
+            digest = hashlib.sha512(build(group, v)).hexdigest()[:32].upper()
+            paths[_gv_path(group, v)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(group, v)}?hash={digest}"}
+    return web.json_response({"paths": paths})
+
+
+def document(request) -> web.Response:
+    parts = request.match_info["path"].strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "api":
+        group, version = "", parts[1]
+    elif len(parts) == 3 and parts[0] == "apis":
+        group, version = parts[1], parts[2]
+    else:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    try:
+        body = build(group, version)
+    except KeyError:
+        raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    return web.Response(body=body, content_type="application/json",
+                        headers={"Cache-Control": "public, immutable" if "hash" in request.query
+                                 else "no-cache, private"})
+
+
+def v2(request):
+    # Only the v3 documents are served; kubectl 1.27+ falls back cleanly.
+    raise ApiError(404, "the server could not find the requested resource", "NotFound")

@@ -1,0 +1,46 @@
+"""limit/continue: the continue token carries the list's resourceVersion and
+the last key returned, base64 JSON like the real server's."""
+
+import base64
+import json
+from itertools import islice
+
+from console.embedded.api.status import ApiError, bad_request
+
+
+def _key(obj: dict) -> str:
+    m = obj["metadata"]
+    return f"{m.get('namespace') or ''}/{m['name']}"
+
+
+def page(items, limit: str | None, token: str | None, rv: str):
+    """-> (chosen items, continue token or "", remaining count)."""
+    start = None
+    if token:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode() + b"=="))
+            start = data["start"]
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(400, "continue key is not valid: incorrect encoded start "
+                           "resourceVersion (version meta.k8s.io/v1)", "BadRequest")
+    if start is not None:
+        items = (o for o in items if _key(o) > start)
+    n = 0
+    if limit:
+        try:
+            n = int(limit)
+        except ValueError:
+            raise bad_request(f"limit: invalid value {limit!r}")
+    if n <= 0:
+        return list(items), "", 0
+    rest = list(items)
+    chosen = rest[:n]
+    remaining = len(rest) - len(chosen)
+    if not remaining:
+        return chosen, "", 0
+    cont = base64.urlsafe_b64encode(json.dumps(
+        {"v": "meta.k8s.io/v1", "rv": int(rv), "start": _key(chosen[-1])}).encode()).decode()
+    return chosen, cont.rstrip("="), remaining
+
+
+__all__ = ["page", "islice"]

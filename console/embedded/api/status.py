@@ -1,0 +1,86 @@
+"""Errors as the real API server sends them: a meta/v1 Status object."""
+
+import json
+
+from aiohttp import web
+
+REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
+    415: "UnsupportedMediaType", 422: "Invalid", 500: "InternalError", 504: "Timeout",
+}
+
+
+class ApiError(Exception):
+    """Raised anywhere in a handler; the middleware turns it into a Status."""
+
+    def __init__(self, code: int, message: str, reason: str | None = None,
+                 details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason or REASONS.get(code, "Unknown")
+        self.details = details
+
+    def status(self) -> dict:
+        return status_obj(self.code, self.message, self.reason, self.details)
+
+
+def status_obj(code: int, message: str, reason: str, details: dict | None = None) -> dict:
+    out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code}
+    if details:
+        out["details"] = details
+    return out
+
+
+def success(details: dict | None = None) -> dict:
+    out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+    if details:
+        out["details"] = details
+    return out
+
+
+def respond(obj, code: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=json.dumps(obj, separators=(",", ":")).encode(), status=code,
+                        content_type="application/json", headers=headers)
+
+
+def not_found(resource: str, name: str, group: str = "") -> ApiError:
+    what = f"{resource}.{group}" if group else resource
+    return ApiError(404, f'{what} "{name}" not found', "NotFound",
+                    {"name": name, "group": group, "kind": resource} if group
+                    else {"name": name, "kind": resource})
+
+
+def already_exists(resource: str, name: str, group: str = "") -> ApiError:
+    what = f"{resource}.{group}" if group else resource
+    d = {"name": name, "kind": resource}
+    if group:
+        d["group"] = group
+    return ApiError(409, f'{what} "{name}" already exists', "AlreadyExists", d)
+
+
+def conflict(resource: str, name: str, group: str = "") -> ApiError:
+    what = f"{resource}.{group}" if group else resource
+    d = {"name": name, "kind": resource}
+    if group:
+        d["group"] = group
+    return ApiError(409, f'Operation cannot be fulfilled on {what} "{name}": the object has '
+                    "been modified; please apply your changes to the latest version and try again",
+                    "Conflict", d)
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = "",
+            reason_type: str = "FieldValueInvalid") -> ApiError:
+    detail = ", ".join(f"{p}: {m}" for p, m in causes)
+    k = f"{kind}.{group}" if group else kind
+    d = {"name": name, "kind": kind,
+         "causes": [{"reason": reason_type, "message": m, "field": p} for p, m in causes]}
+    if group:
+        d["group"] = group
+    return ApiError(422, f'{k} "{name}" is invalid: {detail}', "Invalid", d)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, message, "BadRequest")

@@ -1,0 +1,112 @@
+"""Watch: a chunked stream of {"type","object"} lines, as the real server sends.
+
+rv "" / "0": synthetic ADDED for every current object first; an rv older than
+the kept history: one ERROR event carrying a 410 Expired Status, then the end.
+A selector turns MODIFIED into ADDED/DELETED as objects enter/leave it.
+"""
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+from console.embedded.api import conversion, tables
+from console.embedded.api.selectors import parse_fields, parse_labels
+from console.embedded.api.status import bad_request, status_obj
+from console.embedded.store import Expired
+
+log = logging.getLogger("kubelab.api.watch")
+BOOKMARK_EVERY = 15.0  # seconds, real time
+
+
+def _since(rv: str | None) -> int | None:
+    if rv in (None, "", "0"):
+        return None
+    try:
+        return int(rv)
+    except ValueError:
+        raise bad_request(f'resourceVersion: Invalid value: "{rv}": must be a number')
+
+
+async def serve(request, cluster, t) -> web.StreamResponse:
+    q = request.query
+    label = parse_labels(q.get("labelSelector"))
+    field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
+    since = _since(q.get("resourceVersion"))
+    bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+    timeout = None
+    if q.get("timeoutSeconds"):
+        try:
+            timeout = max(0, int(q["timeoutSeconds"]))
+        except ValueError:
+            raise bad_request(f"timeoutSeconds: invalid value {q['timeoutSeconds']!r}")
+    as_table = "as=Table" in request.headers.get("Accept", "")
+    resp = web.StreamResponse(status=200, headers={
+        "Content-Type": "application/json", "Cache-Control": "no-cache, private"})
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    store = cluster.store
+    try:
+        watcher = store.watch(t.kind.key, t.namespace if t.kind.namespaced else None, since)
+    except Expired as exc:
+        await _send(resp, {"type": "ERROR", "object": status_obj(410, str(exc), "Expired")})
+        return resp
+
+    def matches(obj):
+        if obj is None:
+            return False
+        return ((label is None or label(obj["metadata"].get("labels")))
+                and (field is None or field(obj)))
+
+    first = [True]
+
+    def render(obj):
+        obj = conversion.to_wire(t.kind, obj, t.version)
+        if not as_table:
+            return obj
+        out = tables.table(t.kind, [obj], request, cluster, header=first[0])
+        first[0] = False
+        return out
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout if timeout is not None else None
+    try:
+        while True:
+            wait = BOOKMARK_EVERY
+            if deadline is not None:
+                wait = min(wait, deadline - loop.time())
+                if wait <= 0:
+                    break
+            try:
+                ev = await asyncio.wait_for(watcher.queue.get(), wait)
+            except asyncio.TimeoutError:
+                if bookmarks:
+                    await _send(resp, {"type": "BOOKMARK", "object": {
+                        "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
+                        "metadata": {"resourceVersion": str(store.resource_version)}}})
+                continue
+            if ev is None:  # the store closed us (too far behind): the client relists
+                break
+            now, before = matches(ev.obj), matches(ev.old)
+            kind = ev.type
+            if kind == "MODIFIED" and now and not before and (label or field):
+                kind = "ADDED"
+            elif kind == "MODIFIED" and before and not now:
+                kind = "DELETED"
+            elif not now and not (kind == "DELETED" and before):
+                continue
+            await _send(resp, {"type": kind, "object": render(ev.obj)})
+    except ConnectionResetError:
+        return resp  # the client went away
+    finally:
+        store.stop_watch(watcher)
+    try:
+        await resp.write_eof()
+    except (ConnectionResetError, RuntimeError):
+        pass
+    return resp
+
+
+async def _send(resp, event: dict) -> None:
+    await resp.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")

@@ -1,0 +1,111 @@
+"""Start `kubelab cluster` as a child process from Python and wait until it is ready.
+
+    with launch.start(speed=20) as c:
+        subprocess.run(["kubectl", "get", "po"], env={**os.environ, "KUBECONFIG": str(c.kubeconfig)})
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import yaml
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+class RunningCluster:
+    def __init__(self, proc: subprocess.Popen, kubeconfig: Path, log_path: Path, tmp=None):
+        self.proc = proc
+        self.kubeconfig = kubeconfig
+        self.log_path = log_path
+        self._tmp = tmp
+        cfg = yaml.safe_load(kubeconfig.read_text())
+        self.server: str = cfg["clusters"][0]["cluster"]["server"]
+        self.token: str = cfg["users"][0]["user"]["token"]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def env(self) -> dict:
+        """os.environ with KUBECONFIG pointing at this cluster."""
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = None,
+          version: str | None = None, port: int = 0, timeout: float = 60,
+          extra: list[str] | None = None) -> RunningCluster:
+    """Start a cluster process; returns once it printed its KUBECONFIG line."""
+    tmp = None
+    if kubeconfig is None:
+        tmp = tempfile.TemporaryDirectory(prefix="kubelab-")
+        kubeconfig = Path(tmp.name) / "kubeconfig"
+    kubeconfig = Path(kubeconfig).absolute()
+    kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    log_path = kubeconfig.with_name(kubeconfig.name + ".log")
+    cmd = [sys.executable, "-m", "console.cli", "cluster", "--speed", str(speed),
+           "--nodes", str(nodes), "--port", str(port), "--kubeconfig", str(kubeconfig)]
+    if version:
+        cmd += ["--version", version]
+    cmd += extra or []
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
+    log_file = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+    log_file.close()
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline().decode()),
+                              daemon=True)
+    reader.start()
+    reader.join(timeout)
+    text = line[0].strip() if line else ""
+    if not text.startswith("KUBECONFIG="):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+        if tmp is not None:
+            tmp.cleanup()
+        why = f"exited with {proc.returncode}" if not line else f"printed {text!r}"
+        if not line and proc.returncode is None:
+            why = f"not ready within {timeout:g}s"
+        raise LaunchError(f"kubelab cluster {why}\n{tail}")
+    # Keep draining stdout so the child never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")],
+                     daemon=True).start()
+    return RunningCluster(proc, Path(text.split("=", 1)[1]), log_path, tmp)

@@ -1,0 +1,107 @@
+"""The API server: an aiohttp app on the cluster's loop, a door onto its registry.
+
+Every request needs the run's bearer token (health probes excepted); every error
+leaves as a meta/v1 Status; an unexpected exception is logged and answered with
+a short 500 Status, and the server keeps serving.
+"""
+
+import logging
+import secrets
+
+from aiohttp import web
+
+from console.embedded.api import discovery, handlers, openapi, patching
+from console.embedded.api.status import ApiError, respond, status_obj
+
+log = logging.getLogger("kubelab.api")
+OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
+METHODS = {"GET": handlers.get, "POST": handlers.create, "PUT": handlers.update,
+           "PATCH": patching.patch, "DELETE": handlers.delete}
+
+
+def _status_response(code: int, message: str, reason: str) -> web.Response:
+    return respond(status_obj(code, message, reason), code)
+
+
+def make_app(cluster, token: str) -> web.Application:
+    @web.middleware
+    async def errors(request, handler):
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return respond(exc.status(), exc.code)
+        except web.HTTPNotFound:
+            return _status_response(404, "the server could not find the requested resource",
+                                    "NotFound")
+        except web.HTTPMethodNotAllowed:
+            return _status_response(405, "the server does not allow this method on the "
+                                    "requested resource", "MethodNotAllowed")
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # never a traceback on the wire
+            log.exception("%s %s failed", request.method, request.path_qs)
+            return _status_response(500, f"Internal error occurred: {type(exc).__name__}: "
+                                    f"{str(exc)[:200]}", "InternalError")
+
+    @web.middleware
+    async def auth(request, handler):
+        if request.path not in OPEN_PATHS:
+            header = request.headers.get("Authorization", "")
+            given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+            if not given or not secrets.compare_digest(given.encode(), token.encode()):
+                return _status_response(401, "Unauthorized", "Unauthorized")
+        return await handler(request)
+
+    app = web.Application(middlewares=[errors, auth], client_max_size=16 * 1024 * 1024)
+    app["cluster"] = cluster
+
+    def health(request):
+        return web.Response(text="ok")
+
+    def version(request):
+        return respond(version_info(cluster.version))
+
+    async def resources(request):
+        group = request.match_info.get("group", "")
+        ver = request.match_info["version"]
+        tail = request.match_info.get("tail", "")
+        if not tail.strip("/"):
+            if request.method != "GET":
+                raise ApiError(405, "the server does not allow this method on the requested "
+                               "resource", "MethodNotAllowed")
+            return discovery.resource_list(group, ver)
+        t = handlers.resolve(group, ver, [s for s in tail.split("/") if s != ""])
+        fn = METHODS.get(request.method)
+        if fn is None:
+            raise ApiError(405, "the server does not allow this method on the requested "
+                           "resource", "MethodNotAllowed")
+        return await fn(request, cluster, t)
+
+    async def api_group(request):
+        return discovery.group(request, request.match_info["group"])
+
+    r = app.router
+    for path in ("/healthz", "/readyz", "/livez"):
+        r.add_get(path, health)
+    r.add_get("/version", version)
+    r.add_get("/api", discovery.api_root)
+    r.add_get("/apis", discovery.apis_root)
+    r.add_get("/openapi/v3", openapi.index)
+    r.add_get("/openapi/v3/{path:.+}", openapi.document)
+    r.add_get("/openapi/v2", openapi.v2)
+    r.add_route("*", "/api/{version}", resources)
+    r.add_route("*", "/api/{version}/{tail:.*}", resources)
+    r.add_get("/apis/{group}", api_group)
+    r.add_route("*", "/apis/{group}/{version}", resources)
+    r.add_route("*", "/apis/{group}/{version}/{tail:.*}", resources)
+    return app
+
+
+def version_info(v: str) -> dict:
+    parts = v.lstrip("v").split(".")
+    major, minor = parts[0], parts[1] if len(parts) > 1 else "0"
+    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+            "minCompatibilityMajor": major, "minCompatibilityMinor": str(max(0, int(minor) - 1)),
+            "gitVersion": v, "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z",
+            "goVersion": "go1.24.0", "compiler": "gc", "platform": "linux/amd64"}

@@ -1,0 +1,103 @@
+"""kubelab cluster as a process: readiness line, kubeconfig, token, health, clean stop."""
+
+import json
+import os
+import ssl
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+
+def _get(c, path, token=True, accept=None):
+    ctx = ssl.create_default_context(cadata=_ca(c))
+    req = urllib.request.Request(c.server + path)
+    if token:
+        req.add_header("Authorization", f"Bearer {c.token}")
+    if accept:
+        req.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def _ca(c):
+    import base64
+    cfg = yaml.safe_load(c.kubeconfig.read_text())
+    return base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+
+
+def test_kubeconfig_written_private_with_kubelab_names(cluster):
+    mode = stat.S_IMODE(os.stat(cluster.kubeconfig).st_mode)
+    assert mode == 0o600
+    cfg = yaml.safe_load(cluster.kubeconfig.read_text())
+    assert cfg["current-context"] == "kubelab"
+    ctx = cfg["contexts"][0]
+    assert ctx["name"] == "kubelab" and ctx["context"]["namespace"] == "default"
+    assert cfg["clusters"][0]["cluster"]["server"].startswith("https://127.0.0.1:")
+    assert cfg["users"][0]["user"]["token"] == cluster.token
+
+
+def test_missing_or_wrong_token_is_401_status(cluster):
+    for path in ("/api/v1/namespaces", "/version", "/apis"):
+        code, headers, body = _get(cluster, path, token=False)
+        assert code == 401
+        status = json.loads(body)
+        assert status["kind"] == "Status" and status["reason"] == "Unauthorized"
+    good = cluster.token
+    try:
+        cluster.token = "x" + good
+        assert _get(cluster, "/api/v1/pods")[0] == 401
+    finally:
+        cluster.token = good
+
+
+def test_health_and_version(cluster):
+    for path in ("/healthz", "/readyz", "/livez"):
+        code, _, body = _get(cluster, path, token=False)
+        assert (code, body) == (200, b"ok")
+    code, _, body = _get(cluster, "/version")
+    v = json.loads(body)
+    assert code == 200 and v["gitVersion"] == "v1.33.1" and v["minor"] == "33"
+
+
+def test_bootstrap_namespaces_and_kubernetes_service(cluster):
+    code, _, body = _get(cluster, "/api/v1/namespaces")
+    names = {n["metadata"]["name"]: n["status"]["phase"] for n in json.loads(body)["items"]}
+    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        assert names[ns] == "Active"
+    code, _, body = _get(cluster, "/api/v1/namespaces/default/services/kubernetes")
+    svc = json.loads(body)
+    assert code == 200 and svc["spec"]["clusterIP"].startswith("10.96.")
+
+
+def test_each_run_has_a_fresh_token_and_stops_on_sigterm(start_cluster, tmp_path):
+    path = tmp_path / "cfg" / "kubeconfig"
+    a = start_cluster(kubeconfig=path, nodes=1)
+    first = a.token
+    assert a.kubeconfig == path
+    assert a.stop() == 0
+    b = start_cluster(kubeconfig=path, nodes=1)
+    assert b.token != first
+    assert _get(b, "/healthz", token=False)[0] == 200
+    assert b.stop() == 0
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--port", "70000"], "--port"),
+    (["--speed", "0"], "--speed"),
+    (["--version", "1.33"], "--version"),
+    (["--bogus"], "--bogus"),
+])
+def test_bad_options_exit_2_with_one_line(args, needle):
+    r = subprocess.run([sys.executable, "-m", "console.cli", "cluster", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
