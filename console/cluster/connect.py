@@ -101,7 +101,7 @@ def start_embedded(namespace: str | None = None, speed: float = 1.0, nodes: int 
     path = str(state_dir() / "embedded-kubeconfig")
     running = launch.start(speed=speed, nodes=nodes, kubeconfig=path)
     try:
-        conn = from_kubeconfig(running.kubeconfig, namespace=namespace)
+        conn = from_kubeconfig(str(running.kubeconfig), namespace=namespace)
     except Exception:
         running.stop()
         raise

@@ -1,0 +1,207 @@
+"""The console: panes fed from the bus, keys that act on the cluster.
+
+Long-lived work starts here on the App (the informers, the metrics poller and
+the bus drain), never on a pane. Blocking calls run in thread workers that
+report with post_message.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from console import bus as busmod
+from console.cluster.state import ClusterState
+from console.ui.commands import ActionCommands
+from console.ui.controls import Controls
+from console.ui.loadctl import LoadControls
+from console.ui.messages import ActionFinished, BusBatch
+from console.ui.panes.hpa import HpaPane
+from console.ui.panes.load import LoadPane
+from console.ui.panes.pods import PodsTable
+from console.ui.panes.probes import ProbeLog
+from console.ui.panes.rollout import RolloutPane
+
+SIDE = ["probes", "hpa", "rollout", "load"]
+LINK_STYLE = {"live": "green", "connecting": "yellow", "reconnecting": "bold yellow",
+              "stale": "bold red"}
+
+
+class KubelabApp(Controls, LoadControls, App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "kubelab"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS = [
+        Binding("l", "load", "Load"),
+        Binding("L", "stop_load", "Stop load"),
+        Binding("r", "rollout", "Roll out"),
+        Binding("u", "undo", "Undo"),
+        Binding("plus,equals_sign", "scale(1)", "Scale +1", key_display="+"),
+        Binding("minus", "scale(-1)", "Scale -1", key_display="-"),
+        Binding("a", "autoscale", "Autoscale"),
+        Binding("k", "kill", "Kill pod"),
+        Binding("f", "faults", "Faults"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("colon", "switch", "Namespace", key_display=":"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("1", "side('probes')", "Probe events", show=False),
+        Binding("2", "side('hpa')", "HPA", show=False),
+        Binding("3", "side('rollout')", "Rollout", show=False),
+        Binding("4", "side('load')", "Load pane", show=False),
+    ]
+
+    def __init__(self, conn=None, bus: busmod.Bus | None = None, now=time.time,
+                 load_command: str = "-c20 -t40S -v http://order:8080/orders",
+                 watch: bool = True, results_dir: Path | None = None):
+        super().__init__()
+        self.conn = conn
+        self.bus = bus or busmod.Bus()
+        self.sub = self.bus.subscribe()
+        self.now = now
+        self.state = ClusterState()
+        self.load_command = load_command
+        self.watch_cluster = watch and conn is not None
+        self.results_dir = results_dir
+        self.informers = None
+        self.metrics = None
+        self.last_message = ""
+        self.offered_workload = False
+        self.side = "probes"
+        self.load_run = None
+        self.load_results: list[str] = []
+
+    # --- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield PodsTable(now=self.now, id="pods")
+                yield ProbeLog(id="probes", classes="side-pane shown")
+            with Vertical(id="right"):
+                yield HpaPane(now=self.now, id="hpa", classes="side-pane")
+                yield RolloutPane(id="rollout", classes="side-pane")
+                yield LoadPane(id="load", classes="side-pane")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pods").focus()
+        self.refresh_status()
+        self.drain()
+        if self.watch_cluster:
+            self.start_watches()
+
+    def start_watches(self) -> None:
+        from console.cluster.informers import Informers
+        from console.cluster.metrics import MetricsPoller
+        self.informers = Informers(self.conn.api, self.conn.namespace, self.bus).start()
+        self.metrics = MetricsPoller(self.conn.api, self.conn.namespace, self.bus).start()
+
+    def stop_watches(self) -> None:
+        for part in (self.informers, self.metrics):
+            if part is not None:
+                part.stop()
+        self.informers = self.metrics = None
+
+    def action_side(self, name: str) -> None:
+        self.side = name
+        for pane in SIDE:
+            self.query_one(f"#{pane}").set_class(pane == name, "shown")
+
+    # --- the bus -----------------------------------------------------------------
+    @work(thread=True, group="bus", exclusive=True, exit_on_error=False)
+    def drain(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            batch = self.sub.get_batch(timeout=0.25)
+            if batch:
+                self.post_message(BusBatch(batch))
+                time.sleep(0.02)   # let a burst pile up and merge in the bus
+
+    def on_bus_batch(self, message: BusBatch) -> None:
+        changed: set[str] = set()
+        pod_uids: set[str] = set()
+        resync = False
+        for ev in message.events:
+            changed |= self.state.apply(ev)
+            if isinstance(ev, busmod.ObjectChanged) and ev.kind == "pods":
+                pod_uids.add(ev.uid)
+            elif isinstance(ev, busmod.Synced) and ev.kind == "pods":
+                resync = True
+            elif isinstance(ev, busmod.LoadSample):
+                self.query_one(LoadPane).sample(ev.data)
+            elif isinstance(ev, busmod.LoadDone):
+                self.load_finished(ev)
+        self.state.note_ready_changes(pod_uids)
+        lines = self.state.take_new_lines()
+        if lines:
+            self.query_one(ProbeLog).add(lines)
+        if "pods" in changed:
+            self.query_one(PodsTable).sync(self.state.objects["pods"], None if resync else pod_uids)
+        if changed & {"hpas", "metrics"}:
+            self.show_hpa()
+        if changed & {"deployments", "replicasets", "pods"}:
+            self.query_one(RolloutPane).show(self.state.rollout(self.deployment or ""))
+        if changed & {"links", "metrics", "deployments"}:
+            self.refresh_status()
+        if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
+            self.maybe_offer_workload()
+
+    def show_hpa(self) -> None:
+        m = self.state.metrics
+        hint = m.hint if self.state.metrics_seen and not m.available else ""
+        self.query_one(HpaPane).show(self.state.hpas(), self.state.hpa_history, hint)
+
+    def refresh_status(self) -> None:
+        from rich.text import Text
+        state, detail = self.state.link_summary() if self.conn else ("offline", "")
+        out = Text()
+        out.append(f"● {state} ", style=LINK_STYLE.get(state, "dim"))
+        if detail and state != "live":
+            out.append(f" ({detail[:60]})", style="dim")
+        if self.conn is not None:
+            kind = "embedded" if self.conn.embedded is not None else self.conn.context
+            out.append(f"  {kind}  ns ")
+            out.append(self.conn.namespace, style="bold")
+        dep = self.deployment
+        if dep:
+            out.append("  deploy ")
+            out.append(dep, style="bold")
+        if self.last_message:
+            out.append(f"  │ {self.last_message}", style="dim")
+        self.query_one("#status", Static).update(out)
+
+    # --- selection -----------------------------------------------------------
+    @property
+    def deployment(self) -> str | None:
+        """The Deployment the keys act on: the selected pod's, else `order`, else the first."""
+        names = self.state.deployment_names()
+        try:
+            uid = self.query_one(PodsTable).selected_uid()
+        except Exception:
+            uid = None
+        pod = self.state.objects["pods"].get(uid) if uid else None
+        owner = self.state.owner_deployment(pod) if pod else None
+        if owner in names:
+            return owner
+        return "order" if "order" in names else (names[0] if names else None)
+
+    def selected_pod(self) -> str | None:
+        uid = self.query_one(PodsTable).selected_uid()
+        pod = self.state.objects["pods"].get(uid) if uid else None
+        return pod["metadata"]["name"] if pod else None
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self.last_message = f"{message.title}: {message.message}"[:120]
+        self.notify(message.message, title=message.title,
+                    severity="information" if message.ok else "error",
+                    timeout=4 if message.ok else 8)
+        self.refresh_status()

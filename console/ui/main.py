@@ -1,0 +1,60 @@
+"""`kubelab [tui]`: connect (or start the embedded cluster), run the console,
+and print the load runs' summaries when it ends so that they survive a quit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from console.errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kubelab", description="The console: pods, HPA, probes, rollout and load.")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    p.add_argument("--embedded", action="store_true",
+                   help="start the embedded cluster even if a kubeconfig exists")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="embedded cluster: compress controller time N times")
+    p.add_argument("--nodes", type=int, default=2, help="embedded cluster: nodes")
+    p.add_argument("--load", default="-c20 -t40S -v http://order:8080/orders",
+                   help="the load dialog's prefilled siege command")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if args.speed <= 0:
+        raise UsageError("must be > 0", where="--speed")
+    if args.nodes < 1:
+        raise UsageError("must be >= 1", where="--nodes")
+    logging.basicConfig(level=logging.WARNING, filename=_log_file(), force=True)
+    from console.cluster.connect import connect, default_kubeconfig
+    if args.embedded or (not args.kubeconfig and default_kubeconfig() is None):
+        print("kubelab: starting the embedded cluster ...", file=sys.stderr, flush=True)
+    conn = connect(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace,
+                   embedded=args.embedded, speed=args.speed, nodes=args.nodes)
+    from console.ui.app import KubelabApp
+    app = KubelabApp(conn, load_command=args.load)
+    try:
+        app.run()
+    finally:
+        app.stop_watches()
+        app.stop_load(wait=True)
+        conn.close()
+    for text in app.load_results:
+        print(text)
+    return 0
+
+
+def _log_file() -> str:
+    from console.paths import state_dir
+    return str(state_dir() / "console.log")
