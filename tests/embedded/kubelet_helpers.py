@@ -60,3 +60,9 @@ def cstatus(cluster, name, ns="default", index=0):
 def events(cluster, name, ns="default"):
     return [(e["reason"], e["message"]) for e in cluster.registry.list("events", ns)
             if e["involvedObject"]["name"] == name]
+
+
+def log_lines(cluster, name, container=None, previous=False, ns="default"):
+    """The kubelet's lines without their "<RFC3339Nano> " stamps."""
+    lines = cluster.kubelet.logs(ns, name, container, previous)
+    return None if lines is None else [line.split(" ", 1)[1] for line in lines]

@@ -1,6 +1,6 @@
 """Kubelet physics in-process at --speed: pulls, probes, restarts, back-off."""
 
-from kubelet_helpers import cstatus, events, kubelet_cluster, pod, status, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, status, until
 
 LIVENESS_EXEC = {
     "args": ["/bin/sh", "-c", "touch /tmp/healthy; sleep 30; rm -rf /tmp/healthy; sleep 600"],
@@ -57,7 +57,7 @@ async def test_crash_loop_back_off_for_an_exiting_container():
         assert cs["lastState"]["terminated"]["reason"] == "Error"
         assert "back-off 10s restarting failed container=app pod=crash_default(" \
             in cs["state"]["waiting"]["message"]
-        assert cluster.kubelet.logs("default", "crash", "app", previous=True) == ["bye"]
+        assert log_lines(cluster, "crash", "app", previous=True) == ["bye"]
         assert status(cluster, "crash")["phase"] == "Running"
 
 
@@ -68,7 +68,7 @@ async def test_unknown_command_is_exit_127_and_never_a_crash():
         await until(lambda: status(cluster, "bad").get("phase") == "Failed", what="Failed")
         cs = cstatus(cluster, "bad")
         assert cs["state"]["terminated"]["exitCode"] == 127
-        assert cluster.kubelet.logs("default", "bad") == ["sh: foo: not found"]
+        assert log_lines(cluster, "bad") == ["sh: foo: not found"]
 
 
 async def test_bad_image_goes_to_image_pull_back_off():
@@ -101,5 +101,5 @@ async def test_readiness_http_probe_follows_boot_and_health():
         assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 503") in evs
         assert cstatus(cluster, "order")["lastState"]["terminated"]["exitCode"] == 143
         await until(lambda: cstatus(cluster, "order").get("ready"), what="healthy again")
-        logs = cluster.kubelet.logs("default", "order")
+        logs = log_lines(cluster, "order")
         assert any("Started OrderApplication in" in line for line in logs)

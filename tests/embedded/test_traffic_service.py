@@ -5,7 +5,7 @@ import json
 
 import aiohttp
 
-from kubelet_helpers import cstatus, kubelet_cluster, pod, status, until
+from kubelet_helpers import cstatus, kubelet_cluster, log_lines, pod, status, until
 
 
 def service(name, port=80, target=80, selector=None, type_="ClusterIP"):
@@ -37,7 +37,7 @@ async def test_requests_spread_over_ready_pods_only():
         served = [cluster.kubelet.worker("default", f"web-{i}").containers[0].app.served
                   for i in range(3)]
         assert sum(served) == 60 and all(n > 0 for n in served), served
-        logs = cluster.kubelet.logs("default", "web-0")
+        logs = log_lines(cluster, "web-0")
         assert any('"GET / HTTP/1.1" 200 615' in line for line in logs)
 
 

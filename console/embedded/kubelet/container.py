@@ -291,9 +291,11 @@ class Container:
         return out
 
     def logs(self, previous: bool) -> list[str] | None:
+        """Lines as "<RFC3339Nano> text" (the API strips the stamp unless asked);
+        None while no instance has started, or with no previous instance."""
         if previous:
-            return None if self.prev_log is None else self.prev_log.lines()
-        return self.log.lines()
+            return None if self.prev_log is None else self.prev_log.lines(timestamps=True)
+        return self.log.lines(timestamps=True) if self.ever_started else None
 
     def follow(self):
         return self.log.follow()

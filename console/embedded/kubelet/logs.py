@@ -36,12 +36,14 @@ class ContainerLog:
         return [f"{s} {line}" if timestamps else line for s, line in self._lines]
 
     async def follow(self):
-        pos = self.total - len(self._lines)
+        """Lines appended from now on ("<stamp> text"), until the instance ends."""
+        pos = self.total
         while True:
             start = self.total - len(self._lines)
             pos = max(pos, start)
             while pos < self.total:
-                yield self._lines[pos - start][1]
+                stamp, line = self._lines[pos - start]
+                yield f"{stamp} {line}"
                 pos += 1
             if self.closed:
                 return
