@@ -46,7 +46,7 @@ class Event:
     old: dict | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # kept in sets: identity, not field equality
 class Watcher:
     res: str
     namespace: str | None

@@ -52,6 +52,11 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     except Expired as exc:
         await _send(resp, {"type": "ERROR", "object": status_obj(410, str(exc), "Expired")})
         return resp
+    except Exception as exc:
+        log.exception("watch %s failed", t.kind.key)
+        await _send(resp, {"type": "ERROR", "object": status_obj(
+            500, f"Internal error occurred: {type(exc).__name__}", "InternalError")})
+        return resp
 
     def matches(obj):
         if obj is None:
@@ -99,6 +104,13 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             await _send(resp, {"type": kind, "object": render(ev.obj)})
     except ConnectionResetError:
         return resp  # the client went away
+    except Exception as exc:  # the stream has started: end it with an ERROR event
+        log.exception("watch %s failed", t.kind.key)
+        try:
+            await _send(resp, {"type": "ERROR", "object": status_obj(
+                500, f"Internal error occurred: {type(exc).__name__}", "InternalError")})
+        except ConnectionResetError:
+            return resp
     finally:
         store.stop_watch(watcher)
     try:
