@@ -67,7 +67,7 @@ class RunningCluster:
 
 def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = None,
           version: str | None = None, port: int = 0, timeout: float = 60,
-          extra: list[str] | None = None) -> RunningCluster:
+          extra: list[str] | None = None, env: dict | None = None) -> RunningCluster:
     """Start a cluster process; returns once it printed its KUBECONFIG line."""
     tmp = None
     if kubeconfig is None:
@@ -82,7 +82,7 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         cmd += ["--version", version]
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,

@@ -14,11 +14,13 @@ defaulting, validation and admission live in `registry`.
 
 import asyncio
 import copy
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-HISTORY = 20_000          # watch events kept for resuming; older resourceVersions get 410
+# watch events kept for resuming; older resourceVersions get 410 (tests shrink it)
+HISTORY = int(os.environ.get("KUBELAB_WATCH_HISTORY") or 20_000)
 WATCH_QUEUE = 50_000      # a watcher further behind than this is closed (it will relist)
 
 

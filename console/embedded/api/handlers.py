@@ -141,9 +141,9 @@ def _body_object(request, raw: bytes, t: Target) -> dict:
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if t.sub == "scale":
         return obj
-    if not kind or not api_version:
-        missing = "Kind" if not kind else "apiVersion"
-        raise bad_request(f"Object '{missing}' is missing in '{raw[:200].decode('utf-8', 'replace')}'")
+    # like the real decoder, a missing kind/apiVersion defaults to the URL's
+    kind = obj["kind"] = kind or t.kind.kind
+    api_version = obj["apiVersion"] = api_version or want
     if kind != t.kind.kind or api_version != want:
         if not (kind == t.kind.kind and api_version in
                 [t.kind.api_version(v) for v in t.kind.versions]):
