@@ -66,3 +66,87 @@ def log_lines(cluster, name, container=None, previous=False, ns="default"):
     """The kubelet's lines without their "<RFC3339Nano> " stamps."""
     lines = cluster.kubelet.logs(ns, name, container, previous)
     return None if lines is None else [line.split(" ", 1)[1] for line in lines]
+
+
+# -- over real HTTP, against `kubelab cluster` ------------------------------------
+
+def wait_for(cond, timeout: float = 120, what: str = "condition", every: float = 0.1):
+    """Poll a condition until it returns something truthy (generous timeout)."""
+    import time
+    end = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(every)
+
+
+class Lab:
+    """A private `kubelab cluster` with the official client and kubectl."""
+
+    def __init__(self, running):
+        from kubernetes import client, config
+
+        self.c = running
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(running.kubeconfig), client_configuration=cfg)
+        self.api_client = client.ApiClient(cfg)
+        self.core = client.CoreV1Api(self.api_client)
+        self.apps = client.AppsV1Api(self.api_client)
+
+    def kubectl(self, *args, input=None, check=True):
+        import shutil
+        import subprocess
+
+        import pytest
+        binary = shutil.which("kubectl")
+        if binary is None:
+            pytest.skip("kubectl is not installed on this machine")
+        p = subprocess.run([binary, *args], env=self.c.env(), input=input, capture_output=True,
+                           text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {p.stderr}")
+        return p
+
+    def pods(self, ns="default", selector=None):
+        return self.core.list_namespaced_pod(ns, label_selector=selector).items
+
+    def pod(self, name, ns="default"):
+        from kubernetes.client.exceptions import ApiException
+        try:
+            return self.core.read_namespaced_pod(name, ns)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def events(self, name, ns="default"):
+        evs = self.core.list_namespaced_event(ns, field_selector=f"involvedObject.name={name}").items
+        return [(e.reason, e.message) for e in evs]
+
+    def service_address(self, name, port, ns="default"):
+        import json
+        svc = self.core.read_namespaced_service(name, ns)
+        ann = (svc.metadata.annotations or {}).get("kubelab.dev/host-ports")
+        return json.loads(ann).get(str(port)) if ann else None
+
+
+def http(method, address, path, body=None, timeout=10):
+    """(status, text) with a fresh connection, like siege's default; (None, error) on a
+    connection failure."""
+    import http.client
+    host, port = address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        headers = {"Connection": "close"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    except (OSError, http.client.HTTPException) as exc:
+        return None, repr(exc)
+    finally:
+        conn.close()

@@ -114,6 +114,7 @@ class App:
         self.inflight = 0
         self.served = 0
         self._stop = asyncio.Event()
+        self.exit_code: int | None = None   # set when the app ends by itself
         self.boot_seconds = annotation_float(ctx, "boot-seconds", self.boot_seconds)
         self.cpu_per_request = annotation_float(ctx, "cpu-per-request", self.cpu_per_request)
         self.latency_ms = annotation_float(ctx, "latency-ms", self.latency_ms)
@@ -133,7 +134,7 @@ class App:
         await self.shutdown()
         self.listening.clear()
         self.drop_connections(graceful=True)
-        return self.stop_exit or 0
+        return self.exit_code if self.exit_code is not None else (self.stop_exit or 0)
 
     async def shutdown(self) -> None:
         """Between SIGTERM and closing the ports (still serving)."""
@@ -152,6 +153,11 @@ class App:
 
     def stopping(self) -> None:
         self.ctx.log("received SIGTERM, shutting down")
+
+    def exit(self, code: int) -> None:
+        """The app ends by itself (a crash, an actuator shutdown)."""
+        self.exit_code = code
+        self._stop.set()
 
     def sigterm(self) -> None:
         if self.stop_exit is not None:

@@ -2,6 +2,7 @@
 seconds, GET/POST /orders, /actuator/health that PUT /actuator/down and
 /actuator/up flip, CPU per request and a latency that grows with load."""
 
+import asyncio
 import json
 import time
 
@@ -78,7 +79,9 @@ class OrderApp(App):
                   f"Started OrderApplication in {took:.3f} seconds (JVM running for {took + 1.2:.3f})")
 
     async def shutdown(self) -> None:
-        await self.clock.sleep(1.0)      # shutdown hooks run; Tomcat still answers
+        # Shutdown hooks run while Tomcat still answers; at least a moment of real
+        # time too, so endpoint removal (real time in here) wins the race as in a cluster.
+        await asyncio.sleep(max(self.clock.real(2.0), 0.25))
 
     def stopping(self) -> None:
         self._log("INFO", "ionShutdownHook", "o.s.b.w.e.tomcat.GracefulShutdown",
@@ -102,6 +105,11 @@ class OrderApp(App):
             self._log("INFO", "nio-8080-exec-1", "order.HealthController",
                       f"health set to {'UP' if self.healthy else 'DOWN'}")
             return Response(200, json.dumps({"status": "UP" if self.healthy else "DOWN"}).encode())
+        if path == "/actuator/shutdown":
+            if method != "POST":
+                return self._error(405, "Method Not Allowed", path)
+            asyncio.get_running_loop().call_soon(self.exit, 0)
+            return Response(200, b'{"message":"Shutting down, bye..."}')
         if path == "/orders":
             if method == "POST":
                 return self._create(req)

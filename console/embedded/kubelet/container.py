@@ -258,9 +258,7 @@ class Container:
         proc, app = self.proc, self.app
         if proc is None or proc.done() or app is None:
             return
-        self.ready = False
-        self.worker.changed()
-        app.sigterm()
+        app.sigterm()     # still running (and ready, without a probe) until it exits
         done, _ = await asyncio.wait([proc], timeout=self.clock.real(grace))
         if not done:
             proc.cancel()
