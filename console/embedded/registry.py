@@ -26,6 +26,7 @@ ALLOCATORS: dict[str, Callable[["Registry", dict, dict | None], None]] = {}
 STATUS_SUBRESOURCE = {
     "pods", "services", "namespaces", "nodes", "deployments.apps", "replicasets.apps",
     "horizontalpodautoscalers.autoscaling",
+    "destinationrules.networking.istio.io", "virtualservices.networking.istio.io",
 }
 # Kinds with a .spec whose changes bump metadata.generation.
 GENERATION = {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling",
