@@ -1,0 +1,286 @@
+"""The load engine: siege's closed loop (-c users) and an open loop (--rate R).
+
+One aiohttp session, one connector sized to -c. In-flight requests at the end of
+a timed run or at stop() are abandoned and not counted, as siege's cancelled
+threads are. Use it in-process (`await Engine(spec).run()`) or through
+console.loadgen.worker.LoadWorker in a child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import resource
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import aiohttp
+from yarl import URL
+
+from console.loadgen.options import FORM, Spec
+from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
+from console.loadgen.stats import Stats
+
+LATE = 0.010             # an open-loop send leaving this much after its time is "late"
+
+
+@dataclass
+class Response:
+    """What -v prints for one request (siege's layout lives in verbose.py)."""
+
+    code: int | None
+    version: str
+    latency: float
+    nbytes: int
+    method: str
+    path: str
+    error: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class _Prepared:
+    method: str
+    url: URL
+    body: bytes | None
+    headers: dict[str, str]
+    path: str
+
+
+def error_kind(exc: BaseException) -> tuple[str, str]:
+    """(kind, detail) for a failed request: refused, reset, timeout, closed, ..."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timeout", "connection timed out"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_err = exc.os_error
+        if isinstance(os_err, ConnectionRefusedError) or getattr(os_err, "errno", 0) == errno.ECONNREFUSED:
+            return "refused", "unable to connect: Connection refused"
+        return "connect", f"unable to connect: {getattr(os_err, 'strerror', None) or os_err}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "closed", "server closed the connection"
+    if isinstance(exc, aiohttp.ClientOSError):
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+            return "reset", "read error: Connection reset by peer"
+        return "socket", exc.strerror or str(exc)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "truncated", "response body cut short"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "protocol", exc.message or "bad HTTP response"
+    if isinstance(exc, ConnectionResetError):
+        return "reset", "read error: Connection reset by peer"
+    return "other", f"{type(exc).__name__}: {exc}"
+
+
+class Engine:
+    def __init__(self, spec: Spec, resolver: Resolver | None = None,
+                 on_response: Callable[[Response], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.spec = spec
+        self.resolver = resolver or DirectResolver()
+        self.on_response = on_response
+        self.clock = clock
+        self.stats = Stats(clock)
+        self.started_at: str | None = None
+        self.aborted = False          # the failure threshold was reached
+        self.interrupted = False      # stop() before the run's own end
+        self.in_flight = 0
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._prepared: list[_Prepared] = []
+        self._snap = (clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
+        self._ended = False
+
+    # -- control ---------------------------------------------------------------
+    def stop(self) -> None:
+        """End the run early; safe to call from any thread or a signal handler."""
+        self.interrupted = not self._ended
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def prepare(self) -> None:
+        """Resolve and build the requests (blocking: may ask the cluster)."""
+        s = self.spec
+        out = []
+        for t in s.targets:
+            url, host = resolve_url(t.url, self.resolver)
+            headers = {"User-Agent": s.user_agent, "Accept": "*/*"}
+            headers.update(s.headers)
+            if host:
+                headers["Host"] = host
+            if t.body is not None:
+                headers.setdefault("Content-Type", s.content_type or FORM)
+            elif s.content_type:
+                headers.setdefault("Content-Type", s.content_type)
+            if not s.keepalive:
+                headers["Connection"] = "close"
+            u = URL(url, encoded=True)
+            path = URL(t.url).raw_path_qs
+            out.append(_Prepared(t.method, u, t.body, headers, path))
+        self._prepared = out
+
+    # -- running ---------------------------------------------------------------
+    async def run(self) -> Stats:
+        if not self._prepared:
+            await asyncio.to_thread(self.prepare)
+        s = self.spec
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self.interrupted:
+            self._stop.set()
+        limit = s.concurrent
+        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not s.keepalive,
+                                         ttl_dns_cache=300, enable_cleanup_closed=False)
+        timeout = aiohttp.ClientTimeout(total=s.timeout)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
+                                         cookie_jar=aiohttp.DummyCookieJar(),
+                                         skip_auto_headers=("User-Agent",)) as session:
+            self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.stats = Stats(self.clock)
+            self._snap = (self.clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
+            if s.rate is None:
+                tasks = [asyncio.create_task(self._user(session, i)) for i in range(s.concurrent)]
+            else:
+                tasks = [asyncio.create_task(self._open_loop(session, limit))]
+            all_done = asyncio.gather(*tasks)
+            stop_wait = asyncio.create_task(self._stop.wait())
+            await asyncio.wait([all_done, stop_wait], timeout=s.seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+            self._ended = True
+            stop_wait.cancel()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(all_done, stop_wait, return_exceptions=True)
+            self.stats.finish()
+        return self.stats
+
+    def _check_failures(self) -> None:
+        if self.stats.failed >= self.spec.failures and not self.aborted:
+            self.aborted = True
+            self._ended = True
+            self._stop.set()
+
+    async def _one(self, session: aiohttp.ClientSession, p: _Prepared, t0: float) -> None:
+        stats = self.stats
+        self.in_flight += 1
+        try:
+            async with session.request(p.method, p.url, data=p.body, headers=p.headers,
+                                       allow_redirects=True) as resp:
+                body = await resp.read()
+            now = self.clock()
+            latency = now - t0
+            stats.record(resp.status, latency, len(body), now)
+            if self.on_response:
+                v = resp.version
+                self.on_response(Response(resp.status, f"HTTP/{v.major}.{v.minor}", latency,
+                                          len(body), p.method, p.path))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every socket-level failure is a counted failure
+            kind, detail = error_kind(exc)
+            stats.error(kind)
+            if self.on_response:
+                self.on_response(Response(None, "", self.clock() - t0, 0, p.method, p.path,
+                                          kind, detail))
+        finally:
+            self.in_flight -= 1
+        self._check_failures()
+
+    async def _user(self, session: aiohttp.ClientSession, uid: int) -> None:
+        s, targets = self.spec, self._prepared
+        n = len(targets)
+        y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
+        rng = random.Random()
+        i = 0
+        while s.reps is None or i < s.reps:
+            await self._one(session, targets[y % n], self.clock())
+            y += 1
+            i += 1
+            if s.delay > 0:
+                await asyncio.sleep(rng.random() * s.delay)
+
+    async def _open_loop(self, session: aiohttp.ClientSession, limit: int) -> None:
+        s, targets = self.spec, self._prepared
+        total = None if s.reps is None else s.reps * s.concurrent
+        slots = asyncio.Semaphore(limit)
+        pending: set[asyncio.Task] = set()
+        start = self.clock()
+        sent = 0
+        try:
+            while total is None or sent < total:
+                due = int((self.clock() - start) * s.rate) + 1
+                while sent < due and (total is None or sent < total):
+                    task = asyncio.create_task(
+                        self._send_at(session, targets[sent % len(targets)],
+                                      start + sent / s.rate, slots))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                    sent += 1
+                await asyncio.sleep(max(0.0, start + sent / s.rate - self.clock()))
+            if pending:
+                await asyncio.gather(*pending)
+        finally:
+            for t in list(pending):
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _send_at(self, session, p: _Prepared, intended: float, slots) -> None:
+        async with slots:
+            lag = self.clock() - intended
+            if lag > self.spec.timeout:
+                self.stats.dropped += 1  # waited a whole timeout for a free slot
+                return
+            if lag > LATE:
+                self.stats.late += 1
+            # latency from the intended send time: no coordinated omission
+            await self._one(session, p, intended)
+
+    # -- reading ---------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Live figures for a chart; cheap enough for 10 calls a second."""
+        st = self.stats
+        now = self.clock()
+        requests = st.transactions + st.failed
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        t_prev, n_prev, ru_prev = self._snap
+        dt = now - t_prev
+        rps = (requests - n_prev) / dt if dt > 0 else 0.0
+        cpu = ((ru.ru_utime + ru.ru_stime) - (ru_prev.ru_utime + ru_prev.ru_stime)) / dt * 100 if dt > 0 else 0.0
+        if dt >= 0.05:
+            self._snap = (now, requests, ru)
+        t = st.transactions
+        return {
+            "elapsed": round(st.elapsed, 3),
+            "requests": requests,
+            "transactions": t,
+            "successful": st.successful,
+            "failed": st.failed,
+            "availability": round(t / (t + st.failed) * 100, 2) if t else 0.0,
+            "rps": round(rps, 1),
+            "latency": st.percentiles(),
+            "last_second": st.series[-1] if st.series else None,
+            "status_codes": {str(k): v for k, v in sorted(st.codes.items())},
+            "errors": dict(st.errors),
+            "in_flight": self.in_flight,
+            "late_sends": st.late,
+            "dropped_sends": st.dropped,
+            "cpu_percent": round(cpu, 1),
+        }
+
+    def result(self) -> dict:
+        """siege's keys, then the extras and the per-second series (JSON-ready)."""
+        s, st = self.spec, self.stats
+        out = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in st.siege().items()}
+        out.update(st.extras())
+        out.update({
+            "mode": "closed" if s.rate is None else "open",
+            "rate": s.rate, "concurrent": s.concurrent, "reps": s.reps, "seconds": s.seconds,
+            "keepalive": s.keepalive, "aborted": self.aborted, "interrupted": self.interrupted,
+            "started_at": self.started_at,
+            "urls": [f"{t.url} {t.method}" if t.method != "GET" else t.url for t in s.targets],
+            "series": st.series,
+        })
+        return out

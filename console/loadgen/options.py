@@ -1,0 +1,283 @@
+"""siege's command line: -c -r -t -d -b -v -H -T -f, 'URL POST body', plus kubelab's extras.
+
+parse(argv) returns a Spec: a plain, picklable description of a run that the
+engine, the worker process and the run log all share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+
+from yarl import URL
+
+from console.errors import UsageError
+
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+OPEN_LOOP_INFLIGHT = 1000  # --rate without -c: requests in flight at most
+FORM = "application/x-www-form-urlencoded"  # siege's default for POST/PUT bodies
+
+
+@dataclass
+class Target:
+    """One line of siege's URL syntax: `URL [METHOD [body | <file]]`."""
+
+    url: str
+    method: str = "GET"
+    body: bytes | None = None
+
+
+@dataclass
+class Spec:
+    targets: list[Target]
+    concurrent: int = 25           # siege's users; with --rate, the cap on requests in flight
+    reps: int | None = None        # per user; None = until time/Ctrl-C
+    seconds: float | None = None   # -t; wins over -r as in siege
+    delay: float = 0.0             # random 0..delay after each request
+    benchmark: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    user_agent: str = "kubelab-siege"
+    keepalive: bool = True
+    timeout: float = 30.0          # siege's default socket timeout
+    failures: int = 1024           # siege aborts after this many failed transactions
+    rate: float | None = None      # open loop: requests per second
+    json: bool = False
+    log: bool = True
+    progress: bool = True
+    warnings: list[str] = field(default_factory=list)
+    argv: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for t in d["targets"]:
+            t["body"] = None if t["body"] is None else t["body"].decode("utf-8", "replace")
+        return d
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would exit(2) with usage; we want one line
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="kubelab siege", add_help=False, allow_abbrev=False)
+    a = p.add_argument
+    a("-h", "--help", action="store_true")
+    a("-c", "--concurrent", metavar="N")
+    a("-r", "--reps", metavar="N")
+    a("-t", "--time", metavar="NUM[S|M|H]")
+    a("-d", "--delay", metavar="NUM")
+    a("-b", "--benchmark", action="store_true")
+    a("-v", "--verbose", action="store_true")
+    a("-q", "--quiet", action="store_true")
+    a("-H", "--header", action="append", default=[], metavar="'Name: value'")
+    a("-T", "--content-type", metavar="TYPE")
+    a("-A", "--user-agent", metavar="STRING")
+    a("-f", "--file", metavar="FILE")
+    a("-j", "--json", action="store_true")
+    a("--rate", metavar="R")
+    a("--no-keepalive", action="store_true")
+    a("--timeout", metavar="SECS")
+    a("--failures", metavar="N")
+    a("--no-log", action="store_true")
+    a("--no-progress", action="store_true")
+    a("urls", nargs="*")
+    return p
+
+
+HELP = """usage: kubelab siege [options] URL | -f FILE
+
+siege's options, with siege's meanings:
+  -c, --concurrent=N     simulated users (default 25)
+  -r, --reps=N           repetitions per user
+  -t, --time=NUM[S|M|H]  run for a time; no unit means minutes (as siege); wins over -r
+  -d, --delay=NUM        random pause of 0..NUM seconds after each request
+  -b, --benchmark        no delays between requests
+  -v, --verbose          one line per request, in siege's layout
+  -q, --quiet            no per-request output and no summary
+  -H, --header='N: v'    add a request header (repeatable)
+  -T, --content-type=T   Content-Type of POST/PUT bodies
+  -A, --user-agent=S     User-Agent
+  -f, --file=FILE        URLs, one per line (same syntax as the command line)
+  URL syntax:            'http://host/path', 'URL POST body', 'URL PUT </path/file'
+kubelab's extras:
+  -j, --json             print one JSON document (siege's keys, percentiles, series)
+  --rate=R               open loop: R requests/s, latency from the intended send time;
+                         -c caps requests in flight (default 1000), -r N sends N*c
+  --no-keepalive         a new connection per request (siege's connection = close)
+  --timeout=SECS         per-request timeout (default 30)
+  --failures=N           abort after N failed transactions (siege: 1024)
+  --no-log               do not append the run to the run log
+  --no-progress          no progress bar (it only shows on a terminal anyway)"""
+
+
+def _int(value: str, opt: str, low: int = 1) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise UsageError(f"{opt} {value!r}: expected a whole number") from None
+    if n < low:
+        raise UsageError(f"{opt} {value}: must be at least {low}")
+    return n
+
+
+def _float(value: str, opt: str, low: float = 0.0, strict: bool = False) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise UsageError(f"{opt} {value!r}: expected a number") from None
+    if x < low or (strict and x == low) or x != x or x == float("inf"):
+        raise UsageError(f"{opt} {value}: must be {'above' if strict else 'at least'} {low:g}")
+    return x
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhSMH]?)$")
+
+
+def parse_duration(text: str, warnings: list[str]) -> float:
+    """siege's -t: NUM[S|M|H]; a bare number is minutes (siege does so too)."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise UsageError(f"-t {text!r}: bad duration; use NUM[S|M|H], e.g. -t40S or -t2M")
+    n, unit = float(m.group(1)), m.group(2).upper()
+    if not unit:
+        warnings.append(f"WARNING: -t {text} has no unit; reading it as {m.group(1)} minutes "
+                        f"as siege does (use -t{m.group(1)}S for seconds)")
+        unit = "M"
+    secs = n * {"S": 1, "M": 60, "H": 3600}[unit]
+    if secs <= 0:
+        raise UsageError(f"-t {text}: the duration must be above zero")
+    return secs
+
+
+def parse_delay(text: str) -> float:
+    # siege reads -d with atof, so the labs' --delay=1S means 1 second
+    value = text[:-1] if text[-1:] in ("s", "S") else text
+    return _float(value, "-d/--delay")
+
+
+def parse_target(text: str, where: str, base: Path | None = None) -> Target:
+    """'URL', 'URL METHOD', 'URL METHOD body' or 'URL METHOD </path/file'."""
+    parts = text.strip().split(None, 2)
+    if not parts:
+        raise UsageError("empty URL", where)
+    raw = parts[0]
+    method = parts[1].upper() if len(parts) > 1 else "GET"
+    if method not in METHODS:
+        raise UsageError(f"{method!r} after the URL is not a method ({', '.join(METHODS)})", where)
+    body = None
+    if len(parts) > 2:
+        rest = parts[2]
+        if rest.startswith("<"):
+            path = Path(rest[1:].strip()).expanduser()
+            if base is not None and not path.is_absolute():
+                path = base / path
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"body file {str(path)!r}: {exc.strerror or exc}", where) from None
+        else:
+            body = rest.encode()
+    if "://" not in raw:
+        raw = "http://" + raw  # siege accepts host/path without a scheme
+    try:
+        url = URL(raw)
+    except ValueError as exc:
+        raise UsageError(f"bad URL {parts[0]!r}: {exc}", where) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"bad URL {parts[0]!r}: expected http://host[:port]/path", where)
+    try:
+        url.port
+    except ValueError:
+        raise UsageError(f"bad URL {parts[0]!r}: bad port", where) from None
+    return Target(str(url), method, body)
+
+
+def read_urls_file(name: str) -> list[Target]:
+    path = Path(name).expanduser()
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"-f {name}: {exc.strerror or exc}") from None
+    targets = []
+    for i, line in enumerate(lines, 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            targets.append(parse_target(line, f"{name}:{i}", path.parent))
+    if not targets:
+        raise UsageError(f"-f {name}: no URLs in the file")
+    return targets
+
+
+def parse(argv: list[str]) -> Spec | None:
+    """A Spec, or None when --help was asked for (the caller prints HELP)."""
+    p = _parser()
+    ns, unknown = p.parse_known_args(argv)
+    if unknown:
+        raise UsageError(f"unknown option {unknown[0]!r} (kubelab siege --help lists them)")
+    if ns.help:
+        return None
+    bad = [u for u in ns.urls if u.startswith("-") and len(u) > 1]
+    if bad:
+        raise UsageError(f"unknown option {bad[0]!r} (kubelab siege --help lists them)")
+    if ns.file and ns.urls:
+        raise UsageError("give either -f FILE or a URL, not both")
+    if len(ns.urls) > 1:
+        raise UsageError(f"one URL at a time (got {len(ns.urls)}); quote 'URL POST body' "
+                         "as one argument, or list URLs in a file with -f")
+    if ns.file:
+        targets = read_urls_file(ns.file)
+    elif ns.urls:
+        targets = [parse_target(ns.urls[0], "URL")]
+    else:
+        raise UsageError("no URL given: kubelab siege [options] URL (or -f FILE)")
+
+    warnings: list[str] = []
+    spec = Spec(targets=targets, warnings=warnings, argv=list(argv))
+    if ns.concurrent is not None:
+        spec.concurrent = _int(ns.concurrent, "-c/--concurrent")
+    if ns.reps is not None:
+        spec.reps = _int(ns.reps, "-r/--reps")
+    if ns.time is not None:
+        spec.seconds = parse_duration(ns.time, warnings)
+    if spec.seconds is not None and spec.reps is not None:
+        # siege: time takes precedence, and it says so in these words
+        warnings.append("[error] CONFIG conflict: selected time and repetition based testing\n"
+                        f"defaulting to time-based testing: {spec.seconds:g} seconds")
+        spec.reps = None
+    if ns.delay is not None:
+        spec.delay = parse_delay(ns.delay)
+    spec.benchmark = ns.benchmark
+    if spec.benchmark:
+        spec.delay = 0.0
+    spec.verbose, spec.quiet, spec.json = ns.verbose, ns.quiet, ns.json
+    for h in ns.header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"-H {h!r}: a header is 'Name: value'")
+        spec.headers[name.strip()] = value.strip()
+    if ns.content_type is not None:
+        if not ns.content_type.strip():
+            raise UsageError("-T/--content-type: empty")
+        spec.content_type = ns.content_type.strip()
+    if ns.user_agent:
+        spec.user_agent = ns.user_agent
+    spec.keepalive = not ns.no_keepalive
+    if ns.timeout is not None:
+        spec.timeout = _float(ns.timeout.rstrip("sS"), "--timeout", strict=True)
+    if ns.failures is not None:
+        spec.failures = _int(ns.failures, "--failures")
+    if ns.rate is not None:
+        spec.rate = _float(ns.rate, "--rate", strict=True)
+        if spec.delay:
+            raise UsageError("--rate sets the arrival rate; it cannot be used with -d/--delay")
+        if ns.concurrent is None:
+            spec.concurrent = OPEN_LOOP_INFLIGHT
+    spec.log = not ns.no_log
+    spec.progress = not ns.no_progress
+    return spec

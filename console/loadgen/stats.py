@@ -1,0 +1,174 @@
+"""siege's counting, plus what siege lacks: an HDR histogram, codes, error kinds, a series.
+
+siege (src/browser.c, src/main.c, src/data.c) counts like this, and so do we:
+- a response with 408 or 5xx: its time and bytes are counted, it is a *failed*
+  transaction and not a transaction ("hits");
+- any other response (2xx, 3xx, 4xx) is a transaction; it is *successful* when the
+  code is below 400, or 401/407 (auth challenges);
+- a socket error (refused, reset, timeout) is a failed transaction, with no time;
+- Availability = transactions / (transactions + failed) * 100;
+- Response time = total response time / transactions (5xx time included);
+- Concurrency = total response time / elapsed;
+- Shortest transaction is 0 when nothing succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from hdrh.histogram import HdrHistogram
+
+PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+_US = 1_000_000
+_SERIES_SAMPLE = 20_000  # latencies kept per second for that second's percentiles
+
+
+def is_failed_code(code: int) -> bool:
+    return code == 408 or code >= 500
+
+
+def is_success_code(code: int) -> bool:
+    return code < 400 or code in (401, 407)
+
+
+def _histogram() -> HdrHistogram:
+    return HdrHistogram(1, 3600 * _US, 3)  # 1 us .. 1 h, 3 significant digits
+
+
+class _Second:
+    __slots__ = ("responses", "transactions", "failed", "errors", "bytes", "lat")
+
+    def __init__(self):
+        self.responses = self.transactions = self.failed = self.errors = self.bytes = 0
+        self.lat: list[float] = []
+
+    def close(self, t: int) -> dict:
+        lat = sorted(self.lat)
+
+        def pct(p: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(len(lat) * p / 100))], 6) if lat else None
+
+        total = self.transactions + self.failed
+        return {"t": t, "requests": self.responses + self.errors,
+                "transactions": self.transactions, "failed": self.failed,
+                "errors": self.errors, "bytes": self.bytes,
+                "availability": round(self.transactions / total * 100, 2) if total else None,
+                "p50": pct(50), "p99": pct(99), "max": round(lat[-1], 6) if lat else None}
+
+
+class Stats:
+    """Everything a run measured. record()/error() are the hot path: keep them cheap."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.start = clock()
+        self.stop_time: float | None = None
+        self.transactions = 0       # siege's "hits"
+        self.successful = 0
+        self.failed = 0
+        self.total_time = 0.0
+        self.bytes = 0
+        self.longest = 0.0
+        self.lowest = -1.0
+        self.codes: Counter[int] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.hist = _histogram()
+        self.late = 0               # open loop: sends that left after their intended time
+        self.dropped = 0            # open loop: sends given up before they could leave
+        self.series: list[dict] = []
+        self._sec_index = 0
+        self._sec = _Second()
+
+    # -- recording -------------------------------------------------------------
+    def _second(self, now: float) -> _Second:
+        idx = int(now - self.start)
+        while idx > self._sec_index:  # close every second up to now, even quiet ones
+            self.series.append(self._sec.close(self._sec_index))
+            self._sec_index += 1
+            self._sec = _Second()
+        return self._sec
+
+    def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
+        sec = self._second(self.clock() if now is None else now)
+        self.total_time += latency
+        self.bytes += nbytes
+        if latency > self.longest:
+            self.longest = latency
+        if self.lowest < 0 or latency < self.lowest:
+            self.lowest = latency
+        self.codes[code] += 1
+        self.hist.record_value(max(1, int(latency * _US)))
+        if is_success_code(code):
+            self.successful += 1
+        sec.responses += 1
+        sec.bytes += nbytes
+        if len(sec.lat) < _SERIES_SAMPLE:
+            sec.lat.append(latency)
+        if is_failed_code(code):
+            self.failed += 1
+            sec.failed += 1
+        else:
+            self.transactions += 1
+            sec.transactions += 1
+
+    def error(self, kind: str, now: float | None = None) -> None:
+        sec = self._second(self.clock() if now is None else now)
+        self.failed += 1
+        self.errors[kind] += 1
+        sec.errors += 1
+        sec.failed += 1
+
+    def finish(self) -> None:
+        if self.stop_time is None:
+            self.stop_time = self.clock()
+            self._second(self.stop_time)
+            if self._sec.responses or self._sec.errors:
+                self.series.append(self._sec.close(self._sec_index))
+                self._sec = _Second()
+
+    # -- reading ---------------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        return (self.stop_time if self.stop_time is not None else self.clock()) - self.start
+
+    def percentiles(self) -> dict[str, float | None]:
+        n = self.hist.get_total_count()
+        out: dict[str, float | None] = {}
+        for p in PERCENTILES:
+            key = "p" + (f"{p:g}" if p % 1 else str(int(p)))
+            out[key] = self.hist.get_value_at_percentile(p) / _US if n else None
+        out["max"] = self.hist.get_max_value() / _US if n else None
+        out["mean"] = self.hist.get_mean_value() / _US if n else None
+        return out
+
+    def siege(self) -> dict:
+        """siege's twelve figures, computed as siege computes them (unrounded)."""
+        el = self.elapsed
+        t, f = self.transactions, self.failed
+        return {
+            "transactions": t,
+            "availability": t / (t + f) * 100 if t else 0.0,
+            "elapsed_time": el,
+            "data_transferred": self.bytes / (1024 * 1024),
+            "response_time": self.total_time / t if t and self.total_time else 0.0,
+            "transaction_rate": t / el if t and el else 0.0,
+            "throughput": self.bytes / (el * 1024 * 1024) if el else 0.0,
+            "concurrency": self.total_time / el if el else 0.0,
+            "successful_transactions": self.successful,
+            "failed_transactions": f,
+            "longest_transaction": self.longest,
+            "shortest_transaction": self.lowest if self.successful and self.lowest > 0 else 0.0,
+        }
+
+    def extras(self) -> dict:
+        n = self.transactions + self.failed
+        return {
+            "requests": sum(self.codes.values()) + sum(self.errors.values()),
+            "latency": self.percentiles(),
+            "status_codes": {str(k): v for k, v in sorted(self.codes.items())},
+            "errors": dict(sorted(self.errors.items())),
+            "late_sends": self.late,
+            "dropped_sends": self.dropped,
+            "request_rate": n / self.elapsed if self.elapsed else 0.0,
+        }
