@@ -174,7 +174,13 @@ class WorkQueue:
     A key added while it is being processed runs again afterwards. A sync that
     raises is retried with exponential back-off (5 ms doubling to 1000 s,
     simulated time, as client-go's default rate limiter), and never stops the loop.
+
+    A key whose sync was expensive (a Service with 1,000 pods) rests for
+    COOLDOWN times as long in real time before it runs again, so a burst of
+    pod changes folds into a few syncs and the loop keeps serving the API.
     """
+
+    COOLDOWN = 4.0
 
     def __init__(self, cluster, name: str, sync: Callable[[Key], Awaitable[None]]):
         self.cluster = cluster
@@ -184,11 +190,26 @@ class WorkQueue:
         self._wake = asyncio.Event()
         self._failures: dict[Key, int] = {}
         self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._rest: dict[Key, float] = {}        # key -> loop time it may run again
+        self._resting: dict[Key, asyncio.TimerHandle] = {}
 
     def add(self, key: Key) -> None:
-        if key not in self._pending:
-            self._pending[key] = None
-            self._wake.set()
+        if key in self._pending or key in self._resting:
+            return
+        loop = asyncio.get_running_loop()
+        until = self._rest.get(key)
+        if until is not None:
+            if until > loop.time():
+                self._resting[key] = loop.call_at(until, self._wake_rested, key)
+                return
+            del self._rest[key]
+        self._pending[key] = None
+        self._wake.set()
+
+    def _wake_rested(self, key: Key) -> None:
+        self._resting.pop(key, None)
+        self._rest.pop(key, None)
+        self.add(key)
 
     def add_after(self, key: Key, sim_seconds: float) -> None:
         """Add later; an earlier pending timer for the key wins."""
@@ -205,7 +226,8 @@ class WorkQueue:
         self.add(key)
 
     def __len__(self) -> int:
-        return len(self._pending)
+        """Keys waiting to run, resting ones included."""
+        return len(self._pending) + len(self._resting)
 
     async def run(self) -> None:
         try:
@@ -215,9 +237,17 @@ class WorkQueue:
                     await self._wake.wait()
                 key = next(iter(self._pending))
                 del self._pending[key]
+                loop = asyncio.get_running_loop()
+                started = loop.time()
                 try:
                     await self._sync(key)
                     self._failures.pop(key, None)
+                    took = loop.time() - started
+                    if took > 0.002:
+                        if len(self._rest) > 10_000:
+                            now = loop.time()
+                            self._rest = {k: t for k, t in self._rest.items() if t > now}
+                        self._rest[key] = loop.time() + self.COOLDOWN * took
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -230,6 +260,7 @@ class WorkQueue:
                     self.add_after(key, delay)
                 await asyncio.sleep(0)  # let the API server and the others breathe
         finally:
-            for timer in self._timers.values():
+            for timer in [*self._timers.values(), *self._resting.values()]:
                 timer.cancel()
             self._timers.clear()
+            self._resting.clear()

@@ -177,12 +177,17 @@ class EndpointsController:
                 self.queue.add((ns, name))
             return
 
-        def fn(obj):
+        def same(obj):
             meta = obj["metadata"]
-            same = (obj.get("subsets") or []) == subsets and (meta.get("labels") or {}) == labels \
+            return (obj.get("subsets") or []) == subsets and (meta.get("labels") or {}) == labels \
                 and (meta.get("annotations") or {}).get("endpoints.kubernetes.io/over-capacity") \
                 == annotations.get("endpoints.kubernetes.io/over-capacity")
-            if same:
+        if same(current):
+            return  # compared on the store's own copy: no write, no deep copy
+
+        def fn(obj):
+            meta = obj["metadata"]
+            if same(obj):
                 return False
             meta["labels"] = labels
             ann = {k: v for k, v in (meta.get("annotations") or {}).items()
@@ -256,9 +261,14 @@ class EndpointsController:
                 self.cluster.registry.create(SLICES, obj)
                 continue
 
-            def fn(obj, body=body):
-                if all(obj.get(k) == v for k, v in body.items()) and ("ports" in body) == ("ports" in obj) \
-                        and obj["metadata"].get("labels") == labels:
+            def same(obj, body=body):
+                return all(obj.get(k) == v for k, v in body.items()) and ("ports" in body) == ("ports" in obj) \
+                    and obj["metadata"].get("labels") == labels
+            if same(match):
+                continue
+
+            def fn(obj, body=body, same=same):
+                if same(obj):
                     return False
                 obj.pop("ports", None)
                 obj.update(copy.deepcopy(body))

@@ -14,7 +14,7 @@ from datetime import datetime
 from console.embedded.controllers.base import (
     Informer, WorkQueue, controller_ref, key_of, pod_ready, selector_matches, terminating,
 )
-from console.embedded.store import NotFound
+from console.embedded.store import Conflict, NotFound
 
 RES = "replicasets.apps"
 COMPONENT = "replicaset-controller"
@@ -183,7 +183,7 @@ class ReplicaSetController:
         while done < count:
             for _ in range(min(batch, count - done)):
                 try:
-                    pod = self.cluster.registry.create("pods", pod_from_template(rs))
+                    pod = self._create_one(rs)
                 except Exception as exc:
                     self.cluster.event(rs, "FailedCreate", f"Error creating: {exc}", "Warning",
                                        component=COMPONENT)
@@ -194,6 +194,16 @@ class ReplicaSetController:
                                    f"Created pod: {pod['metadata']['name']}", component=COMPONENT)
             batch *= 2
             await asyncio.sleep(0)
+
+    def _create_one(self, rs: dict) -> dict:
+        # A generated name can collide (27^5 names); the API server since 1.32
+        # retries that itself, so a collision is not a failure here either.
+        for attempt in range(8):
+            try:
+                return self.cluster.registry.create("pods", pod_from_template(rs))
+            except Conflict:
+                if attempt == 7:
+                    raise
 
     def _victims(self, pods: list[dict], n: int) -> list[dict]:
         per_node: dict[str, int] = {}
