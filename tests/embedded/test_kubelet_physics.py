@@ -103,3 +103,28 @@ async def test_readiness_http_probe_follows_boot_and_health():
         await until(lambda: cstatus(cluster, "order").get("ready"), what="healthy again")
         logs = log_lines(cluster, "order")
         assert any("Started OrderApplication in" in line for line in logs)
+
+
+async def test_missing_entrypoint_is_a_start_error_then_back_off():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("nobin", image="busybox",
+                                            container={"command": ["no-such-binary", "--x"]}))
+        await until(lambda: cstatus(cluster, "nobin").get("restartCount", 0) >= 2, what="restarts")
+        last = cstatus(cluster, "nobin")["lastState"]["terminated"]
+        assert last["reason"] == "StartError" and last["exitCode"] == 128
+        assert any(r == "Failed" and '"no-such-binary": executable file not found in $PATH' in m
+                   for r, m in events(cluster, "nobin"))
+
+
+async def test_exec_and_cpu_usage_reach_the_container():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("box", image="busybox",
+                                            container={"command": ["sh", "-c",
+                                                                   "echo hi > /tmp/x; sleep 3600"]}))
+        await until(lambda: status(cluster, "box").get("phase") == "Running")
+        result = await until(lambda: cluster.kubelet.container("default", "box").app.fs.exists("/tmp/x"))
+        assert result
+        assert await cluster.kubelet.exec("default", "box", None, ["cat", "/tmp/x"]) == (0, "hi\n")
+        code, out = await cluster.kubelet.exec("default", "box", None, ["cat", "/nope"])
+        assert code == 1 and out == "cat: can't open '/nope': No such file or directory\n"
+        assert set(cluster.kubelet.cpu_usage("default", "box")) == {"app"}

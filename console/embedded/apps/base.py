@@ -120,6 +120,10 @@ class App:
         self.latency_ms = annotation_float(ctx, "latency-ms", self.latency_ms)
         self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
 
+    def start_error(self) -> str | None:
+        """Why the runtime cannot start this process (a missing binary), or None."""
+        return None
+
     # -- the process ---------------------------------------------------------------
     def ports(self) -> list[int]:
         declared = [p.get("containerPort") for p in self.ctx.spec.get("ports") or []]

@@ -40,6 +40,16 @@ class ShellApp(App):
         args = list(self.ctx.spec.get("args") or [])
         return command + args if command else (args or list(self.default_cmd))
 
+    def start_error(self) -> str | None:
+        from console.embedded.apps import builtins
+        argv = self.argv()
+        name = argv[0].rsplit("/", 1)[-1] if argv else ""
+        if name in builtins.COMMANDS or name in ("sh", "bash", "ash", "dash"):
+            return None
+        return ("failed to create containerd task: failed to create shim task: OCI runtime "
+                "create failed: runc create failed: unable to start container process: exec: "
+                f"\"{argv[0] if argv else ''}\": executable file not found in $PATH: unknown")
+
     async def main(self) -> int:
         sink = LineSink(self.ctx.log)
         try:

@@ -40,6 +40,29 @@ class Kubelet:
             raise KeyError(f"{namespace}/{pod}")
         return w.follow(container)
 
+    def container(self, namespace: str, pod: str, container: str | None = None):
+        """The kubelet's container object (its .app is the running process: .fs,
+        .shell, .cpu, .exec(argv)); None when there is none."""
+        w = self.workers.get((namespace, pod))
+        return None if w is None else w.container(container)
+
+    async def exec(self, namespace: str, pod: str, container: str | None,
+                   argv: list[str]) -> tuple[int, str] | None:
+        """Run a command in a running container: (exit code, output), None if not running."""
+        c = self.container(namespace, pod, container)
+        if c is None or c.state != "running" or c.app is None:
+            return None
+        return await c.app.exec(list(argv))
+
+    def cpu_usage(self, namespace: str, pod: str) -> dict[str, float]:
+        """Cumulative CPU core-seconds (simulated time) per running container, as
+        cAdvisor reports usage; rate over a window = cores used."""
+        w = self.workers.get((namespace, pod))
+        if w is None:
+            return {}
+        return {c.name: c.app.cpu.usage_core_seconds() for c in w.containers
+                if c.app is not None and c.state == "running"}
+
     # -- pods ----------------------------------------------------------------
     def register_nodes(self) -> None:
         reg = self.cluster.registry

@@ -170,6 +170,9 @@ class Container:
                            self.spec, w.annotations(), self.log.append, env=self.env())
         self.app = apps.start(ctx)
         self.event("Created", f"Created container: {self.name}")
+        error = self.app.start_error()
+        if error:
+            return self._start_failed(error)
         self.proc = asyncio.ensure_future(self.app.main())
         self.state, self.reason, self.message = "running", None, None
         self.started_at = self.clock.stamp()
@@ -190,6 +193,19 @@ class Container:
         self.log.close()
         w.changed()
         return code
+
+    def _start_failed(self, error: str) -> int:
+        """runc could not exec the entrypoint: StartError, exit 128, as containerd reports."""
+        self.event("Failed", f"Error: {error}", "Warning")
+        self.state, self.exit_code, self.reason, self.message = "terminated", 128, "StartError", error
+        self.started_at = "1970-01-01T00:00:00Z"
+        self.finished_at = self.clock.stamp()
+        self.finished_sim = self.clock.elapsed()
+        self.ever_started = True
+        self.ready = self.started = False
+        self.log.close()
+        self.worker.changed()
+        return 128
 
     async def _wait_process(self) -> int:
         try:
@@ -299,9 +315,12 @@ class Container:
         return self.log.follow()
 
     def _terminated(self) -> dict:
-        return {"exitCode": self.exit_code, "reason": self.reason,
-                "startedAt": self.started_at, "finishedAt": self.finished_at,
-                "containerID": self.container_id}
+        out = {"exitCode": self.exit_code, "reason": self.reason,
+               "startedAt": self.started_at, "finishedAt": self.finished_at,
+               "containerID": self.container_id}
+        if self.reason == "StartError" and self.message:
+            out["message"] = self.message
+        return out
 
     def status(self) -> dict:
         if self.state == "running":

@@ -1,0 +1,81 @@
+"""Apps chosen by image and annotations; what each serves."""
+
+import pytest
+
+from console.embedded import apps
+from console.embedded.apps import BY_NAME, Context, Request, choose, repository
+from console.embedded.clock import Clock
+
+
+@pytest.mark.parametrize("image, kind", [
+    ("ghcr.io/acmexii/order-liveness:latest", "order"),
+    ("jinyoung/order:canary", "order"),
+    ("nginx", "nginx"),
+    ("docker.io/library/nginx:1.17.0", "nginx"),
+    ("k8s.gcr.io/busybox", "busybox"),
+    ("busybox:1.36", "busybox"),
+    ("apexacme/siege-nginx", "siege"),
+    ("example/whatever:2", "http"),
+])
+def test_app_by_image(image, kind):
+    assert choose(image, {}, {}).kind == kind
+
+
+def test_annotation_and_command_override_the_image():
+    assert choose("nginx", {}, {"kubelab.dev/app": "order"}) is BY_NAME["order"]
+    assert choose("example/x", {"command": ["sh", "-c", "sleep 1"]}, {}).kind == "busybox"
+    assert choose("nginx", {"command": ["sleep", "9"]}, {}).flavor == "gnu"
+
+
+def test_repository_names():
+    assert repository("docker.io/library/nginx:1.17") == "nginx"
+    assert repository("localhost:5000/team/app:1") == "team/app"
+
+
+def ctx(image, annotations=None, log=None):
+    return Context(Clock(50), "p", "default", "c", image, "10.244.1.2", {}, annotations or {},
+                   log or (lambda line: None))
+
+
+async def test_order_service_routes():
+    app = apps.start(ctx("jinyoung/order:canary", {"kubelab.dev/latency-ms": "0"}))
+    r = app.handle(Request("POST", "/orders", {}, b'{"productId": 3, "qty": 1}'))
+    assert r.status == 201
+    r = app.handle(Request("GET", "/orders"))
+    assert r.status == 200 and b'"canary"' in r.body and b'"productId": 3' in r.body
+    assert app.handle(Request("PUT", "/actuator/down")).status == 200
+    assert app.handle(Request("GET", "/actuator/health")).status == 503
+    assert app.handle(Request("PUT", "/actuator/up")).status == 200
+    assert app.handle(Request("GET", "/actuator/health")).status == 200
+    assert app.handle(Request("GET", "/nope")).status == 404
+    assert app.handle(Request("POST", "/orders", {}, b"[not json")).status == 400
+    assert app.cpu.usage_core_seconds() > 0
+
+
+async def test_annotations_override_the_profile_and_bad_values_are_logged():
+    lines = []
+    app = apps.start(ctx("jinyoung/order:stable", {"kubelab.dev/boot-seconds": "5",
+                                                    "kubelab.dev/error-rate": "100%",
+                                                    "kubelab.dev/cpu-per-request": "lots"},
+                         log=lines.append))
+    assert app.boot_seconds == 5 and app.error_rate == 1.0
+    assert app.cpu_per_request == 60.0
+    assert any("kubelab.dev/cpu-per-request" in line for line in lines)
+    resp = await app.handle(Request("GET", "/orders"))
+    assert resp.status == 500
+
+
+async def test_latency_grows_with_requests_in_flight():
+    app = apps.start(ctx("jinyoung/order:stable", {"kubelab.dev/latency-ms": "10"}))
+    idle = app.latency()
+    app.inflight = 16
+    assert app.latency() > idle * 2
+
+
+def test_nginx_welcome_page_and_access_log():
+    lines = []
+    app = apps.start(ctx("nginx:1.17.0", log=lines.append))
+    r = app.handle(Request("GET", "/", {"user-agent": "curl/8"}))
+    assert r.status == 200 and b"Welcome to nginx!" in r.body and r.headers["Server"] == "nginx/1.17.0"
+    assert lines[-1].endswith('"GET / HTTP/1.1" 200 615 "-" "curl/8" "-"')
+    assert app.handle(Request("GET", "/x")).status == 404
