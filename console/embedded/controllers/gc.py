@@ -21,6 +21,13 @@ def finalizers(obj: dict) -> list[str]:
     return obj["metadata"].get("finalizers") or []
 
 
+def set_refs(obj: dict, refs: list[dict]) -> None:
+    if refs:
+        obj["metadata"]["ownerReferences"] = refs
+    else:
+        obj["metadata"].pop("ownerReferences", None)  # omitted when empty, as k8s serves it
+
+
 def deleting_dependents(obj: dict) -> bool:
     return terminating(obj) and FOREGROUND in finalizers(obj)
 
@@ -95,7 +102,7 @@ class GarbageCollector:
                 refs = [r for r in owner_refs(o) if r.get("uid") not in gone]
                 if refs == owner_refs(o):
                     return False
-                o["metadata"]["ownerReferences"] = refs
+                set_refs(o, refs)
             self.cluster.registry.mutate(res, ns, name, drop)
             return
         if waiting and self.inf.dependents(obj["metadata"].get("uid", "")):
@@ -121,7 +128,7 @@ class GarbageCollector:
                     refs = [r for r in owner_refs(o) if r.get("uid") != uid]
                     if refs == owner_refs(o):
                         return False
-                    o["metadata"]["ownerReferences"] = refs
+                    set_refs(o, refs)
                 self.cluster.registry.mutate(dep_res, *key_of(dep), release)
             self._drop_finalizer(res, ns, name, ORPHAN)
             return
