@@ -194,7 +194,7 @@ class Engine:
         y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
         rng = random.Random()
         i = 0
-        while s.reps is None or i < s.reps:
+        while (s.reps is None or i < s.reps) and not self._stop.is_set():
             await self._one(session, targets[y % n], self.clock())
             y += 1
             i += 1
@@ -209,7 +209,7 @@ class Engine:
         start = self.clock()
         sent = 0
         try:
-            while total is None or sent < total:
+            while (total is None or sent < total) and not self._stop.is_set():
                 due = int((self.clock() - start) * s.rate) + 1
                 while sent < due and (total is None or sent < total):
                     task = asyncio.create_task(
@@ -229,6 +229,8 @@ class Engine:
 
     async def _send_at(self, session, p: _Prepared, intended: float, slots) -> None:
         async with slots:
+            if self._stop.is_set():
+                return
             lag = self.clock() - intended
             if lag > self.spec.timeout:
                 self.stats.dropped += 1  # waited a whole timeout for a free slot
@@ -273,7 +275,7 @@ class Engine:
     def result(self) -> dict:
         """siege's keys, then the extras and the per-second series (JSON-ready)."""
         s, st = self.spec, self.stats
-        out = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in st.siege().items()}
+        out = st.siege()
         out.update(st.extras())
         out.update({
             "mode": "closed" if s.rate is None else "open",

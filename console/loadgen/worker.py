@@ -1,0 +1,151 @@
+"""The engine in a child process, so that drawing a screen never distorts latencies.
+
+    w = LoadWorker(spec)          # spec: console.loadgen.options.Spec (options.parse(argv))
+    w.start()
+    w.snapshots()                 # non-blocking: the snapshots that arrived (<= 10/s)
+    w.stop()                      # ends the run early; the summary still comes
+    w.result(timeout=30)          # the final result dict (Engine.result()), or None
+
+The child appends its run to the run log itself, so a run's result survives the
+console quitting; when the console process disappears the child stops the run.
+Messages on the queue: ("snapshot", dict), ("result", dict), ("error", str).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+
+from console.loadgen.options import Spec
+
+MIN_INTERVAL = 0.1  # at most 10 snapshots a second
+
+
+def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, log: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the console
+    from console.errors import UsageError
+    from console.loadgen import runlog
+    from console.loadgen.engine import Engine
+    from console.loadgen.resolve import ClusterResolver
+
+    engine = Engine(spec, resolver or ClusterResolver())
+    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    try:
+        engine.prepare()
+    except UsageError as exc:
+        q.put(("error", str(exc)))
+        return
+
+    orphaned = False
+
+    async def drive() -> None:
+        nonlocal orphaned
+        task = asyncio.create_task(engine.run())
+        while not task.done():
+            await asyncio.wait([task], timeout=interval)
+            if not task.done():
+                q.put(("snapshot", engine.snapshot()))
+            orphaned = os.getppid() != parent
+            if stop_event.is_set() or orphaned:
+                engine.stop()
+        await task
+
+    try:
+        asyncio.run(drive())
+        result = engine.result()
+    except Exception as exc:  # report, never die silently
+        q.put(("error", f"load engine failed: {type(exc).__name__}: {exc}"))
+        return
+    if log:
+        try:
+            runlog.append(spec.to_dict(), result, source="worker")
+        except OSError:
+            pass
+    if orphaned:
+        q.cancel_join_thread()  # nobody will read the queue: don't hang on exit
+    q.put(("result", result))
+
+
+class LoadWorker:
+    def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool = True):
+        """`resolver` must be picklable (e.g. StaticResolver); None = the current cluster."""
+        self.spec = spec
+        self.resolver = resolver
+        self.interval = max(MIN_INTERVAL, interval)
+        self.log = log
+        self.error: str | None = None
+        self._result: dict | None = None
+        self._proc = None
+        self._q = None
+        self._stop = None
+
+    def start(self) -> LoadWorker:
+        ctx = mp.get_context("spawn")
+        self._q = ctx.Queue()
+        self._stop = ctx.Event()
+        self._proc = ctx.Process(
+            target=_child, name="kubelab-loadgen", daemon=False,
+            args=(self.spec, self.resolver, self._q, self._stop, self.interval,
+                  os.getpid(), self.log))
+        self._proc.start()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return bool(self._proc and self._proc.is_alive() and self._result is None
+                    and self.error is None)
+
+    def _take(self, block: bool, timeout: float | None) -> list[dict]:
+        snaps = []
+        while True:
+            try:
+                kind, payload = self._q.get(block, timeout)
+            except queue.Empty:
+                return snaps
+            block = False
+            if kind == "snapshot":
+                snaps.append(payload)
+            elif kind == "result":
+                self._result = payload
+            else:
+                self.error = payload
+
+    def snapshots(self) -> list[dict]:
+        """Every snapshot that arrived since the last call (oldest first); never blocks."""
+        if self._q is None:
+            return []
+        return self._take(False, None)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def result(self, timeout: float | None = None) -> dict | None:
+        """Wait up to `timeout` seconds (None: until the run ends) for the final result."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._result is None and self.error is None and self._q is not None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            self._take(True, 0.5 if left is None else min(0.5, left))
+            if self._result is None and self.error is None and not self._proc.is_alive():
+                self._take(False, None)  # the last message may still be in the pipe
+                if self._result is None and self.error is None:
+                    self.error = f"load worker exited with code {self._proc.exitcode}"
+        if self._result is not None and self._proc is not None:
+            self._proc.join(5)
+        return self._result
+
+    def kill(self) -> None:
+        """Last resort: end the child now (its run is not logged)."""
+        if self._proc and self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(5)

@@ -1,0 +1,115 @@
+"""siege's command line as the labs type it, and bad input as one clear line."""
+
+import pytest
+
+from console import cli
+from console.errors import UsageError
+from console.loadgen.options import FORM, OPEN_LOOP_INFLIGHT, parse
+
+URL = "http://order:8080/orders"
+
+
+def test_seed_hpa_load():
+    s = parse(["-c20", "-t40S", "-v", URL])
+    assert (s.concurrent, s.seconds, s.reps, s.verbose) == (20, 40, None, True)
+    assert s.targets[0].url == URL and s.targets[0].method == "GET"
+    assert s.keepalive and s.warnings == []
+
+
+def test_seed_rollout_with_delay_after_url():
+    s = parse(["-c1", "-t60S", "-v", URL, "--delay=1S"])
+    assert (s.concurrent, s.seconds, s.delay) == (1, 60, 1.0)
+
+
+def test_seed_reps():
+    s = parse(["-r", "2000", "-c", "200", "-v", URL])
+    assert (s.reps, s.concurrent, s.seconds) == (2000, 200, None)
+
+
+def test_seed_post_json_time_wins_over_reps():
+    body = '{"carId": 1, "status": "rented"}'
+    s = parse(["-v", "-c100", "-t60S", "-r10", "--content-type", "application/json",
+               f"http://gateway:8080/carManagements POST {body}"])
+    assert (s.concurrent, s.seconds, s.reps) == (100, 60, None)
+    assert s.content_type == "application/json"
+    t = s.targets[0]
+    assert (t.url, t.method, t.body) == ("http://gateway:8080/carManagements", "POST", body.encode())
+    assert "CONFIG conflict" in s.warnings[0] and "60 seconds" in s.warnings[0]
+
+
+def test_put_body_from_file(tmp_path):
+    f = tmp_path / "body.json"
+    f.write_bytes(b'{"a": 1}\n')
+    s = parse(["-c1", "-r1", f"http://localhost:8080/x PUT <{f}"])
+    assert s.targets[0].method == "PUT" and s.targets[0].body == b'{"a": 1}\n'
+
+
+def test_time_units_and_bare_number_is_minutes():
+    assert parse(["-t2M", URL]).seconds == 120
+    assert parse(["-t1h", URL]).seconds == 3600
+    assert parse(["--time=30s", URL]).seconds == 30
+    s = parse(["-t", "2", URL])
+    assert s.seconds == 120 and "minutes" in s.warnings[0]
+
+
+def test_defaults_and_extras():
+    s = parse([URL])
+    assert (s.concurrent, s.reps, s.seconds, s.delay, s.failures, s.timeout) == (25, None, None, 0, 1024, 30)
+    s = parse(["-b", "-d", "3", "--no-keepalive", "--failures=10", "--timeout=2", "-j",
+               "-H", "X-Trace: abc", "-A", "lab", URL])
+    assert s.delay == 0 and not s.keepalive and s.failures == 10 and s.timeout == 2 and s.json
+    assert s.headers == {"X-Trace": "abc"} and s.user_agent == "lab"
+    s = parse(["--rate", "200", URL])
+    assert s.rate == 200 and s.concurrent == OPEN_LOOP_INFLIGHT
+    assert parse(["--rate=50", "-c", "4", URL]).concurrent == 4
+
+
+def test_urls_file(tmp_path):
+    (tmp_path / "b.txt").write_text("x=1")
+    f = tmp_path / "urls.txt"
+    f.write_text(f"# the lab's URLs\n{URL}\n\nhttp://localhost:1/p POST <b.txt\n")
+    s = parse(["-f", str(f)])
+    assert [t.method for t in s.targets] == ["GET", "POST"]
+    assert s.targets[1].body == b"x=1" and FORM  # relative body files are beside the list
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--bogus", URL], "unknown option '--bogus'"),
+    (["-c", "0", URL], "-c/--concurrent 0: must be at least 1"),
+    (["-c", "many", URL], "-c/--concurrent 'many'"),
+    (["-t", "4x", URL], "-t '4x': bad duration"),
+    (["-t", "0S", URL], "above zero"),
+    (["-r", "-3", URL], "-r/--reps -3"),
+    (["ftp://host/file"], "bad URL 'ftp://host/file'"),
+    (["http://"], "bad URL 'http://'"),
+    (["http://host:99999/x"], "bad URL"),
+    ([f"{URL} FETCH"], "'FETCH' after the URL is not a method"),
+    ([f"{URL} POST </nonexistent/body.json"], "body file '/nonexistent/body.json'"),
+    (["-H", "NoColon", URL], "a header is 'Name: value'"),
+    ([], "no URL given"),
+    ([URL, URL], "one URL at a time"),
+    (["-f", "/nonexistent/urls.txt"], "-f /nonexistent/urls.txt"),
+    (["--rate", "0", URL], "--rate 0"),
+    (["--rate", "10", "-d", "1", URL], "cannot be used with -d"),
+])
+def test_bad_input(argv, words, capsys):
+    with pytest.raises(UsageError) as e:
+        parse(argv)
+    assert words in str(e.value)
+    # through the real entry point: one line on stderr, exit code 2, no traceback
+    assert cli.main(["siege", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+def test_bad_line_in_urls_file_names_file_and_line(tmp_path):
+    f = tmp_path / "urls.txt"
+    f.write_text("http://localhost/a\nhttp://localhost/b GRAB\n")
+    with pytest.raises(UsageError) as e:
+        parse(["-f", str(f)])
+    assert str(e.value).startswith(f"{f}:2: 'GRAB'")
+
+
+def test_help(capsys):
+    assert cli.main(["siege", "--help"]) == 0
+    assert "--rate" in capsys.readouterr().out
