@@ -77,6 +77,7 @@ class Context:
     annotations: dict
     log: object                      # callable(line)
     env: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)   # path -> bytes from configMap/secret volumes
 
 
 def annotation_float(ctx: Context, key: str, default: float) -> float:
@@ -105,7 +106,7 @@ class App:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.clock = ctx.clock
-        self.fs = FileSystem()
+        self.fs = FileSystem(ctx.files)
         self.shell = Shell(self.fs, self.clock.sleep, env=ctx.env, flavor=self.flavor,
                            hostname=ctx.pod)
         self.cpu = Cpu(self.clock, self.idle_millicores)

@@ -28,7 +28,8 @@ class FileSystem:
     def __init__(self, files: dict[str, bytes] | None = None):
         self.dirs: set[str] = set(self.BASE_DIRS)
         self.files: dict[str, bytes] = {"/dev/null": b"", "/etc/hostname": b""}
-        for path, data in (files or {}).items():
+        for path, data in (files or {}).items():   # mounted volumes
+            self.mkdir(posixpath.dirname(path), parents=True)
             self.write(path, data)
 
     @staticmethod

@@ -10,7 +10,7 @@ import hashlib
 import logging
 
 from console.embedded import apps
-from console.embedded.kubelet import images
+from console.embedded.kubelet import config, images
 from console.embedded.kubelet.logs import ContainerLog
 from console.embedded.kubelet.probes import Prober
 
@@ -95,7 +95,7 @@ class Container:
     async def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                if not await self.pull():
+                if not await self.mount() or not await self.pull() or not await self.configure():
                     return
                 code = await self.run_once()
                 if self._stopping.is_set() or not self.should_restart(code):
@@ -160,6 +160,32 @@ class Container:
             if await self.pause(max(0.0, self.pull_backoff.delay - 1.0)):
                 return False
 
+    async def mount(self) -> bool:
+        """Volumes first (the pod stays ContainerCreating until they mount)."""
+        while True:
+            try:
+                self._files = config.files(self.cluster.registry, self.worker.pod, self.spec)
+                return True
+            except config.MountError as exc:
+                self.worker.event("FailedMount", str(exc), "Warning")
+                self.set_waiting("ContainerCreating")
+            if await self.pause(10.0):
+                return False
+
+    async def configure(self) -> bool:
+        """The environment, after the image: CreateContainerConfigError until it resolves."""
+        w = self.worker
+        while True:
+            try:
+                self._env = config.environment(self.cluster.registry, w.pod, self.spec,
+                                               w.node.ip, w.ip or "")
+                return True
+            except config.ConfigError as exc:
+                self.event("Failed", f"Error: {exc}", "Warning")
+                self.set_waiting("CreateContainerConfigError", str(exc))
+            if await self.pause(10.0):
+                return False
+
     async def run_once(self) -> int:
         """Create and start the container, run it until its process ends."""
         w = self.worker
@@ -167,7 +193,8 @@ class Container:
         self.container_id = "containerd://" + hashlib.sha256(
             f"{w.uid}/{self.name}/{self.restart_count}/{self.clock.elapsed()}".encode()).hexdigest()
         ctx = apps.Context(self.clock, w.key[1], w.key[0], self.name, self.image, w.ip or "",
-                           self.spec, w.annotations(), self.log.append, env=self.env())
+                           self.spec, w.annotations(), self.log.append, env=self._env,
+                           files=self._files)
         self.app = apps.start(ctx)
         self.event("Created", f"Created container: {self.name}")
         error = self.app.start_error()
@@ -297,13 +324,6 @@ class Container:
                 t.cancel()
 
     # -- reading ----------------------------------------------------------------------
-    def env(self) -> dict:
-        out = {}
-        for e in self.spec.get("env") or []:
-            if isinstance(e, dict) and "value" in e:
-                out[str(e.get("name"))] = str(e["value"])
-        return out
-
     def logs(self, previous: bool) -> list[str] | None:
         """Lines as "<RFC3339Nano> text" (the API strips the stamp unless asked);
         None while no instance has started, or with no previous instance."""
