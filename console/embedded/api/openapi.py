@@ -194,6 +194,24 @@ def document(request) -> web.Response:
                                  else "no-cache, private"})
 
 
-def v2(request):
-    # Only the v3 documents are served; kubectl 1.27+ falls back cleanly.
-    raise ApiError(404, "the server could not find the requested resource", "NotFound")
+def _pb_string(field: int, text: str) -> bytes:
+    data = text.encode()
+    return bytes([field << 3 | 2, len(data)]) + data
+
+
+def v2(request) -> web.Response:
+    """A minimal OpenAPI v2 document with no definitions.
+
+    kubectl reads v2 (as gnostic protobuf) only for kinds the v3 documents do
+    not describe; with no definition there it skips client-side validation and
+    reports an unknown kind as `no matches for kind`, as against a real server.
+    """
+    version = request.app["cluster"].version
+    if "protobuf" in request.headers.get("Accept", ""):
+        info = _pb_string(1, "Kubernetes") + _pb_string(2, version)
+        body = _pb_string(1, "2.0") + bytes([2 << 3 | 2, len(info)]) + info
+        return web.Response(body=body, headers={
+            "Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"})
+    return web.json_response({"swagger": "2.0", "info": {"title": "Kubernetes",
+                                                         "version": version},
+                              "paths": {}, "definitions": {}})
