@@ -42,7 +42,8 @@ class Backoff:
 
 
 class Container:
-    def __init__(self, worker, spec: dict):
+    def __init__(self, worker, spec: dict, init: bool = False):
+        self.init = init                 # an init container: runs to completion first
         self.worker = worker
         self.cluster = worker.cluster
         self.clock = worker.cluster.clock
@@ -110,6 +111,8 @@ class Container:
 
     def should_restart(self, code: int) -> bool:
         policy = self.restart_policy
+        if self.init:
+            return code != 0 and policy != "Never"
         return policy == "Always" or (policy == "OnFailure" and code != 0)
 
     async def pull(self) -> bool:
@@ -351,8 +354,11 @@ class Container:
             state = {"waiting": {"reason": self.reason}}
             if self.message:
                 state["waiting"]["message"] = self.message
+        ready = self.ready
+        if self.init:   # kubelet: an init container is ready once it exited 0
+            ready = self.state == "terminated" and self.exit_code == 0
         out = {"name": self.name, "state": state, "lastState": self.last_state,
-               "ready": self.ready, "restartCount": self.restart_count,
+               "ready": ready, "restartCount": self.restart_count,
                "image": self.ref if self.image_id else self.image,
                "imageID": self.image_id, "started": self.started}
         if self.container_id and self.ever_started:

@@ -29,6 +29,7 @@ class PodWorker:
         self.removed = False
         self.start_time: str | None = None
         self.containers: list[Container] = []
+        self.init_containers: list[Container] = []
         self._wake = asyncio.Event()
         self._dirty = False
         self._terminating = False
@@ -54,7 +55,7 @@ class PodWorker:
         try:
             await self._run()
         finally:
-            for c in self.containers:
+            for c in self.init_containers + self.containers:
                 c.abort()
             self.kubelet.forget(self)
 
@@ -63,10 +64,13 @@ class PodWorker:
         self.start_time = (self.pod.get("status") or {}).get("startTime") or self.cluster.clock.stamp()
         self.ip = self.node.allocate_ip()
         self.kubelet.by_ip[self.ip] = self
+        self.init_containers = [Container(self, c, init=True) for c in spec.get("initContainers") or []]
         self.containers = [Container(self, c) for c in spec.get("containers", [])]
-        self._flush()
         for c in self.containers:
-            c.task = self.cluster.spawn(c.run(), f"container {self.key[1]}/{c.name}")
+            if self.init_containers:
+                c.reason = "PodInitializing"
+        self._flush()
+        self.cluster.spawn(self._start_containers(), f"start {self.key[1]}")
         while not self.removed:
             meta = self.pod["metadata"]
             if meta.get("deletionTimestamp") and not self._terminating:
@@ -78,8 +82,23 @@ class PodWorker:
             self._wake.clear()
             await self._wake.wait()
 
+    def initialized(self) -> bool:
+        return all(c.state == "terminated" and c.exit_code == 0 for c in self.init_containers)
+
+    async def _start_containers(self) -> None:
+        """Init containers one by one, each to a clean exit; then the app containers."""
+        for c in self.init_containers:
+            c.task = self.cluster.spawn(c.run(), f"init container {self.key[1]}/{c.name}")
+            await asyncio.wait([c.task])
+            if self._terminating or self.removed or c.exit_code != 0:
+                return      # stopped, or failed for good (restartPolicy Never): pod Failed
+        if self._terminating or self.removed:
+            return
+        for c in self.containers:
+            c.task = self.cluster.spawn(c.run(), f"container {self.key[1]}/{c.name}")
+
     async def _terminate(self, grace: float) -> None:
-        await asyncio.gather(*(c.stop(grace) for c in self.containers))
+        await asyncio.gather(*(c.stop(grace) for c in self.init_containers + self.containers))
         if self.removed:
             return
         try:
@@ -115,7 +134,7 @@ class PodWorker:
     def container(self, name: str | None) -> Container | None:
         if name is None:
             return self.containers[0] if self.containers else None
-        return next((c for c in self.containers if c.name == name), None)
+        return next((c for c in self.containers + self.init_containers if c.name == name), None)
 
     def logs(self, name: str | None, previous: bool) -> list[str] | None:
         c = self.container(name)
@@ -148,7 +167,11 @@ class PodWorker:
         cs = self.containers
         started = bool(self.ip)
         st.set_condition(conds, "PodReadyToStartContainers", started, stamp)
-        st.set_condition(conds, "Initialized", True, stamp)
+        pending = [c.name for c in self.init_containers
+                   if not (c.state == "terminated" and c.exit_code == 0)]
+        st.set_condition(conds, "Initialized", not pending, stamp,
+                         "ContainersNotInitialized" if pending else None,
+                         f"containers with incomplete status: [{' '.join(pending)}]" if pending else None)
         not_ready = [c.name for c in cs if not c.ready]
         msg = f"containers with unready status: [{' '.join(not_ready)}]" if not_ready else None
         st.set_condition(conds, "ContainersReady", not not_ready, stamp,
@@ -159,8 +182,14 @@ class PodWorker:
         if not any(c["type"] == "PodScheduled" for c in conds):
             st.set_condition(conds, "PodScheduled", True, stamp)
         new = dict(old)
+        policy = spec.get("restartPolicy", "Always")
+        phase = st.phase(policy, cs)
+        if pending:
+            failed = any(c.state == "terminated" and c.exit_code and policy == "Never"
+                         for c in self.init_containers)
+            phase = "Failed" if failed else "Pending"
         new.update({
-            "phase": st.phase(spec.get("restartPolicy", "Always"), cs),
+            "phase": phase,
             "conditions": st.sort_conditions(conds),
             "hostIP": self.node.ip,
             "hostIPs": [{"ip": self.node.ip}],
@@ -168,6 +197,8 @@ class PodWorker:
             "qosClass": old.get("qosClass") or st.qos_class(spec),
             "containerStatuses": [c.status() for c in cs],
         })
+        if self.init_containers:
+            new["initContainerStatuses"] = [c.status() for c in self.init_containers]
         if self.ip:
             new["podIP"] = self.ip
             new["podIPs"] = [{"ip": self.ip}]
