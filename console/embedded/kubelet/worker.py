@@ -62,13 +62,27 @@ class PodWorker:
     async def _run(self) -> None:
         spec = self.pod.get("spec") or {}
         self.start_time = (self.pod.get("status") or {}).get("startTime") or self.cluster.clock.stamp()
-        self.ip = self.node.allocate_ip()
-        self.kubelet.by_ip[self.ip] = self
         self.init_containers = [Container(self, c, init=True) for c in spec.get("initContainers") or []]
         self.containers = [Container(self, c) for c in spec.get("containers", [])]
         for c in self.containers:
             if self.init_containers:
                 c.reason = "PodInitializing"
+        while self.ip is None:
+            try:
+                self.ip = self.node.allocate_ip()
+            except RuntimeError:
+                self.event("FailedCreatePodSandBox", "Failed to create pod sandbox: rpc error: code "
+                           "= Unknown desc = failed to setup network for sandbox: plugin type="
+                           "\"ptp\" failed (add): failed to allocate for range 0: no IP addresses "
+                           f"available in range set: {self.node.cidr}", "Warning")
+                self._flush()
+                await self.cluster.clock.sleep(10)
+                if self.removed:
+                    return
+                if self.pod["metadata"].get("deletionTimestamp"):
+                    await self._terminate(0)
+                    return
+        self.kubelet.by_ip[self.ip] = self
         self._flush()
         self.cluster.spawn(self._start_containers(), f"start {self.key[1]}")
         while not self.removed:
