@@ -14,6 +14,7 @@ from console.embedded.api import discovery, handlers, openapi, patching
 from console.embedded.api.status import ApiError, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
+CLUSTER = web.AppKey("cluster", object)
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
 METHODS = {"GET": handlers.get, "POST": handlers.create, "PUT": handlers.update,
            "PATCH": patching.patch, "DELETE": handlers.delete}
@@ -53,12 +54,12 @@ def make_app(cluster, token: str) -> web.Application:
         return await handler(request)
 
     app = web.Application(middlewares=[errors, auth], client_max_size=16 * 1024 * 1024)
-    app["cluster"] = cluster
+    app[CLUSTER] = cluster
 
-    def health(request):
+    async def health(request):
         return web.Response(text="ok")
 
-    def version(request):
+    async def version(request):
         return respond(version_info(cluster.version))
 
     async def resources(request):

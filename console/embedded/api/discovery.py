@@ -64,7 +64,7 @@ def _aggregated(core: bool, ctype: str) -> web.Response:
                         headers={"Content-Type": ctype, "Vary": "Accept"})
 
 
-def api_root(request) -> web.Response:
+async def api_root(request) -> web.Response:
     ctype = _aggregated_type(request)
     if ctype:
         return _aggregated(True, ctype)
@@ -78,7 +78,7 @@ def _group_doc(group: str, versions: list[str]) -> dict:
     return {"name": group, "versions": vs, "preferredVersion": vs[0]}
 
 
-def apis_root(request) -> web.Response:
+async def apis_root(request) -> web.Response:
     ctype = _aggregated_type(request)
     if ctype:
         return _aggregated(False, ctype)

@@ -62,9 +62,14 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     resp.enable_chunked_encoding()
     await resp.prepare(request)
     try:
+        lines_after = kubelet.follow(t.namespace, t.name, container)
+    except KeyError:  # the pod's worker went away meanwhile
+        lines_after = None
+    try:
         await resp.write(text.encode())
-        async for line in kubelet.follow(t.namespace, t.name, container):
-            await resp.write((_format(line, timestamps).rstrip("\n") + "\n").encode())
+        if lines_after is not None:
+            async for line in lines_after:
+                await resp.write((_format(line, timestamps).rstrip("\n") + "\n").encode())
         await resp.write_eof()
     except ConnectionResetError:
         pass

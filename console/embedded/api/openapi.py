@@ -168,7 +168,7 @@ def build(group: str, version: str) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def index(request) -> web.Response:
+async def index(request) -> web.Response:
     paths = {}
     for group, versions in kinds.groups().items():
         for v in versions:
@@ -177,7 +177,7 @@ def index(request) -> web.Response:
     return web.json_response({"paths": paths})
 
 
-def document(request) -> web.Response:
+async def document(request) -> web.Response:
     parts = request.match_info["path"].strip("/").split("/")
     if len(parts) == 2 and parts[0] == "api":
         group, version = "", parts[1]
@@ -199,14 +199,15 @@ def _pb_string(field: int, text: str) -> bytes:
     return bytes([field << 3 | 2, len(data)]) + data
 
 
-def v2(request) -> web.Response:
+async def v2(request) -> web.Response:
     """A minimal OpenAPI v2 document with no definitions.
 
     kubectl reads v2 (as gnostic protobuf) only for kinds the v3 documents do
     not describe; with no definition there it skips client-side validation and
     reports an unknown kind as `no matches for kind`, as against a real server.
     """
-    version = request.app["cluster"].version
+    from console.embedded import server
+    version = request.app[server.CLUSTER].version
     if "protobuf" in request.headers.get("Accept", ""):
         info = _pb_string(1, "Kubernetes") + _pb_string(2, version)
         body = _pb_string(1, "2.0") + bytes([2 << 3 | 2, len(info)]) + info
