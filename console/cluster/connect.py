@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
@@ -76,6 +77,12 @@ def from_kubeconfig(path: str, context: str | None = None,
         raise UsageError(str(exc).splitlines()[0], where=path) from None
     except OSError as exc:
         raise UsageError(exc.strerror or str(exc), where=path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise UsageError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where=where) from None
+    except (TypeError, AttributeError, KeyError, ValueError):
+        raise UsageError("not a kubeconfig (clusters/contexts/users)", where=path) from None
     names = [c["name"] for c in contexts or []]
     chosen = active
     if context:
@@ -89,7 +96,7 @@ def from_kubeconfig(path: str, context: str | None = None,
     try:
         config.load_kube_config(config_file=path, context=chosen["name"],
                                 client_configuration=cfg, persist_config=False)
-    except ConfigException as exc:
+    except (ConfigException, TypeError, AttributeError, KeyError, ValueError) as exc:
         raise UsageError(f"context {chosen['name']!r}: {str(exc).splitlines()[0]}", where=path) from None
     ns = namespace or (chosen.get("context") or {}).get("namespace") or "default"
     return Connection(client.ApiClient(cfg), ns, chosen["name"], path, contexts=names)

@@ -15,7 +15,8 @@ import logging
 import threading
 import time
 
-from kubernetes import client, watch
+from kubernetes import client
+from kubernetes.watch.watch import iter_resp_lines
 from kubernetes.client.exceptions import ApiException
 
 from console import bus
@@ -44,17 +45,20 @@ class Gone(Exception):
 
 
 class Informer:
-    def __init__(self, api: client.ApiClient, namespace: str, kind: str, sink: bus.Bus):
+    def __init__(self, api: client.ApiClient, namespace: str, kind: str, sink: bus.Bus,
+                 resource_version: str | None = None, stale_after: float = STALE_AFTER):
+        """resource_version: resume from there (no first list); a 410 relists."""
         cls, fn = KINDS[kind]
         self.list = getattr(cls(api), fn)
         self.namespace = namespace
         self.kind = kind
         self.bus = sink
-        self.rv: str | None = None
+        self.rv: str | None = resource_version
+        self.stale_after = stale_after
         self.state = "connecting"
         self.relists = 0
         self._stop = threading.Event()
-        self._watch: watch.Watch | None = None
+        self._resp = None
         self.thread = threading.Thread(target=self.run, name=f"informer-{kind}", daemon=True)
 
     def start(self) -> Informer:
@@ -63,15 +67,12 @@ class Informer:
 
     def stop(self) -> None:
         self._stop.set()
-        w = self._watch
-        if w is not None:
-            w.stop()
-            resp = getattr(w, "_resp", None)
-            if resp is not None:
-                try:  # unblock the read now rather than at the next event
-                    resp.close()
-                except Exception:
-                    pass
+        resp = self._resp
+        if resp is not None:
+            try:  # unblock the read now rather than at the next event
+                resp.close()
+            except Exception:
+                pass
 
     @property
     def stopped(self) -> bool:
@@ -94,36 +95,46 @@ class Informer:
         self.rv = body.get("metadata", {}).get("resourceVersion")
 
     def watch_once(self) -> None:
-        self._watch = w = watch.Watch()
-        stream = w.stream(self.list, self.namespace, resource_version=self.rv,
-                          allow_watch_bookmarks=True, timeout_seconds=WATCH_SECONDS,
-                          _request_timeout=(10, WATCH_SECONDS + 30), deserialize=False)
+        """One watch request, read line by line until the server ends it."""
+        resp = self.list(self.namespace, watch=True, resource_version=self.rv,
+                         allow_watch_bookmarks=True, timeout_seconds=WATCH_SECONDS,
+                         _preload_content=False, _request_timeout=(10, WATCH_SECONDS + 30))
+        self._resp = resp
+        self.connected()
         try:
-            for ev in stream:
+            for line in iter_resp_lines(resp):
                 if self.stopped:
                     return
+                if not line or line.isspace():
+                    continue
+                ev = json.loads(line)
                 obj = ev.get("object") or {}
+                if ev.get("type") == "ERROR":
+                    if obj.get("code") == 410:
+                        raise Gone()
+                    raise ApiException(status=obj.get("code") or 500,
+                                       reason=obj.get("message") or obj.get("reason"))
                 rv = obj.get("metadata", {}).get("resourceVersion")
                 if rv:
                     self.rv = rv
                 if ev.get("type") in ("ADDED", "MODIFIED", "DELETED"):
                     self.bus.publish(bus.ObjectChanged(kind=self.kind, type=ev["type"], obj=obj))
-        except ApiException as exc:
-            if exc.status == 410:
-                raise Gone() from None
-            raise
         finally:
-            self._watch = None
+            self._resp = None
+            resp.release_conn()
+
+    def connected(self) -> None:
+        self._set_state("live")
+        self._delay, self._failing_since = 0.5, None
 
     def run(self) -> None:
-        delay, failing_since, need_list = 0.5, None, True
+        need_list = self.rv is None
+        self._delay, self._failing_since = 0.5, None
         while not self.stopped:
             try:
                 if need_list:
                     self.relist()
                     need_list = False
-                self._set_state("live")
-                delay, failing_since = 0.5, None
                 self.watch_once()
             except Gone:
                 need_list = True
@@ -135,20 +146,20 @@ class Informer:
                     need_list = True
                     continue
                 now = time.monotonic()
-                failing_since = failing_since or now
-                state = "stale" if now - failing_since > STALE_AFTER else "reconnecting"
-                self._set_state(state, message_of(exc))
-                if self._stop.wait(delay):
+                self._failing_since = self._failing_since or now
+                stale = now - self._failing_since > self.stale_after
+                self._set_state("stale" if stale else "reconnecting", message_of(exc))
+                if self._stop.wait(self._delay):
                     return
-                delay = min(delay * 2, BACKOFF_MAX)
+                self._delay = min(self._delay * 2, BACKOFF_MAX)
 
 
 class Informers:
     """All the kinds of one namespace, started and stopped together."""
 
     def __init__(self, api: client.ApiClient, namespace: str, sink: bus.Bus,
-                 kinds: list[str] | None = None):
-        self.items = [Informer(api, namespace, k, sink) for k in (kinds or list(KINDS))]
+                 kinds: list[str] | None = None, **kw):
+        self.items = [Informer(api, namespace, k, sink, **kw) for k in (kinds or list(KINDS))]
 
     def start(self) -> Informers:
         for inf in self.items:

@@ -1,0 +1,57 @@
+import pytest
+
+from console.cluster import connect
+from console.errors import UsageError
+
+
+def kubeconfig(tmp_path, namespace=None):
+    ctx = {"cluster": "c", "user": "u"}
+    if namespace:
+        ctx["namespace"] = namespace
+    import yaml
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "one",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "one", "context": ctx},
+                     {"name": "two", "context": {"cluster": "c", "user": "u", "namespace": "lab"}}],
+    }))
+    return str(path)
+
+
+def test_namespace_defaults_to_the_contexts_then_default(tmp_path):
+    path = kubeconfig(tmp_path)
+    assert connect.connect(kubeconfig=path).namespace == "default"
+    c = connect.connect(kubeconfig=path, context="two")
+    assert (c.context, c.namespace, c.contexts) == ("two", "lab", ["one", "two"])
+    assert connect.connect(kubeconfig=path, context="two", namespace="x").namespace == "x"
+    assert c.real and c.server == "https://127.0.0.1:1"
+
+
+def test_kubeconfig_env_is_used(tmp_path, monkeypatch):
+    path = kubeconfig(tmp_path, namespace="from-env")
+    monkeypatch.setenv("KUBECONFIG", f"/nonexistent:{path}")
+    assert connect.default_kubeconfig() == path
+    assert connect.connect().namespace == "from-env"
+
+
+def test_bad_input_is_one_clear_line(tmp_path):
+    with pytest.raises(UsageError, match="--kubeconfig .*no such file"):
+        connect.connect(kubeconfig=str(tmp_path / "missing"))
+    with pytest.raises(UsageError, match="context 'nope' not found \\(have: one, two\\)"):
+        connect.connect(kubeconfig=kubeconfig(tmp_path), context="nope")
+    bad = tmp_path / "bad"
+    bad.write_text("clusters: [\n")
+    with pytest.raises(UsageError) as err:
+        connect.connect(kubeconfig=str(bad))
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_tui_main_rejects_bad_options_with_exit_2(capsys):
+    from console import cli
+    assert cli.main(["--speed", "0"]) == 2
+    assert "--speed: must be > 0" in capsys.readouterr().err
+    assert cli.main(["--kubeconfig", "/nonexistent/k"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert cli.main(["--bogus"]) == 2
