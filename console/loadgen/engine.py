@@ -96,7 +96,8 @@ class Engine:
     # -- control ---------------------------------------------------------------
     def stop(self) -> None:
         """End the run early; safe to call from any thread or a signal handler."""
-        self.interrupted = not self._ended
+        if not self._ended:
+            self.interrupted = True
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 

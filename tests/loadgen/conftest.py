@@ -107,6 +107,24 @@ def state(tmp_path, monkeypatch):
     return d
 
 
+@pytest.fixture
+def siege_cli(tmp_path):
+    """Run `python -m console.cli siege ARGS` with a private state dir; (rc, out, err)."""
+    state_dir = tmp_path / "cli-state"
+
+    async def run(args: list[str], timeout: float = 60, **env) -> tuple[int, str, str]:
+        return await run_cli(args, cli_env(state_dir, **env), timeout)
+
+    async def start(args: list[str], **env) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "console.cli", "siege", *args, env=cli_env(state_dir, **env),
+            cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+    run.state_dir = state_dir
+    run.start = start
+    return run
+
+
 def cli_env(state_dir, **extra) -> dict:
     env = dict(os.environ, XDG_STATE_HOME=str(state_dir), PYTHONPATH=REPO)
     env.update(extra)

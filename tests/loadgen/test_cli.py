@@ -1,0 +1,102 @@
+"""`kubelab siege` as a process: output layout, --json, the run log, Ctrl-C."""
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+SIEGE_LABELS = ["Transactions:\t\t", "Availability:\t\t", "Elapsed time:\t\t",
+                "Data transferred:\t", "Response time:\t\t", "Transaction rate:\t",
+                "Throughput:\t\t", "Concurrency:\t\t", "Successful transactions:",
+                "Failed transactions:\t", "Longest transaction:\t", "Shortest transaction:\t"]
+
+
+def runs(state_dir):
+    p = state_dir / "kubelab" / "runs.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
+
+
+async def test_verbose_lines_and_summary_in_siege_layout(server, siege_cli):
+    rc, out, err = await siege_cli(["-c2", "-r3", "-v", server.url("/missing")])
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 6
+    for line in lines:  # "HTTP/1.1 404     0.00 secs:       4 bytes ==> GET  /missing"
+        assert line.startswith("HTTP/1.1 404     ") and line.endswith(
+            " secs:       4 bytes ==> GET  /missing")
+    assert err.startswith("** kubelab siege") and "The server is now under siege...\n" in err
+    summary = err.split("\nTransactions:")[1]
+    got = ["Transactions:" + summary.split("\n")[0]] + summary.split("\n")[1:12]
+    for label, line in zip(SIEGE_LABELS, got):
+        assert line.startswith(label)
+        assert len(line.expandtabs(8)) >= 36  # values right-aligned to column 36 as siege
+    assert "Transactions:\t\t           6 hits" in err
+    assert "Successful transactions:           0" in err   # 404 is a hit, not a success
+    assert "Lifting the server siege" not in err            # only timed or interrupted runs
+    assert "\r" not in err and "\x1b" not in err            # no progress bar, no colour when piped
+    (record,) = runs(siege_cli.state_dir)
+    assert record["kind"] == "siege" and record["argv"][-1] == server.url("/missing")
+    assert record["result"]["transactions"] == 6 and record["result"]["status_codes"] == {"404": 6}
+
+
+async def test_json_document(server, siege_cli):
+    rc, out, err = await siege_cli(["-c2", "-t1S", "--json", "--no-log", server.url("/ok")])
+    assert rc == 0, err
+    doc = json.loads(out)
+    for key in ("transactions", "availability", "elapsed_time", "data_transferred",
+                "response_time", "transaction_rate", "throughput", "concurrency",
+                "successful_transactions", "failed_transactions", "longest_transaction",
+                "shortest_transaction", "latency", "status_codes", "errors", "series"):
+        assert key in doc
+    assert doc["transactions"] == doc["status_codes"]["200"] > 0
+    assert set(doc["latency"]) == {"p50", "p90", "p95", "p99", "p99.9", "max", "mean"}
+    assert doc["series"] and {"t", "requests", "transactions", "p50", "p99"} <= set(doc["series"][0])
+    assert err == ""  # --json: stdout carries the document, stderr stays quiet
+    assert runs(siege_cli.state_dir) == []
+
+
+async def test_time_without_unit_warns(server, siege_cli):
+    # -t 0.02 has no unit: 0.02 minutes = 1.2 s, with siege's reading spelled out
+    rc, out, err = await siege_cli(["-c1", "-t", "0.02", server.url("/ok")])
+    assert rc == 0 and "reading it as 0.02 minutes" in err
+    assert "\nLifting the server siege...\nTransactions:" in err
+
+
+async def test_ctrl_c_prints_the_summary_and_logs_the_run(server, siege_cli):
+    proc = await siege_cli.start(["-c2", "-t60S", server.url("/ok")])
+    try:
+        for _ in range(600):  # until load is flowing (up to 60 s on a busy box)
+            if len(server.seen.paths) >= 10 or proc.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert len(server.seen.paths) >= 10
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = err.decode()
+    assert proc.returncode == 0, err
+    assert "Lifting the server siege..." in err and "Traceback" not in err
+    hits = int(err.split("Transactions:")[1].split("hits")[0])
+    assert 10 <= hits <= len(server.seen.paths)
+    (record,) = runs(siege_cli.state_dir)
+    assert record["result"]["interrupted"] and record["result"]["transactions"] == hits
+
+
+async def test_failure_threshold_message(refused_port, siege_cli):
+    rc, out, err = await siege_cli(["-c1", "-r50", "--failures=3",
+                                    f"http://127.0.0.1:{refused_port}/"])
+    assert rc == 0
+    assert "siege aborted due to excessive socket failure; you\n" in err
+    assert "Failed transactions:\t           3" in err
+    assert err.count("[error] socket: unable to connect: Connection refused") == 3
+
+
+def test_no_textual_import():
+    # the load generator must not pull the UI toolkit in (import-linter says so too)
+    code = ("import sys, console.loadgen.cli, console.loadgen.worker; "
+            "sys.exit('textual' in sys.modules)")
+    assert os.system(f"{sys.executable} -c \"{code}\"") == 0

@@ -1,0 +1,68 @@
+"""The engine in a spawned child process: start, live snapshots, stop, result, run log."""
+
+import asyncio
+import json
+
+from console.loadgen.options import parse
+from console.loadgen.resolve import StaticResolver
+from console.loadgen.worker import LoadWorker
+
+
+async def poll(predicate, timeout=60.0):
+    for _ in range(int(timeout * 10)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
+async def test_worker_start_snapshots_stop_result(server, state):
+    # an in-cluster name through a picklable resolver: the child resolves it itself
+    resolver = StaticResolver({"order:8080": ("127.0.0.1", server.port)})
+    w = LoadWorker(parse(["-c2", "-t60S", "http://order:8080/slow?ms=20"]), resolver,
+                   interval=0.05).start()
+    snaps = []
+    try:
+        def got_load():
+            snaps.extend(w.snapshots())
+            return sum(1 for s in snaps if s["transactions"] > 0) >= 3
+
+        assert await poll(got_load), w.error
+        assert w.running and w.pid
+        last = snaps[-1]
+        assert last["availability"] == 100 and last["status_codes"]["200"] == last["transactions"]
+        assert last["latency"]["p50"] >= 0.02 and last["cpu_percent"] >= 0
+        assert [s["elapsed"] for s in snaps] == sorted(s["elapsed"] for s in snaps)
+        # interval 0.05 is raised to 0.1: at most 10 snapshots a second
+        assert w.interval == 0.1
+        w.stop()
+        result = await asyncio.to_thread(w.result, 60)
+    finally:
+        w.kill()
+    assert result is not None, w.error
+    assert result["interrupted"] and result["transactions"] >= last["transactions"]
+    assert result["transactions"] <= len(server.seen.paths)  # abandoned in-flight: not counted
+    assert not w.running
+    log = (state / "kubelab" / "runs.jsonl").read_text().splitlines()
+    record = json.loads(log[-1])
+    assert record["source"] == "worker" and record["result"]["transactions"] == result["transactions"]
+
+
+async def test_worker_reports_bad_input(state):
+    # an in-cluster name with no cluster: the child says why instead of dying silently
+    w = LoadWorker(parse(["-c1", "-r1", "http://order:8080/"]), log=False).start()
+    try:
+        assert await asyncio.to_thread(w.result, 60) is None
+    finally:
+        w.kill()
+    assert "there is no cluster" in w.error
+
+
+async def test_worker_bounded_run_ends_by_itself(server, state):
+    w = LoadWorker(parse(["-c2", "-r5", server.url("/ok")]), log=False).start()
+    try:
+        result = await asyncio.to_thread(w.result, 60)
+    finally:
+        w.kill()
+    assert result["transactions"] == 10 and not result["interrupted"]
+    assert not (state / "kubelab" / "runs.jsonl").exists()
