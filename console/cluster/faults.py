@@ -44,6 +44,10 @@ def _http(method: str, host: str, port: int, path: str) -> int:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConnectionError(f"{method} {path} via {host}:{port}: {getattr(reason, 'strerror', None) or reason}"
+                              " (is the app still booting?)") from None
 
 
 @action
