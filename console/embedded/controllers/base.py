@@ -196,9 +196,9 @@ class WorkQueue:
     def add(self, key: Key) -> None:
         if key in self._pending or key in self._resting:
             return
-        loop = asyncio.get_running_loop()
         until = self._rest.get(key)
         if until is not None:
+            loop = asyncio.get_running_loop()
             if until > loop.time():
                 self._resting[key] = loop.call_at(until, self._wake_rested, key)
                 return
