@@ -128,3 +128,23 @@ async def test_exec_and_cpu_usage_reach_the_container():
         code, out = await cluster.kubelet.exec("default", "box", None, ["cat", "/nope"])
         assert code == 1 and out == "cat: can't open '/nope': No such file or directory\n"
         assert set(cluster.kubelet.cpu_usage("default", "box")) == {"app"}
+
+
+async def test_new_image_on_a_pod_restarts_the_container_and_fixes_a_bad_pull():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("fixme", image="nginx:doesnotexist"))
+        await until(lambda: cstatus(cluster, "fixme").get("state", {}).get("waiting", {})
+                    .get("reason") == "ImagePullBackOff", what="ImagePullBackOff")
+
+        def set_image(image):
+            def fn(obj):
+                obj["spec"]["containers"][0]["image"] = image
+            cluster.registry.mutate("pods", "default", "fixme", fn)
+
+        set_image("nginx:1.17.0")
+        await until(lambda: cstatus(cluster, "fixme").get("ready"), what="running the fixed image")
+        set_image("nginx:1.19.0")
+        await until(lambda: cstatus(cluster, "fixme").get("restartCount") == 1
+                    and cstatus(cluster, "fixme").get("image") == "docker.io/library/nginx:1.19.0",
+                    what="restarted with the new image")
+        assert ("Killing", "Container app definition changed, will be restarted") in events(cluster, "fixme")

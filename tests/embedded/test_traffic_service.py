@@ -93,3 +93,30 @@ async def test_load_balancer_gets_loopback_ingress():
         assert ing[0]["ip"] == "127.0.0.1"
         cluster.registry.delete("services", "default", "lb")
         await until(lambda: not cluster.network.proxies, what="listener closed")
+
+
+async def test_head_expect_continue_and_keep_alive():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("echo", image="example/app", labels={"app": "echo"},
+                                            annotations={"kubelab.dev/boot-seconds": "0"},
+                                            container={"ports": [{"containerPort": 9000}]}))
+        cluster.registry.create("services", service("echo", 9000, 9000))
+        addr = await until(lambda: host_port(cluster, "echo", 9000), what="host port")
+        await until(lambda: cstatus(cluster, "echo").get("ready"))
+        host, port = addr.split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HEAD / HTTP/1.1\r\nHost: echo\r\n\r\n"
+                     b"POST /x HTTP/1.1\r\nHost: echo\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in head
+        cont = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        assert cont == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"hello")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        body = await asyncio.wait_for(reader.readexactly(length), 30)
+        assert json.loads(body)["method"] == "POST"
+        writer.close()

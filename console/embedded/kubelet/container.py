@@ -67,6 +67,7 @@ class Container:
         self.probes: dict[str, Prober] = {}
         self._probe_tasks: list[asyncio.Task] = []
         self._stopping = asyncio.Event()
+        self._kick = asyncio.Event()       # wakes a pause early: stop, or a new image
         self._killed_reason: str | None = None
         self.restart_backoff = Backoff()
         self.pull_backoff = Backoff()
@@ -81,12 +82,25 @@ class Container:
         self.worker.changed()
 
     async def pause(self, sim_seconds: float) -> bool:
-        """Sleep unless the container is being stopped; True if it was."""
+        """Sleep unless woken (stop, new image); True if the container is stopping."""
         try:
-            await asyncio.wait_for(self._stopping.wait(), self.clock.real(sim_seconds))
+            await asyncio.wait_for(self._kick.wait(), self.clock.real(sim_seconds))
         except asyncio.TimeoutError:
-            return False
-        return True
+            pass
+        self._kick.clear()
+        return self._stopping.is_set()
+
+    def respec(self, spec: dict) -> None:
+        """The pod's container changed (only the image may): restart with the new one."""
+        if spec.get("image") == self.image:
+            return
+        self.spec, self.image = spec, spec.get("image", "")
+        self.ref = images.reference(self.image)
+        self.image_id = ""
+        self._kick.set()
+        if self.state == "running":
+            self.event("Killing", f"Container {self.name} definition changed, will be restarted")
+            asyncio.ensure_future(self.kill(self.worker.grace()))
 
     @property
     def restart_policy(self) -> str:
@@ -313,6 +327,7 @@ class Container:
     async def stop(self, grace: float) -> None:
         """The pod is going away: stop whatever this container is doing."""
         self._stopping.set()
+        self._kick.set()
         if self.state == "running":
             self.event("Killing", f"Stopping container {self.name}")
             await self.kill(grace)
@@ -321,6 +336,7 @@ class Container:
 
     def abort(self) -> None:
         self._stopping.set()
+        self._kick.set()
         self.stop_probes()
         for t in (self.proc, self.task):
             if t is not None and not t.done():

@@ -37,6 +37,10 @@ class PodWorker:
     # -- signals from the kubelet -------------------------------------------
     def poke(self, pod: dict) -> None:
         self.pod = pod
+        specs = {c.get("name"): c for c in (pod.get("spec") or {}).get("containers") or []}
+        for c in self.containers:
+            if c.name in specs:
+                c.respec(specs[c.name])
         self._wake.set()
 
     def gone(self) -> None:

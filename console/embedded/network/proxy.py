@@ -11,6 +11,7 @@ endpoint before the app is called.
 """
 
 import asyncio
+import logging
 import random
 import socket
 import struct
@@ -20,6 +21,7 @@ from collections import deque
 from console.embedded.apps.base import REASONS, Request, Response
 
 MAX_HEAD = 64 * 1024
+log = logging.getLogger("kubelab.network")
 _date_cache = [0, b""]
 
 
@@ -84,6 +86,7 @@ class HttpConn(asyncio.Protocol):
         self.busy = False
         self.closing = False      # close after the response in progress
         self.client = "10.244.0.1"
+        self._continued = False
 
     # -- connection ----------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -126,6 +129,16 @@ class HttpConn(asyncio.Protocol):
                 break
             self.queue.append(parsed)
         self._pump()
+        self._maybe_continue()
+
+    def _maybe_continue(self) -> None:
+        """100 Continue for a request waiting for its body, once it is its turn."""
+        if self._continued or self.busy or self.queue or not self.buf or self.transport.is_closing():
+            return
+        end = self.buf.find(b"\r\n\r\n")
+        if end >= 0 and b"\r\nexpect: 100-continue" in self.buf[:end].lower():
+            self._continued = True
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _parse(self, end: int):
         lines = self.buf[:end].decode("latin-1").split("\r\n")
@@ -152,6 +165,7 @@ class HttpConn(asyncio.Protocol):
                 return None
             if len(self.buf) < rest + n:
                 return None
+            self._continued = False
             body = self.buf[rest:rest + n]
             rest += n
         self.buf = self.buf[rest:]
@@ -188,34 +202,40 @@ class HttpConn(asyncio.Protocol):
                 reset(self.transport)      # the app died under this connection
                 return
             self.proxy.requests += 1
-            result = self.proxy.handle(self, req)
+            try:
+                result = self.proxy.handle(self, req)
+            except Exception:   # a simulated app's bug answers 500, never kills the proxy
+                log.exception("app handler")
+                result = Response(500, b"", "text/plain")
             if isinstance(result, Response):
-                self._write(result, keep)
+                self._write(result, keep, req.method)
             else:
                 self.busy = True
                 task = asyncio.ensure_future(result)
-                task.add_done_callback(lambda t, keep=keep, app=app: self._done(t, keep, app))
+                task.add_done_callback(lambda t, keep=keep, app=app, m=req.method: self._done(t, keep, app, m))
                 return
 
-    def _done(self, task, keep: bool, app) -> None:
+    def _done(self, task, keep: bool, app, method: str) -> None:
         self.busy = False
         if self.transport is None or self.transport.is_closing():
             return
         if task.cancelled() or task.exception() is not None or not app.listening and not self.closing:
             reset(self.transport)           # killed mid-request: the connection drops
             return
-        self._write(task.result(), keep and not self.closing)
+        self._write(task.result(), keep and not self.closing, method)
         if self.closing:
             self.transport.close()
             return
         self._pump()
+        self._maybe_continue()
 
-    def _write(self, resp: Response, keep: bool) -> None:
+    def _write(self, resp: Response, keep: bool, method: str = "GET") -> None:
         extra = "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
         head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
                 f"Content-Type: {resp.content_type}\r\nContent-Length: {len(resp.body)}\r\n"
                 f"{extra}{'' if keep else 'Connection: close' + chr(13) + chr(10)}").encode()
-        self.transport.write(head + b"Date: " + _date() + b"\r\n\r\n" + resp.body)
+        body = b"" if method == "HEAD" else resp.body
+        self.transport.write(head + b"Date: " + _date() + b"\r\n\r\n" + body)
         if not keep:
             self.transport.close()
 
