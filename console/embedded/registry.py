@@ -99,6 +99,8 @@ class Registry:
             new["status"] = status
             new["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
         else:
+            if "managedFields" not in new["metadata"] and "managedFields" in old["metadata"]:
+                new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
             for k in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                       "deletionGracePeriodSeconds"):
                 # the client may not move these (finalizers it may)

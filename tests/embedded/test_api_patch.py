@@ -157,7 +157,40 @@ def test_server_side_apply_creates_then_merges(cluster, api):
     code, _, cm = call(cluster, "PATCH", path + "?fieldManager=me", body,
                        "application/apply-patch+yaml")
     assert code == 201 and cm["data"] == {"a": "1"}
-    code, _, cm = call(cluster, "PATCH", path + "?fieldManager=me",
+    code, _, cm = call(cluster, "PATCH", path + "?fieldManager=other",
                        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {b: '2'}\n",
                        "application/apply-patch+yaml")
     assert code == 200 and cm["data"] == {"a": "1", "b": "2"}
+
+
+def test_server_side_apply_removes_what_the_manager_stopped_applying(cluster, api):
+    ns = f"p-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/web?fieldManager=kubectl"
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "web", "labels": {"app": "web", "tier": "front"}},
+           "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                        {"name": "web", "image": "nginx:1", "env": [{"name": "A", "value": "1"},
+                                                                    {"name": "B", "value": "2"}]},
+                        {"name": "side", "image": "busybox"}]}}}}
+    code, _, d = call(cluster, "PATCH", path, json.dumps(dep).encode(), "application/apply-patch+yaml")
+    assert code == 201
+    mf = d["metadata"]["managedFields"]
+    assert mf[0]["manager"] == "kubectl" and mf[0]["operation"] == "Apply"
+    assert 'k:{"name":"web"}' in mf[0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    # another manager applies a label of its own
+    other = {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "web", "labels": {"team": "a"}}}
+    call(cluster, "PATCH", path.replace("kubectl", "ops"), json.dumps(other).encode(),
+         "application/apply-patch+yaml")
+    del dep["metadata"]["labels"]["tier"]
+    dep["spec"]["template"]["spec"]["containers"] = [
+        {"name": "web", "image": "nginx:2", "env": [{"name": "A", "value": "1"}]}]
+    code, _, d = call(cluster, "PATCH", path, json.dumps(dep).encode(), "application/apply-patch+yaml")
+    assert code == 200
+    assert d["metadata"]["labels"] == {"app": "web", "team": "a"}
+    (c,) = d["spec"]["template"]["spec"]["containers"]
+    assert c["image"] == "nginx:2" and [e["name"] for e in c["env"]] == ["A"]
+    assert c["imagePullPolicy"] == "IfNotPresent"  # defaults stay
+    assert {e["manager"] for e in d["metadata"]["managedFields"]} == {"kubectl", "ops"}

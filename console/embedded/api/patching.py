@@ -5,7 +5,7 @@ back to storage; without a resourceVersion in the patch, a conflict with a
 concurrent writer is retried (as the real server does), never surfaced.
 """
 
-from console.embedded.api import codec, conversion, fields, handlers
+from console.embedded.api import apply, codec, conversion, fields, handlers
 from console.embedded.api.fields import model_for
 from console.embedded.api.patch import json_patch, merge_patch, strategic
 from console.embedded.api.status import ApiError, bad_request, not_found, respond
@@ -41,7 +41,11 @@ async def patch(request, cluster, t) -> object:
             doc = conversion.to_wire(t.kind, current, t.version)
             m = model_for(t.kind, t.version)
             model = m.__name__ if m else None
-        new = _apply(ctype, doc, body, model)
+        if ctype == APPLY:
+            new = apply.apply(doc, body, model, request.query["fieldManager"],
+                              t.kind.api_version(t.version), cluster.clock.stamp())
+        else:
+            new = _apply(ctype, doc, body, model)
         if not isinstance(new, dict):
             raise bad_request("the patched object is not a JSON object")
         meta = new.setdefault("metadata", {})
@@ -79,7 +83,6 @@ def _apply(ctype: str, doc: dict, body, model):
         return json_patch(doc, body)
     if ctype == "application/merge-patch+json":
         return merge_patch(doc, body)
-    # strategic merge and (a simplified) server-side apply: merge by the merge keys
     return strategic(doc, body, model)
 
 
@@ -94,6 +97,10 @@ async def _apply_create(request, cluster, t, body: dict, dry: bool):
         raise bad_request(f"the name of the object ({meta['name']}) does not match the name "
                           f"on the URL ({t.name})")
     headers: dict = {}
+    m = model_for(t.kind, (body.get("apiVersion") or "").rpartition("/")[2] or t.version)
+    body = apply.apply(None, body, m.__name__ if m else None, request.query["fieldManager"],
+                       body.get("apiVersion") or t.kind.api_version(t.version),
+                       cluster.clock.stamp())
     obj = handlers._prepare(request, t, body, headers)
     try:
         out = cluster.registry.create(t.kind.key, obj, dry_run=dry)
