@@ -45,7 +45,8 @@ async def test_ready_and_not_ready_addresses_with_named_port():
         ep = endpoints(cluster)
         assert addrs(ep) == ["a1", "a3"]
         assert ep["subsets"][0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
-        assert ep["metadata"]["labels"] == {"team": "a"}
+        assert ep["metadata"]["labels"] == {"team": "a", "endpoints.kubernetes.io/managed-by": "endpoint-controller"}
+        assert ep["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"]
         a = ep["subsets"][0]["addresses"][0]
         assert a["nodeName"].startswith("node-") and a["targetRef"]["kind"] == "Pod" and a["ip"]
 

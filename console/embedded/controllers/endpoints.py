@@ -18,6 +18,7 @@ SLICES = "endpointslices.discovery.k8s.io"
 MANAGED_BY = "endpointslice-controller.k8s.io"
 PER_SLICE = 100
 MAX_ENDPOINTS = 1000   # Endpoints beyond this are truncated, as the real controller does
+TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
 
 
 def target_port(svc_port: dict, pod: dict) -> int | None:
@@ -156,18 +157,15 @@ class EndpointsController:
                                    for n, p, pr in ports]
             subsets.append(subset)
         labels = dict(svc["metadata"].get("labels") or {})
+        labels["endpoints.kubernetes.io/managed-by"] = "endpoint-controller"
         if svc["spec"].get("clusterIP") == "None":
             labels["service.kubernetes.io/headless"] = ""
-        annotations = {}
+        annotations = {TRIGGER: self.cluster.clock.stamp()}
         if count >= MAX_ENDPOINTS and len(pods) > MAX_ENDPOINTS:
             annotations["endpoints.kubernetes.io/over-capacity"] = "truncated"
         current = self.inf.get("endpoints", ns, name)
         if current is None:
-            meta = {"name": name, "namespace": ns}
-            if labels:
-                meta["labels"] = labels
-            if annotations:
-                meta["annotations"] = annotations
+            meta = {"name": name, "namespace": ns, "labels": labels, "annotations": annotations}
             obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta}
             if subsets:
                 obj["subsets"] = subsets
@@ -191,7 +189,7 @@ class EndpointsController:
                 return False
             meta["labels"] = labels
             ann = {k: v for k, v in (meta.get("annotations") or {}).items()
-                   if k != "endpoints.kubernetes.io/over-capacity"}
+                   if k not in ("endpoints.kubernetes.io/over-capacity", TRIGGER)}
             ann.update(annotations)
             meta["annotations"] = ann
             if subsets:
@@ -254,6 +252,7 @@ class EndpointsController:
             if match is None:
                 obj = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                        "metadata": {"generateName": f"{name}-", "namespace": ns, "labels": labels,
+                                    "annotations": {TRIGGER: self.cluster.clock.stamp()},
                                     "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
                                                          "uid": svc["metadata"]["uid"], "controller": True,
                                                          "blockOwnerDeletion": True}]}}
@@ -273,6 +272,7 @@ class EndpointsController:
                 obj.pop("ports", None)
                 obj.update(copy.deepcopy(body))
                 obj["metadata"]["labels"] = labels
+                obj["metadata"].setdefault("annotations", {})[TRIGGER] = self.cluster.clock.stamp()
             self.cluster.registry.mutate(SLICES, ns, match["metadata"]["name"], fn)
         for extra in free:
             self._delete(SLICES, ns, extra["metadata"]["name"])
