@@ -106,3 +106,18 @@ async def test_min_ready_seconds_delays_available():
         assert any(s.get("readyReplicas") == 1 and not s.get("availableReplicas") for s in seen)
     finally:
         await cluster.stop()
+
+
+async def test_relabelled_pod_is_released_and_replaced():
+    cluster = await start()
+    try:
+        cluster.registry.create("replicasets.apps", replicaset(replicas=2))
+        await until(lambda: rs_status(cluster).get("readyReplicas") == 2, what="2 ready")
+        name = pods(cluster, prefix="rs-")[0]["metadata"]["name"]
+        cluster.registry.mutate("pods", "default", name,
+                                lambda o: o["metadata"]["labels"].__setitem__("app", "debug"))
+        await until(lambda: len(pods(cluster, prefix="rs-")) == 3 and rs_status(cluster).get("readyReplicas") == 2,
+                    what="replacement")
+        assert "ownerReferences" not in cluster.store.get("pods", "default", name)["metadata"]
+    finally:
+        await cluster.stop()

@@ -132,13 +132,35 @@ class ReplicaSetController:
         uid = rs["metadata"]["uid"]
         pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
         if not terminating(rs):
-            pods += self._adopt(rs)
+            pods = self._release(rs, pods) + self._adopt(rs)
             await self._manage(rs, pods)
             rs = self.inf.get(RES, ns, name)
             if rs is None:
                 return
             pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
         self._write_status(rs, pods)
+
+    def _release(self, rs: dict, pods: list[dict]) -> list[dict]:
+        """A pod relabelled out of the selector is let go (and replaced), as
+        ClaimPods does: a common way to take a pod aside for debugging."""
+        selector = rs["spec"].get("selector")
+        keep = []
+        for pod in pods:
+            if selector_matches(selector, pod["metadata"].get("labels")):
+                keep.append(pod)
+                continue
+            uid = rs["metadata"]["uid"]
+
+            def drop(p):
+                refs = [r for r in p["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+                if len(refs) == len(p["metadata"].get("ownerReferences") or []):
+                    return False
+                if refs:
+                    p["metadata"]["ownerReferences"] = refs
+                else:
+                    p["metadata"].pop("ownerReferences", None)
+            self.cluster.registry.mutate("pods", *key_of(pod), drop)
+        return keep
 
     def _adopt(self, rs: dict) -> list[dict]:
         ns = rs["metadata"].get("namespace") or ""
