@@ -68,11 +68,11 @@ def test_openapi_v3_has_models_gvk_and_field_validation(cluster):
                if s.get("x-kubernetes-group-version-kind") == [
                    {"group": "apps", "version": "v1", "kind": "Deployment"}])
     assert {"apiVersion", "kind", "metadata", "spec", "status"} <= set(dep["properties"])
-    pod_spec = next(s for n, s in schemas.items() if n.endswith("V1PodSpec"))
+    pod_spec = next(s for n, s in schemas.items() if n.endswith(".v1.PodSpec"))
     containers = pod_spec["properties"]["containers"]
     assert containers["x-kubernetes-patch-merge-key"] == "name"
     assert containers["type"] == "array"
-    container = next(s for n, s in schemas.items() if n.endswith(".V1Container"))
+    container = next(s for n, s in schemas.items() if n.endswith(".v1.Container"))
     # derived from the client models: a field the models know, not a hand list
     assert "readinessProbe" in container["properties"]
     assert container["properties"]["ports"]["x-kubernetes-patch-merge-key"] == "containerPort"

@@ -10,7 +10,9 @@ client-side apply patches from them).
 import functools
 import hashlib
 import json
+import re
 
+import kubernetes.client.models as models
 from aiohttp import web
 
 from console.embedded import kinds
@@ -31,8 +33,16 @@ def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+def schema_name(model: str) -> str:
+    """V1PodSpec -> io.k8s.kubelab.v1.PodSpec (kubectl explain shows "PodSpec")."""
+    m = re.match(r"^(CoreV1|V\d+(?:alpha\d+|beta\d+)?)([A-Z].*)$", model)
+    if not m:
+        return PREFIX + model
+    return f"{PREFIX}{m.group(1).lower()}.{m.group(2)}"
+
+
 def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{PREFIX}{name}"}
+    return {"$ref": f"#/components/schemas/{schema_name(name)}"}
 
 
 def _schema(type_name: str, schemas: dict) -> dict:
@@ -49,15 +59,22 @@ def _schema(type_name: str, schemas: dict) -> dict:
 
 
 def _model(name: str, schemas: dict) -> None:
-    if PREFIX + name in schemas:
+    if schema_name(name) in schemas:
         return
     known = fields_of(name)
     if known is None:
-        schemas[PREFIX + name] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        schemas[schema_name(name)] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         return
-    schemas[PREFIX + name] = doc = {"type": "object", "properties": {}}
+    schemas[schema_name(name)] = doc = {"type": "object", "properties": {}}
+    cls = getattr(models, name)
+    summary = (cls.__doc__ or "").strip().split("\n\n")[0].strip()
+    if summary and not summary.startswith("NOTE:"):
+        doc["description"] = " ".join(summary.split())
+    notes = _descriptions(cls)
     for field, typ in sorted(known.items()):
         prop = _schema(typ, schemas)
+        if notes.get(field):
+            prop["description"] = notes[field]
         key = MERGE_KEYS.get((name, field))
         if key is PRIMITIVE:
             prop["x-kubernetes-patch-strategy"] = "merge"
@@ -68,6 +85,17 @@ def _model(name: str, schemas: dict) -> None:
             prop["x-kubernetes-patch-strategy"] = (
                 "merge,retainKeys" if key else "retainKeys")
         doc["properties"][field] = prop
+
+
+def _descriptions(cls) -> dict[str, str]:
+    """JSON field -> description, from the model's field docs (pydantic-based
+    clients carry them; older ones do not, and then there are none)."""
+    out = {}
+    for attr, info in (getattr(cls, "model_fields", None) or {}).items():
+        json_name = cls.attribute_map.get(attr)
+        if json_name and getattr(info, "description", None):
+            out[json_name] = info.description
+    return out
 
 
 def _gvk(k: kinds.Kind, version: str) -> list[dict]:
@@ -82,12 +110,12 @@ def _kind_schema(k: kinds.Kind, version: str, schemas: dict) -> str:
     else:  # custom kinds: free-form spec/status
         _model("V1ObjectMeta", schemas)
         name = f"{k.group}.{version}.{k.kind}"
-        schemas[PREFIX + name] = {"type": "object", "properties": {
+        schemas[schema_name(name)] = {"type": "object", "properties": {
             "apiVersion": {"type": "string"}, "kind": {"type": "string"},
             "metadata": {"allOf": [_ref("V1ObjectMeta")]},
             "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
-    schemas[PREFIX + name]["x-kubernetes-group-version-kind"] = _gvk(k, version)
+    schemas[schema_name(name)]["x-kubernetes-group-version-kind"] = _gvk(k, version)
     return name
 
 
@@ -155,7 +183,7 @@ def build(group: str, version: str) -> bytes:
             if sub == "scale":
                 sub_schema = "V1Scale"
                 _model("V1Scale", schemas)
-                schemas[PREFIX + "V1Scale"]["x-kubernetes-group-version-kind"] = [
+                schemas[schema_name("V1Scale")]["x-kubernetes-group-version-kind"] = [
                     {"group": "autoscaling", "version": "v1", "kind": "Scale"}]
             entry = {"get": _op("get", k, version, sub_schema, name_params, False)}
             if sub in ("status", "scale"):
