@@ -5,7 +5,7 @@ import json
 
 import aiohttp
 
-from kubelet_helpers import cstatus, kubelet_cluster, log_lines, pod, status, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, status, until
 
 
 def service(name, port=80, target=80, selector=None, type_="ClusterIP"):
@@ -120,3 +120,29 @@ async def test_head_expect_continue_and_keep_alive():
         body = await asyncio.wait_for(reader.readexactly(length), 30)
         assert json.loads(body)["method"] == "POST"
         writer.close()
+
+
+async def test_curl_and_wget_inside_pods_reach_services_and_localhost():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("web", image="nginx", labels={"app": "web"}))
+        cluster.registry.create("services", service("web"))
+        await until(lambda: host_port(cluster, "web", 80) and cstatus(cluster, "web").get("ready"))
+        probe = {"exec": {"command": ["curl", "-sf", "http://localhost:8080/actuator/health"]},
+                 "periodSeconds": 2}
+        cluster.registry.create("pods", pod("order", image="jinyoung/order:stable",
+                                            container={"readinessProbe": probe}))
+        cluster.registry.create("pods", pod("client", image="busybox", container={"command": [
+            "sh", "-c", "until wget -qO- http://web.default.svc.cluster.local/ > /tmp/page; do sleep 1; done;"
+                        " sleep 3600"]}))
+        await until(lambda: cstatus(cluster, "order").get("ready"), what="curl probe passes")
+        # while the app boots, curl -sf fails silently (exit 7): the event has no output
+        assert ("Unhealthy", "Readiness probe failed: ") in events(cluster, "order")
+        c = cluster.kubelet.container("default", "client")
+        await until(lambda: c.app is not None and c.app.fs.exists("/tmp/page"), what="page fetched")
+        assert b"Welcome to nginx!" in c.app.fs.read("/tmp/page")
+        code, out = await cluster.kubelet.exec("default", "client", None,
+                                               ["wget", "-qO-", "http://nosuch/"])
+        assert (code, out) == (1, "wget: bad address 'nosuch'\n")
+        code, out = await cluster.kubelet.exec("default", "client", None,
+                                               ["curl", "-sS", "http://localhost:9999/"])
+        assert code == 7 and "Failed to connect to localhost port 9999" in out

@@ -78,6 +78,7 @@ class Context:
     log: object                      # callable(line)
     env: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)   # path -> bytes from configMap/secret volumes
+    net: object = None                          # the pod's network for curl/wget (kubelet/podnet.py)
 
 
 def annotation_float(ctx: Context, key: str, default: float) -> float:
@@ -109,6 +110,7 @@ class App:
         self.fs = FileSystem(ctx.files)
         self.shell = Shell(self.fs, self.clock.sleep, env=ctx.env, flavor=self.flavor,
                            hostname=ctx.pod)
+        self.shell.net = ctx.net
         self.cpu = Cpu(self.clock, self.idle_millicores)
         self.listening: set[int] = set()
         self.connections: set = set()     # the Service proxy's connections to this app

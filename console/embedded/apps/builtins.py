@@ -318,10 +318,12 @@ async def _kill(sh, argv, io):
     return 0
 
 
-@command("wget", "curl", "nc", "ping", "nslookup")
+@command("nc", "ping", "nslookup")
 async def _network(sh, argv, io):
-    # outbound traffic from inside a container arrives with services calling
-    # each other (roadmap); until then say so the way the tool would fail
+    # raw sockets and DNS tools are not simulated; fail the way a missing route does
     target = argv[-1] if len(argv) > 1 else ""
     io.err(f"{argv[0]}: bad address '{target}'\n")
     return 1
+
+
+from console.embedded.apps import netcmds  # noqa: E402,F401  (registers curl and wget)

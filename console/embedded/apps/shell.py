@@ -35,6 +35,7 @@ class Shell:
         self.flavor = flavor
         self.hostname = hostname
         self.cwd = "/"
+        self.net = None          # the pod's network (curl, wget), set by the app
         self.status = 0
         self._spins = 0
         self._bg: list[asyncio.Task] = []

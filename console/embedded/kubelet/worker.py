@@ -10,6 +10,7 @@ import logging
 
 from console.embedded.kubelet import status as st
 from console.embedded.kubelet.container import Container
+from console.embedded.kubelet.podnet import PodNet
 from console.embedded.store import NotFound
 
 log = logging.getLogger("kubelab.kubelet")
@@ -30,6 +31,7 @@ class PodWorker:
         self.start_time: str | None = None
         self.containers: list[Container] = []
         self.init_containers: list[Container] = []
+        self.net = PodNet(self)
         self._wake = asyncio.Event()
         self._dirty = False
         self._terminating = False
