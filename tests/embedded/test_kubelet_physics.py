@@ -148,3 +148,18 @@ async def test_new_image_on_a_pod_restarts_the_container_and_fixes_a_bad_pull():
                     and cstatus(cluster, "fixme").get("image") == "docker.io/library/nginx:1.19.0",
                     what="restarted with the new image")
         assert ("Killing", "Container app definition changed, will be restarted") in events(cluster, "fixme")
+
+
+async def test_malformed_probes_are_reported_never_a_crash():
+    spec = {"livenessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 2},
+            "readinessProbe": {"exec": {"command": ["no-such-tool", "x"]}, "periodSeconds": 2}}
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("odd", image="nginx", container=spec))
+        await until(lambda: len([r for r, _ in events(cluster, "odd") if r == "Unhealthy"]) >= 2,
+                    what="probe events")
+        evs = events(cluster, "odd")
+        assert ("Unhealthy", "Liveness probe errored: couldn't find port: http in container \"app\"") in evs
+        assert any(m.startswith("Readiness probe failed: OCI runtime exec failed") and
+                   '"no-such-tool": executable file not found in $PATH' in m for _, m in evs)
+        assert cstatus(cluster, "odd")["restartCount"] == 0      # an errored probe kills nothing
+        assert cstatus(cluster, "odd")["ready"] is False

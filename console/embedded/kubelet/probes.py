@@ -56,7 +56,10 @@ class Prober:
             ok, output = await self.probe_once()
             if c.state != "running":
                 return
-            if ok:
+            if ok is None:
+                # the prober itself failed: kubelet throws the result away
+                c.event("Unhealthy", f"{TITLE[self.kind]} probe errored: {output}", "Warning")
+            elif ok:
                 self.failures = 0
                 self.successes += 1
                 if self.successes >= (param(spec, "successThreshold") if self.kind == "readiness" else 1):
@@ -80,7 +83,8 @@ class Prober:
             if changed or not value:
                 self.c.on_probe(self.kind, value)
 
-    async def probe_once(self) -> tuple[bool, str]:
+    async def probe_once(self) -> tuple[bool | None, str]:
+        """(True|False, output), or (None, error) when the probe could not run."""
         timeout = param(self.spec, "timeoutSeconds")
         try:
             if "exec" in self.spec:
@@ -123,7 +127,7 @@ class Prober:
             path = "/" + path
         url = f"{scheme}://{ip}:{port}{path}"
         if port is None:
-            return False, f"invalid port {h.get('port')!r}: no such named port in the container spec"
+            return None, f"couldn't find port: {h.get('port')} in container \"{self.c.name}\""
         app = self.c.worker.listener(port)
         if app is None:
             return False, f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
@@ -147,7 +151,7 @@ class Prober:
         kind = "tcpSocket" if "tcpSocket" in self.spec else "grpc"
         ip, port = self._target(kind)
         if port is None:
-            return False, f"invalid port {(self.spec[kind] or {}).get('port')!r}"
+            return None, f"couldn't find port: {(self.spec[kind] or {}).get('port')} in container \"{self.c.name}\""
         if self.c.worker.listener(port) is None:
             return False, f"dial tcp {ip}:{port}: connect: connection refused"
         return True, ""
