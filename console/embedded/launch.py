@@ -82,7 +82,8 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         cmd += ["--version", version]
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),
+           "PYTHONPATH": os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,

@@ -103,6 +103,9 @@ async def serve(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    parent = os.environ.get("KUBELAB_EXIT_WITH_PARENT")
+    if parent and parent.isdigit():
+        loop.create_task(_watch_parent(int(parent), stop))
     try:
         await cluster.start()
         if args.kubeconfig is None:
@@ -120,6 +123,16 @@ async def serve(args) -> int:
         await cluster.stop()
         await runner.cleanup()
     return 0
+
+
+async def _watch_parent(pid: int, stop: asyncio.Event) -> None:
+    """Started by launch.start: do not outlive the process that started us."""
+    while not stop.is_set():
+        if os.getppid() != pid:
+            log.warning("parent %d is gone; stopping", pid)
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -101,3 +102,41 @@ def test_bad_options_exit_2_with_one_line(args, needle):
     assert r.returncode == 2
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_sigint_stops_cleanly(start_cluster):
+    import signal
+    c = start_cluster(nodes=1)
+    c.proc.send_signal(signal.SIGINT)
+    assert c.proc.wait(30) == 0
+    assert "Traceback" not in c.log()
+
+
+def test_a_cluster_does_not_outlive_its_parent(tmp_path):
+    # a parent that starts a cluster and dies without stopping it
+    script = (
+        "import sys, time\n"
+        "from console.embedded import launch\n"
+        f"c = launch.start(speed=20, nodes=0, kubeconfig={str(tmp_path / 'kc')!r})\n"
+        "print(c.pid, flush=True)\n"
+        "import os; os._exit(0)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                       cwd=str(Path(__file__).resolve().parents[2]))
+    pid = int(r.stdout.strip())
+    import time
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has exited already
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
