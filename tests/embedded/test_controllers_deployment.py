@@ -186,3 +186,48 @@ async def test_paused_deployment_does_not_roll_out():
         await until(lambda: len(rss(cluster)) == 2 and complete(cluster), what="resumed rollout")
     finally:
         await cluster.stop()
+
+
+def sizes(cluster):
+    return [r["spec"]["replicas"] for r in rss(cluster)]
+
+
+async def test_scaling_mid_rollout_is_proportional():
+    cluster = await start(cpu="32")
+    try:
+        cluster.registry.create(DEP, deployment(replicas=10))
+        await until(lambda: complete(cluster), what="rollout")
+        set_image(cluster, "broken:2")   # new pods never become ready: the rollout stalls
+        # 25 % of 10: surge 3, unavailable 2 -> old 8 (8 must stay available), new 5 (13 in all).
+        await until(lambda: sizes(cluster) == [8, 5], what="stalled rollout at 8 + 5")
+        cluster.registry.mutate(DEP, "default", "web", lambda o: o["spec"].__setitem__("replicas", 20))
+        # 12 more (20 + surge 5 - 13) shared in proportion: 8*25/13 -> +7, the remaining 5 to the new one.
+        await until(lambda: sizes(cluster) == [15, 10], what="proportional scale")
+        assert all(r["metadata"]["annotations"][du.DESIRED] == "20" and
+                   r["metadata"]["annotations"][du.MAX] == "25" for r in rss(cluster))
+    finally:
+        await cluster.stop()
+
+
+async def test_surge_only_and_unavailable_only_bounds():
+    for surge, unavailable, top, floor in ((0, 1, 4, 3), ("100%", 0, 8, 4)):
+        cluster = await start(cpu="32")
+        totals, avail = [], []
+
+        def watch(ev):
+            if ev.res == RS:
+                owned = [r for r in cluster.store.scan(RS, "default")]
+                totals.append(sum(r["spec"].get("replicas", 0) for r in owned))
+                avail.append(sum((r.get("status") or {}).get("availableReplicas", 0) for r in owned))
+        try:
+            cluster.registry.create(DEP, deployment(replicas=4, strategy={
+                "type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}))
+            await until(lambda: complete(cluster), what="rollout")
+            cluster.store.subscribe(watch)
+            set_image(cluster, "nginx:2")
+            await until(lambda: len(rss(cluster)) == 2 and complete(cluster)
+                        and dep(cluster)["status"]["observedGeneration"] == 2, what="second rollout")
+            assert max(totals) == top, (surge, unavailable, totals)
+            assert min(avail) >= floor, (surge, unavailable, avail)
+        finally:
+            await cluster.stop()
