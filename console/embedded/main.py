@@ -99,6 +99,7 @@ async def serve(args) -> int:
         raise UsageError(f"--port: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
     port = site._server.sockets[0].getsockname()[1]
     server = f"https://127.0.0.1:{port}"
+    cluster.api_port = port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -75,7 +75,10 @@ def test_bootstrap_namespaces_and_kubernetes_service(cluster):
         assert names[ns] == "Active"
     code, _, body = _get(cluster, "/api/v1/namespaces/default/services/kubernetes")
     svc = json.loads(body)
-    assert code == 200 and svc["spec"]["clusterIP"].startswith("10.96.")
+    assert code == 200 and svc["spec"]["clusterIP"] == "10.96.0.1"
+    ep = json.loads(_get(cluster, "/api/v1/namespaces/default/endpoints/kubernetes")[2])
+    port = int(cluster.server.rsplit(":", 1)[1])
+    assert ep["subsets"][0]["ports"][0]["port"] == port
 
 
 def test_each_run_has_a_fresh_token_and_stops_on_sigterm(start_cluster, tmp_path):
