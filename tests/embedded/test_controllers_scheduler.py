@@ -91,3 +91,23 @@ async def test_node_selector_unschedulable_and_not_ready_nodes_are_skipped():
             "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling..")
     finally:
         await cluster.stop()
+
+
+async def test_required_node_affinity():
+    cluster = await start(kubelet=False, nodes=0)
+    try:
+        add_node(cluster, "small", labels={"size": "2"})
+        add_node(cluster, "large", labels={"size": "8", "zone": "b"})
+        terms = [{"matchExpressions": [{"key": "size", "operator": "Gt", "values": ["4"]},
+                                       {"key": "zone", "operator": "In", "values": ["a", "b"]}]},
+                 {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["nowhere"]}]}]
+        cluster.registry.create("pods", pod("aff", affinity={"nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}))
+        await until(lambda: get(cluster, "aff")["spec"].get("nodeName") == "large", what="on large")
+        terms[0]["matchExpressions"][1]["operator"] = "DoesNotExist"
+        cluster.registry.create("pods", pod("none", affinity={"nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}))
+        await until(lambda: scheduled_cond(get(cluster, "none")).get("reason") == "Unschedulable", what="none fits")
+        assert "2 node(s) didn't match Pod's node affinity/selector" in scheduled_cond(get(cluster, "none"))["message"]
+    finally:
+        await cluster.stop()

@@ -71,6 +71,42 @@ def tolerates(tolerations: list[dict], taint: dict) -> bool:
     return False
 
 
+def _requirement(expr: dict, value: str | None, present: bool) -> bool:
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return present and value in values
+    if op == "NotIn":
+        return not present or value not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt") and present and values:
+        try:
+            a, b = int(value), int(values[0])
+        except ValueError:
+            return False
+        return a > b if op == "Gt" else a < b
+    return False
+
+
+def affinity_matches(spec: dict, node: dict) -> bool:
+    """requiredDuringSchedulingIgnoredDuringExecution: any term, all its expressions."""
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms")
+    if not terms:
+        return True
+    labels = node["metadata"].get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in terms:
+        exprs = [(e, labels) for e in term.get("matchExpressions") or []] + \
+                [(e, fields) for e in term.get("matchFields") or []]
+        if exprs and all(_requirement(e, src.get(e.get("key")), e.get("key") in src) for e, src in exprs):
+            return True
+    return False
+
+
 class Scheduler:
     def __init__(self, cluster, informer: Informer):
         self.cluster = cluster
@@ -166,7 +202,8 @@ class Scheduler:
             if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(spec.get("tolerations"), taint):
                 value = taint.get("value") or ""
                 return [f"node(s) had untolerated taint {{{taint.get('key')}: {value}}}"]
-        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) \
+                or not affinity_matches(spec, node):
             return ["node(s) didn't match Pod's node affinity/selector"]
         alloc = (node.get("status") or {}).get("allocatable") or {}
         used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
