@@ -59,7 +59,7 @@ class ReplicaSetController:
         self._ready_since: dict[str, float] = {}   # pod uid -> simulated time first seen Ready
         self._orphans: dict[str, dict[str, None]] = {}   # namespace -> pod names without controller
         for pod in informer.all("pods"):
-            self._track(pod, None)
+            self._track(pod, pod)  # already Ready: no transition seen
         informer.on(RES, self._on_rs)
         informer.on("pods", self._on_pod)
         for rs in informer.all(RES):
@@ -72,7 +72,10 @@ class ReplicaSetController:
 
     def _on_pod(self, ev) -> None:
         pod = ev.obj
-        self._track(pod if ev.type != "DELETED" else None, ev.old or pod)
+        if ev.type == "DELETED":
+            self._track(None, pod)
+        else:
+            self._track(pod, ev.old)
         for obj in (pod, ev.old):
             if obj is None:
                 continue
@@ -89,6 +92,8 @@ class ReplicaSetController:
                         self.queue.add(key_of(rs))
 
     def _track(self, pod: dict | None, old: dict | None) -> None:
+        """Orphan index, and when each pod was first seen Ready (pods Ready before
+        we started fall back to their condition's lastTransitionTime)."""
         ref = pod or old
         ns, name = key_of(ref)
         uid = ref["metadata"].get("uid", "")
@@ -102,7 +107,8 @@ class ReplicaSetController:
         else:
             orphans.pop(name, None)
         if pod_ready(pod):
-            self._ready_since.setdefault(uid, self.cluster.clock.elapsed())
+            if old is None or not pod_ready(old):   # the moment it became Ready
+                self._ready_since.setdefault(uid, self.cluster.clock.elapsed())
         else:
             self._ready_since.pop(uid, None)
 
