@@ -11,7 +11,7 @@ import secrets
 from aiohttp import web
 
 from console.embedded.api import discovery, handlers, openapi, patching
-from console.embedded.api.status import ApiError, respond, status_obj
+from console.embedded.api.status import REASONS, ApiError, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
 CLUSTER = web.AppKey("cluster", object)
@@ -37,8 +37,13 @@ def make_app(cluster, token: str) -> web.Application:
         except web.HTTPMethodNotAllowed:
             return _status_response(405, "the server does not allow this method on the "
                                     "requested resource", "MethodNotAllowed")
-        except web.HTTPException:
-            raise
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            if exc.status == 413:
+                return _status_response(413, "Request entity too large: limit is 16777216",
+                                        "RequestEntityTooLarge")
+            return _status_response(exc.status, exc.reason, REASONS.get(exc.status, "Unknown"))
         except Exception as exc:  # never a traceback on the wire
             log.exception("%s %s failed", request.method, request.path_qs)
             return _status_response(500, f"Internal error occurred: {type(exc).__name__}: "

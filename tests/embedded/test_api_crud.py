@@ -225,3 +225,10 @@ def test_server_keeps_serving_after_bad_input(cluster):
         code, _, status = call(cluster, "POST", "/api/v1/namespaces/default/configmaps", raw)
         assert code == 400 and status["kind"] == "Status"
     assert call(cluster, "GET", "/api/v1/namespaces/default")[0] == 200
+
+
+def test_oversized_body_is_a_413_status(cluster):
+    code, _, status = call(cluster, "POST", "/api/v1/namespaces/default/configmaps",
+                           b" " * (17 * 1024 * 1024))
+    assert code == 413 and status["kind"] == "Status"
+    assert call(cluster, "GET", "/api/v1/namespaces/default")[0] == 200
