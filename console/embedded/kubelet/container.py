@@ -58,6 +58,7 @@ class Container:
         self.exit_code: int | None = None
         self.started_at = self.finished_at = None
         self.last_state: dict = {}
+        self._restart: dict | None = None    # the instance a pending restart replaces
         self.restart_count = 0
         self.ready = self.started = self.ever_started = False
         self.container_id: str | None = None
@@ -218,6 +219,9 @@ class Container:
         if error:
             return self._start_failed(error)
         self.proc = asyncio.ensure_future(self.app.main())
+        if self._restart is not None:
+            self.last_state, self._restart = self._restart, None
+            self.restart_count += 1
         self.state, self.reason, self.message = "running", None, None
         self.started_at = self.clock.stamp()
         self.run_since = self.clock.elapsed()
@@ -240,6 +244,9 @@ class Container:
 
     def _start_failed(self, error: str) -> int:
         """runc could not exec the entrypoint: StartError, exit 128, as containerd reports."""
+        if self._restart is not None:
+            self.last_state, self._restart = self._restart, None
+            self.restart_count += 1
         self.event("Failed", f"Error: {error}", "Warning")
         self.state, self.exit_code, self.reason, self.message = "terminated", 128, "StartError", error
         self.started_at = "1970-01-01T00:00:00Z"
@@ -264,11 +271,15 @@ class Container:
             return 1
 
     async def back_off(self) -> bool:
-        """Wait out the restart back-off (CrashLoopBackOff), then count the restart."""
+        """Wait out the restart back-off (CrashLoopBackOff). The restart is counted
+        when the new instance starts, as kubelet's restartCount is."""
         now = self.clock.elapsed()
         delay = self.restart_backoff.wait_for(self.finished_sim, now)
-        self.last_state = {"terminated": self._terminated()}
+        self.prev_log = self.log
+        self._restart = {"terminated": self._terminated()}
         if delay > 0:
+            self.worker.flush()        # "Error" is seen before "CrashLoopBackOff", as in a cluster
+            self.last_state = self._restart
             pod = f"{self.worker.key[1]}_{self.worker.key[0]}({self.worker.uid})"
             shown = images.go_duration(self.restart_backoff.delay).replace("ms", "s")
             self.set_waiting("CrashLoopBackOff",
@@ -278,8 +289,6 @@ class Container:
             if await self.pause(delay):
                 return False
         self.restart_backoff.next(self.clock.elapsed())
-        self.restart_count += 1
-        self.prev_log = self.log
         return True
 
     # -- probes ---------------------------------------------------------------------

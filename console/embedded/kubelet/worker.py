@@ -54,7 +54,7 @@ class PodWorker:
         """A container changed: write status soon (once per burst)."""
         if not self._dirty:
             self._dirty = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
 
     # -- the pod's life --------------------------------------------------------
     async def run(self) -> None:
@@ -81,7 +81,7 @@ class PodWorker:
                            "= Unknown desc = failed to setup network for sandbox: plugin type="
                            "\"ptp\" failed (add): failed to allocate for range 0: no IP addresses "
                            f"available in range set: {self.node.cidr}", "Warning")
-                self._flush()
+                self.flush()
                 await self.cluster.clock.sleep(10)
                 if self.removed:
                     return
@@ -89,7 +89,7 @@ class PodWorker:
                     await self._terminate(0)
                     return
         self.kubelet.by_ip[self.ip] = self
-        self._flush()
+        self.flush()
         self.cluster.spawn(self._start_containers(), f"start {self.key[1]}")
         while not self.removed:
             meta = self.pod["metadata"]
@@ -167,7 +167,7 @@ class PodWorker:
         return c.follow()
 
     # -- status ------------------------------------------------------------------
-    def _flush(self) -> None:
+    def flush(self) -> None:
         self._dirty = False
         if self.removed:
             return
