@@ -64,11 +64,89 @@ def unknown_fields(value, type_name: str, path: str, out: list[str], prune: bool
             unknown_fields(value[key], known[key], child, out, prune)
 
 
+# Quantities are strings in the client models but accept JSON numbers too.
+QUANTITY = {("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "requests"),
+            ("V1NodeStatus", "capacity"), ("V1NodeStatus", "allocatable"),
+            ("V1EmptyDirVolumeSource", "sizeLimit"), ("V2MetricTarget", "averageValue"),
+            ("V2MetricTarget", "value"), ("V2MetricValueStatus", "averageValue"),
+            ("V2MetricValueStatus", "value")}
+_GO = {"str": "string", "int": "int32", "bool": "bool", "float": "float64",
+       "datetime": "Time", "date": "Time", "bytes": "[]uint8"}
+_JSON_TYPE = {str: "string", bool: "bool", int: "number", float: "number", list: "array",
+              dict: "object"}
+
+
+def _go_type(type_name: str) -> str:
+    m = _LIST.match(type_name)
+    if m:
+        return "[]" + _go_type(m.group(1))
+    m = _DICT.match(type_name)
+    if m:
+        return "map[string]" + _go_type(m.group(1))
+    return _GO.get(type_name) or re.sub(r"^(CoreV1|V\d+(alpha\d+|beta\d+)?)", "", type_name)
+
+
+def _fits(value, type_name: str, quantity: bool) -> bool:
+    if value is None or type_name == "object":
+        return True
+    if type_name == "str" or type_name in ("datetime", "date", "bytes"):
+        return isinstance(value, str) or (quantity and isinstance(value, (int, float))
+                                          and not isinstance(value, bool))
+    if type_name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if type_name == "bool":
+        return isinstance(value, bool)
+    if _LIST.match(type_name):
+        return isinstance(value, list)
+    return isinstance(value, dict)  # maps and models
+
+
+def type_error(value, type_name: str, path: str, owner: str = "", quantity: bool = False):
+    """The first value of the wrong JSON type, as Go's decoder words it; or None."""
+    if not _fits(value, type_name, quantity):
+        struct = re.sub(r"^(CoreV1|V\d+(alpha\d+|beta\d+)?)", "", owner)
+        return (f"json: cannot unmarshal {_JSON_TYPE.get(type(value), 'value')} into Go "
+                f"struct field {struct}.{path} of type {_go_type(type_name)}")
+    if value is None:
+        return None
+    m = _LIST.match(type_name)
+    if m:
+        for v in value:
+            err = type_error(v, m.group(1), path, owner, quantity)
+            if err:
+                return err
+        return None
+    m = _DICT.match(type_name)
+    if m:
+        for v in value.values():
+            err = type_error(v, m.group(1), path, owner, quantity)
+            if err:
+                return err
+        return None
+    known = fields_of(type_name)
+    if not known or not isinstance(value, dict):
+        return None
+    for key, v in value.items():
+        if key in known:
+            err = type_error(v, known[key], f"{path}.{key}" if path else key, type_name,
+                             (type_name, key) in QUANTITY)
+            if err:
+                return err
+    return None
+
+
 def validate(request, kind: Kind, version: str, obj: dict, headers: dict) -> None:
-    """Apply the request's fieldValidation to obj (pruned in place)."""
+    """Reject values of the wrong type; apply the request's fieldValidation to
+    unknown fields (pruned in place)."""
     model = model_for(kind, version)
     if model is None:
         return
+    err = type_error(obj, model.__name__, "")
+    if err:
+        raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
+                          f"{kind.kind}: {err}")
     mode = request.query.get("fieldValidation", "Warn") if request is not None else "Ignore"
     if mode not in ("Strict", "Warn", "Ignore"):
         raise bad_request(f"fieldValidation: Unsupported value: \"{mode}\": supported values: "
