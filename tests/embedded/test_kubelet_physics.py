@@ -163,3 +163,14 @@ async def test_malformed_probes_are_reported_never_a_crash():
                    '"no-such-tool": executable file not found in $PATH' in m for _, m in evs)
         assert cstatus(cluster, "odd")["restartCount"] == 0      # an errored probe kills nothing
         assert cstatus(cluster, "odd")["ready"] is False
+
+
+async def test_memory_limit_below_the_app_footprint_is_oom_killed():
+    limits = {"resources": {"limits": {"memory": "128Mi"}}}
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("jvm", image="jinyoung/order:stable", container=limits))
+        cluster.registry.create("pods", pod("small", image="nginx", container=limits))
+        await until(lambda: cstatus(cluster, "jvm").get("restartCount", 0) >= 1, what="OOM restart")
+        last = cstatus(cluster, "jvm")["lastState"]["terminated"]
+        assert last["reason"] == "OOMKilled" and last["exitCode"] == 137
+        assert cstatus(cluster, "small")["restartCount"] == 0 and cstatus(cluster, "small")["ready"]

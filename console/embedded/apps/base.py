@@ -103,6 +103,7 @@ class App:
     error_rate = 0.0
     stop_exit: int | None = 143      # exit code on SIGTERM; None: SIGTERM is ignored
     idle_millicores = 1.0
+    memory_mb = 50.0                 # resident set once booted: over limits.memory -> OOMKilled
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -122,6 +123,7 @@ class App:
         self.cpu_per_request = annotation_float(ctx, "cpu-per-request", self.cpu_per_request)
         self.latency_ms = annotation_float(ctx, "latency-ms", self.latency_ms)
         self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
+        self.memory_mb = annotation_float(ctx, "memory-mb", self.memory_mb)
 
     def start_error(self) -> str | None:
         """Why the runtime cannot start this process (a missing binary), or None."""

@@ -29,6 +29,7 @@ class ShellApp(App):
     default_ports = ()
     boot_seconds = 0.0
     stop_exit = None          # sh as PID 1 ignores SIGTERM: the kubelet must SIGKILL
+    memory_mb = 1.0
     idle_millicores = 0.0
     default_cmd = ["sh"]      # busybox's CMD: with no terminal it reads EOF and exits
 

@@ -47,6 +47,7 @@ class NginxApp(App):
     cpu_per_request = 0.5
     latency_ms = 0.0
     stop_exit = 0
+    memory_mb = 8.0
     idle_millicores = 0.2
 
     def version(self) -> str:

@@ -28,6 +28,7 @@ class OrderApp(App):
     cpu_per_request = 60.0        # millicore-seconds: a JPA insert/select on a small pod
     latency_ms = 15.0
     stop_exit = 143
+    memory_mb = 380.0
     idle_millicores = 3.0
 
     def __init__(self, ctx):

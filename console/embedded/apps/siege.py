@@ -8,6 +8,7 @@ class SiegeApp(App):
     default_ports = (80,)
     boot_seconds = 0.5
     stop_exit = 0
+    memory_mb = 12.0
     idle_millicores = 0.5
 
     def started(self) -> None:

@@ -144,3 +144,19 @@ def files(registry, pod: dict, spec: dict) -> dict[str, bytes]:
                     continue
                 out[posixpath.join(base, rel)] = data[k].encode()
     return out
+
+
+_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "K": 10**3,
+           "M": 10**6, "G": 10**9, "T": 10**12, "m": 10**-3}
+
+
+def memory_limit(spec: dict) -> float | None:
+    """limits.memory in bytes, or None (unset or unreadable: no limit)."""
+    raw = str(((spec.get("resources") or {}).get("limits") or {}).get("memory") or "")
+    m = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|Ti|k|K|M|G|T|m)?", raw.strip())
+    if not m:
+        return None
+    try:
+        return float(m.group(1)) * _SUFFIX.get(m.group(2) or "", 1)
+    except ValueError:
+        return None

@@ -228,6 +228,7 @@ class Container:
         self.ever_started = True
         self.event("Started", f"Started container {self.name}")
         self._killed_reason = None
+        self._watch_memory()
         self.start_probes()
         code = await self._wait_process()
         self.stop_probes()
@@ -241,6 +242,22 @@ class Container:
         self.log.close()
         w.changed()
         return code
+
+    def _watch_memory(self) -> None:
+        """An app whose footprint exceeds limits.memory is OOM-killed as it grows
+        (partway through its boot), exit 137, reason OOMKilled."""
+        limit = config.memory_limit(self.spec)
+        if limit is None or self.app.memory_mb * 2**20 <= limit:
+            return
+        proc = self.proc
+
+        def oom():
+            if self.proc is proc and not proc.done():
+                self._killed_reason = "OOMKilled"
+                self.log.append("kubelab: memory use passed limits.memory: the kernel's OOM killer "
+                                "ended the process")
+                proc.cancel()
+        self.clock.call_later(max(0.5, self.app.boot_seconds * 0.6), oom)
 
     def _start_failed(self, error: str) -> int:
         """runc could not exec the entrypoint: StartError, exit 128, as containerd reports."""
