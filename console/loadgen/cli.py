@@ -16,19 +16,20 @@ from console.loadgen.engine import Engine, Response
 from console.loadgen.resolve import ClusterResolver
 
 
-def _printer(spec):
+def _printers(spec):
+    """(on_response, on_error) for the engine; None when there is nothing to print."""
     out_color = sys.stdout.isatty() and not _no_color()
     err_color = sys.stderr.isatty() and not _no_color()
     write_out, write_err = sys.stdout.write, sys.stderr.write
 
     def on_response(r: Response) -> None:
-        if r.error is None:
-            if spec.verbose:
-                write_out(verbose.line(r, out_color) + "\n")
-        elif not spec.quiet and not spec.json:
-            write_err(verbose.error_line(r, err_color) + "\n")
+        write_out(verbose.line(r, out_color) + "\n")
 
-    return on_response
+    def on_error(r: Response) -> None:
+        write_err(verbose.error_line(r, err_color) + "\n")
+
+    talk = not spec.quiet and not spec.json
+    return (on_response if spec.verbose and talk else None), (on_error if talk else None)
 
 
 def _no_color() -> bool:
@@ -58,7 +59,8 @@ def main(argv: list[str]) -> int:
         return 0
     for w in spec.warnings:
         print(w, file=sys.stderr)
-    engine = Engine(spec, ClusterResolver(), on_response=_printer(spec))
+    on_response, on_error = _printers(spec)
+    engine = Engine(spec, ClusterResolver(), on_response, on_error)
     engine.prepare()  # an unreachable in-cluster name is bad input: exit 2 before any load
     talk = not spec.quiet and not spec.json
     if talk:

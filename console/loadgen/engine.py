@@ -1,6 +1,8 @@
 """The load engine: siege's closed loop (-c users) and an open loop (--rate R).
 
-One aiohttp session, one connector sized to -c. In-flight requests at the end of
+Plain http goes through http1.Http1Client (a lean keep-alive client: aiohttp's
+per-request cost would cap the rate below siege's), https through one aiohttp
+session; both are sized to -c. In-flight requests at the end of
 a timed run or at stop() are abandoned and not counted, as siege's cancelled
 threads are. Use it in-process (`await Engine(spec).run()`) or through
 console.loadgen.worker.LoadWorker in a child process.
@@ -20,6 +22,7 @@ from typing import Callable
 import aiohttp
 from yarl import URL
 
+from console.loadgen import http1
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
 from console.loadgen.stats import Stats
@@ -48,12 +51,23 @@ class _Prepared:
     body: bytes | None
     headers: dict[str, str]
     path: str
+    raw: bytes | None = None      # prebuilt request for the http1 client (plain http)
+    host: str = ""
+    port: int = 0
 
 
 def error_kind(exc: BaseException) -> tuple[str, str]:
     """(kind, detail) for a failed request: refused, reset, timeout, closed, ..."""
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", "connection timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", "unable to connect: Connection refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return "reset", "read error: Connection reset by peer"
+    if isinstance(exc, http1.ServerClosed):
+        return "closed", "server closed the connection"
+    if isinstance(exc, http1.ProtocolError):
+        return "protocol", str(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_err = exc.os_error
         if isinstance(os_err, ConnectionRefusedError) or getattr(os_err, "errno", 0) == errno.ECONNREFUSED:
@@ -69,18 +83,20 @@ def error_kind(exc: BaseException) -> tuple[str, str]:
         return "truncated", "response body cut short"
     if isinstance(exc, aiohttp.ClientResponseError):
         return "protocol", exc.message or "bad HTTP response"
-    if isinstance(exc, ConnectionResetError):
-        return "reset", "read error: Connection reset by peer"
+    if isinstance(exc, OSError):
+        return "socket", exc.strerror or str(exc)
     return "other", f"{type(exc).__name__}: {exc}"
 
 
 class Engine:
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
+                 on_error: Callable[[Response], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter):
         self.spec = spec
         self.resolver = resolver or DirectResolver()
-        self.on_response = on_response
+        self.on_response = on_response   # answered requests (-v)
+        self.on_error = on_error         # socket failures ([error] lines)
         self.clock = clock
         self.stats = Stats(clock)
         self.started_at: str | None = None
@@ -119,7 +135,12 @@ class Engine:
                 headers["Connection"] = "close"
             u = URL(url, encoded=True)
             path = URL(t.url).raw_path_qs
-            out.append(_Prepared(t.method, u, t.body, headers, path))
+            prep = _Prepared(t.method, u, t.body, headers, path)
+            if u.scheme == "http":
+                prep.host, prep.port = u.host, u.port or 80
+                prep.raw = http1.build_request(t.method, u.raw_path_qs or "/",
+                                               host or u.raw_authority, headers, t.body)
+            out.append(prep)
         self._prepared = out
 
     # -- running ---------------------------------------------------------------
@@ -139,6 +160,7 @@ class Engine:
                                          cookie_jar=aiohttp.DummyCookieJar(),
                                          skip_auto_headers=("User-Agent",)) as session:
             self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self._http1 = http1.Http1Client(limit, s.timeout, s.keepalive)
             self.stats = Stats(self.clock)
             self._snap = (self.clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
             if s.rate is None:
@@ -155,6 +177,7 @@ class Engine:
                 t.cancel()
             await asyncio.gather(all_done, stop_wait, return_exceptions=True)
             self.stats.finish()
+            self._http1.close()
         return self.stats
 
     def _check_failures(self) -> None:
@@ -167,24 +190,27 @@ class Engine:
         stats = self.stats
         self.in_flight += 1
         try:
-            async with session.request(p.method, p.url, data=p.body, headers=p.headers,
-                                       allow_redirects=True) as resp:
-                body = await resp.read()
+            if p.raw is not None:
+                status, version, nbytes = await self._http1.request(
+                    p.host, p.port, p.raw, p.method == "HEAD")
+            else:
+                async with session.request(p.method, p.url, data=p.body, headers=p.headers,
+                                           allow_redirects=True) as resp:
+                    nbytes = len(await resp.read())
+                status, version = resp.status, f"HTTP/{resp.version.major}.{resp.version.minor}"
             now = self.clock()
             latency = now - t0
-            stats.record(resp.status, latency, len(body), now)
+            stats.record(status, latency, nbytes, now)
             if self.on_response:
-                v = resp.version
-                self.on_response(Response(resp.status, f"HTTP/{v.major}.{v.minor}", latency,
-                                          len(body), p.method, p.path))
+                self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every socket-level failure is a counted failure
             kind, detail = error_kind(exc)
             stats.error(kind)
-            if self.on_response:
-                self.on_response(Response(None, "", self.clock() - t0, 0, p.method, p.path,
-                                          kind, detail))
+            if self.on_error:
+                self.on_error(Response(None, "", self.clock() - t0, 0, p.method, p.path,
+                                       kind, detail))
         finally:
             self.in_flight -= 1
         self._check_failures()

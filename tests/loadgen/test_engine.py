@@ -18,7 +18,7 @@ def write_urls(tmp_path, urls):
 
 async def run(argv, resolver=None):
     seen = []
-    engine = Engine(parse(argv), resolver, on_response=seen.append)
+    engine = Engine(parse(argv), resolver, on_response=seen.append, on_error=seen.append)
     await engine.run()
     return engine, engine.result(), seen
 
