@@ -6,6 +6,7 @@ listener with wrk (keep-alive, one thread) — or, without wrk, with an aiohttp
 client in a child process. Prints the figures; asserts nothing.
 
     .venv/bin/python bench/service_proxy.py [--seconds 10] [--connections 32] [--image nginx]
+    .venv/bin/python bench/service_proxy.py --image jinyoung/order:stable --port 8080 --path /orders
 """
 
 import argparse
@@ -41,7 +42,7 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3])))
 """
 
 
-async def setup(image: str):
+async def setup(image: str, port: int):
     cluster = Cluster(speed=50, nodes=2)
     cluster.spawn(kubelet.run(cluster), "kubelet")
     while getattr(cluster, "kubelet", None) is None:
@@ -54,10 +55,10 @@ async def setup(image: str):
                          "annotations": ann},
             "spec": {"nodeName": f"kubelab-node-{i % 2 + 1}", "restartPolicy": "Always",
                      "containers": [{"name": "app", "image": image,
-                                     "ports": [{"containerPort": 80}]}]}})
+                                     "ports": [{"containerPort": port}]}]}})
     cluster.registry.create("services", {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "bench", "namespace": "default"},
-        "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80, "targetPort": 80, "protocol": "TCP"}]}})
+        "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80, "targetPort": port, "protocol": "TCP"}]}})
     for _ in range(3000):
         svc = cluster.registry.get("services", "default", "bench")
         ann = (svc["metadata"].get("annotations") or {}).get("kubelab.dev/host-ports")
@@ -74,9 +75,11 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--image", default="nginx")
+    ap.add_argument("--path", default="/", help="e.g. /orders for the order app")
+    ap.add_argument("--port", type=int, default=80, help="the app's port (8080 for the order app)")
     args = ap.parse_args()
-    cluster, addr = await setup(args.image)
-    url = f"http://{addr}/"
+    cluster, addr = await setup(args.image, args.port)
+    url = f"http://{addr}{args.path}"
     wrk = shutil.which("wrk")
     if wrk:
         cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{int(args.seconds)}s", "--latency", url]
@@ -91,7 +94,7 @@ async def main() -> None:
     text = out.decode()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) if wrk else float(text)
     served = [w.containers[0].app.served for w in cluster.kubelet.workers.values()]
-    print(f"service proxy: {rps:,.0f} requests/s to 3 pods ({args.image}) over {args.seconds:g} s, "
+    print(f"service proxy: {rps:,.0f} requests/s to 3 pods ({args.image} {args.path}) over {args.seconds:g} s, "
           f"{args.connections} keep-alive connections, {tool}")
     print(f"per pod: {served}; cluster process CPU {cpu / args.seconds * 100:.0f}% of one core")
     if wrk:

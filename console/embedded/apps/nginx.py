@@ -40,6 +40,17 @@ NOT_FOUND = b"""<html>
 """
 
 
+_stamp_cache = [0, ""]
+
+
+def _log_stamp() -> str:
+    """The access log's time, formatted once per second (it is on the hot path)."""
+    now = int(time.time())
+    if _stamp_cache[0] != now:
+        _stamp_cache[:] = [now, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))]
+    return _stamp_cache[1]
+
+
 class NginxApp(App):
     kind = "nginx"
     default_ports = (80,)
@@ -87,7 +98,7 @@ class NginxApp(App):
             resp = Response(200, WELCOME, "text/html")
         else:
             resp = Response(404, NOT_FOUND % self.version().encode(), "text/html")
-        stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+        stamp = _log_stamp()
         agent = req.headers.get("user-agent", "-")
         self.ctx.log(f'{req.client} - - [{stamp}] "{req.method} {req.target} HTTP/1.1" '
                      f'{resp.status} {len(resp.body)} "-" "{agent}" "-"')
