@@ -12,7 +12,7 @@ import sys
 
 from console import __version__
 from console.loadgen import options, progress, runlog, summary, verbose
-from console.loadgen.engine import Engine, Response
+from console.loadgen.engine import Engine, Response, run_sync
 from console.loadgen.resolve import ClusterResolver
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
                          f"** Preparing {spec.concurrent} concurrent users for battle.\n"
                          "The server is now under siege...\n")
         sys.stderr.flush()
-    asyncio.run(_run(engine, spec))
+    run_sync(_run(engine, spec))
     sys.stdout.flush()
     result = engine.result()
     if spec.log:

@@ -30,6 +30,21 @@ from console.loadgen.stats import Stats
 LATE = 0.010             # an open-loop send leaving this much after its time is "late"
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed: ~25 % more requests/s from the same core (bench/loadgen)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_sync(coro):
+    """asyncio.run on the generator's preferred loop."""
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(coro)
+
+
 @dataclass
 class Response:
     """What -v prints for one request (siege's layout lives in verbose.py)."""

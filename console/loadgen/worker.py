@@ -29,7 +29,7 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the console
     from console.errors import UsageError
     from console.loadgen import runlog
-    from console.loadgen.engine import Engine
+    from console.loadgen.engine import Engine, run_sync
     from console.loadgen.resolve import ClusterResolver
 
     engine = Engine(spec, resolver or ClusterResolver())
@@ -55,7 +55,7 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
         await task
 
     try:
-        asyncio.run(drive())
+        run_sync(drive())
         result = engine.result()
     except Exception as exc:  # report, never die silently
         q.put(("error", f"load engine failed: {type(exc).__name__}: {exc}"))
