@@ -117,6 +117,8 @@ def test_l3_http_liveness_actuator_down_through_the_service_restarts_the_pod(lab
              what="healthy again")
     evs = lab.events(pod)
     assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 503") in evs
+    assert "Started OrderApplication in" in lab.kubectl("logs", "deploy/order").stdout
+    assert "Commencing graceful shutdown" in lab.kubectl("logs", pod, "--previous").stdout
     assert ("Killing", "Container order failed liveness probe, will be restarted") in evs
     assert len(lab.pods(selector="app=order")) == 1
 
@@ -149,7 +151,7 @@ def test_l7_killed_app_and_deleted_pod_are_replaced(lab):
 
 def test_bad_image_stalls_the_rollout_and_undo_recovers(lab):
     lab.kubectl("create", "deployment", "web", "--image=nginx:1.17.0", "--replicas=2")
-    wait_for(lambda: (d := lab.apps.read_namespaced_deployment("web", "default")).status.ready_replicas == 2,
+    wait_for(lambda: lab.apps.read_namespaced_deployment("web", "default").status.ready_replicas == 2,
              what="2 ready")
     lab.kubectl("set", "image", "deployment/web", "nginx=nginx:doesnotexist")
     wait_for(lambda: any((c := p.status.container_statuses) and c[0].state.waiting

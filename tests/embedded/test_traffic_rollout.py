@@ -2,7 +2,6 @@
 requests without a readinessProbe, and none with the documented one."""
 
 import threading
-import time
 
 import pytest
 

@@ -5,7 +5,7 @@ import json
 
 import aiohttp
 
-from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, status, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, until
 
 
 def service(name, port=80, target=80, selector=None, type_="ClusterIP"):
