@@ -174,3 +174,20 @@ async def test_memory_limit_below_the_app_footprint_is_oom_killed():
         last = cstatus(cluster, "jvm")["lastState"]["terminated"]
         assert last["reason"] == "OOMKilled" and last["exitCode"] == 137
         assert cstatus(cluster, "small")["restartCount"] == 0 and cstatus(cluster, "small")["ready"]
+
+
+async def test_exec_probe_timeout_and_never_pull_policy():
+    spec = {"command": ["sh", "-c", "sleep 3600"],
+            "readinessProbe": {"exec": {"command": ["sleep", "5"]}, "timeoutSeconds": 1,
+                               "periodSeconds": 2}}
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("slowprobe", image="busybox", container=spec))
+        cluster.registry.create("pods", pod("never", image="example/absent:1",
+                                            container={"imagePullPolicy": "Never"}))
+        await until(lambda: ("Unhealthy", 'Readiness probe failed: command "sleep 5" timed out')
+                    in events(cluster, "slowprobe"), what="probe timeout")
+        assert cstatus(cluster, "slowprobe")["ready"] is False
+        await until(lambda: cstatus(cluster, "never").get("state", {}).get("waiting", {})
+                    .get("reason") == "ErrImageNeverPull", what="ErrImageNeverPull")
+        assert cstatus(cluster, "never")["state"]["waiting"]["message"] == \
+            'Container image "example/absent:1" is not present with pull policy of Never'

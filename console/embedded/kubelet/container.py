@@ -131,47 +131,54 @@ class Container:
         return policy == "Always" or (policy == "OnFailure" and code != 0)
 
     async def pull(self) -> bool:
+        """Ensure the image is on the node; False if the container was stopped first.
+        Re-evaluated on each round, so a new image (respec) is picked up."""
         node = self.worker.node
-        policy = self.spec.get("imagePullPolicy") or (
-            "Always" if images.tag_of(self.ref) in ("", "latest") else "IfNotPresent")
-        cached = self.ref in node.images
-        if policy == "Never" and not cached:
-            msg = f'Container image "{self.image}" is not present with pull policy of Never'
-            self.event("ErrImageNeverPull", msg, "Warning")
-            self.set_waiting("ErrImageNeverPull", msg)
-            await self._stopping.wait()
-            return False
-        if cached and policy != "Always":
-            self.event("Pulled", f'Container image "{self.image}" already present on machine')
-            self.image_id = images.image_id(self.ref)
-            return True
         while True:
-            self.event("Pulling", f'Pulling image "{self.image}"')
+            ref, image = self.ref, self.image
+            policy = self.spec.get("imagePullPolicy") or (
+                "Always" if images.tag_of(ref) in ("", "latest") else "IfNotPresent")
+            cached = ref in node.images
+            if policy == "Never" and not cached:
+                msg = f'Container image "{image}" is not present with pull policy of Never'
+                self.event("ErrImageNeverPull", msg, "Warning")
+                self.set_waiting("ErrImageNeverPull", msg)
+                if await self.pause(10.0):
+                    return False
+                continue
+            if cached and policy != "Always":
+                self.event("Pulled", f'Container image "{image}" already present on machine')
+                self.image_id = images.image_id(ref)
+                return True
+            self.event("Pulling", f'Pulling image "{image}"')
             t0 = self.clock.elapsed()
             async with node.pull_lock:            # kubelet pulls one image at a time
                 waited = self.clock.elapsed() - t0
-                failure = images.failure(self.image)
-                took = 0.9 if failure else (0.5 if cached else images.pull_seconds(self.ref))
+                failure = images.failure(image)
+                took = 0.9 if failure else (0.5 if cached else images.pull_seconds(ref))
                 if await self.pause(took):
                     return False
+            if self.ref != ref:
+                continue                          # the pod's image changed meanwhile
             if failure is None:
-                size = images.size(self.ref)
-                node.images[self.ref] = size
-                self.image_id = images.image_id(self.ref)
-                self.event("Pulled", f'Successfully pulled image "{self.image}" in '
+                size = images.size(ref)
+                node.images[ref] = size
+                self.image_id = images.image_id(ref)
+                self.event("Pulled", f'Successfully pulled image "{image}" in '
                            f"{images.go_duration(took)} ({images.go_duration(took + waited)} "
                            f"including waiting). Image size: {size} bytes.")
                 self.pull_backoff = Backoff()
                 return True
-            self.event("Failed", f'Failed to pull image "{self.image}": {failure}', "Warning")
+            self.event("Failed", f'Failed to pull image "{image}": {failure}', "Warning")
             self.event("Failed", "Error: ErrImagePull", "Warning")
             self.set_waiting("ErrImagePull", failure)
-            now = self.clock.elapsed()
-            self.pull_backoff.next(now)
+            self.pull_backoff.next(self.clock.elapsed())
             # the next sync finds the pull backing off: ImagePullBackOff until it expires
             if await self.pause(1.0):
                 return False
-            msg = f'Back-off pulling image "{self.image}"'
+            if self.ref != ref:
+                continue
+            msg = f'Back-off pulling image "{image}"'
             self.event("BackOff", msg)
             self.event("Failed", "Error: ImagePullBackOff", "Warning")
             self.set_waiting("ImagePullBackOff", msg)

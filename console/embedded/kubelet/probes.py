@@ -111,7 +111,7 @@ class Prober:
         try:
             code, output = await asyncio.wait_for(task, self.c.clock.real(timeout))
         except asyncio.TimeoutError:
-            return False, f"command {shlex.join(command)!r} timed out"
+            return False, f'command "{shlex.join(command)}" timed out'
         return code == 0, output.rstrip("\n")
 
     def _target(self, kind: str) -> tuple[str, int | None]:
