@@ -326,6 +326,10 @@ class DeploymentController(RolloutStatus):
     def _reconcile_old(self, d: dict, all_rss: list[dict], old: list[dict], new_rs: dict) -> bool:
         if du.spec_replicas(old) == 0:
             return False
+        if not all(du.settled(r) for r in all_rss):
+            # A ReplicaSet whose status predates its spec would count pods that are
+            # about to go: scale down only on counts its controller has confirmed.
+            return False
         min_available = du.replicas(d) - du.max_unavailable(d)
         new_unavailable = new_rs["spec"].get("replicas", 0) - (new_rs.get("status") or {}).get("availableReplicas", 0)
         max_down = du.spec_replicas(all_rss) - min_available - new_unavailable

@@ -116,6 +116,11 @@ def status_sum(rss: list[dict], field: str) -> int:
     return sum((rs.get("status") or {}).get(field, 0) or 0 for rs in rss if rs)
 
 
+def settled(rs: dict) -> bool:
+    """The ReplicaSet controller has reported on the current spec."""
+    return (rs.get("status") or {}).get("observedGeneration", 0) >= rs["metadata"].get("generation", 1)
+
+
 def active(rss: list[dict]) -> list[dict]:
     return [rs for rs in rss if rs and (rs["spec"].get("replicas") or 0) > 0]
 
