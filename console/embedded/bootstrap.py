@@ -46,6 +46,37 @@ def populate(cluster) -> None:
             pass
 
 
+LEASE_RENEW = 10.0      # simulated seconds, as the kubelet renews
+LEASE_MIN_REAL = 5.0    # but not more often than this in real seconds (keeps history)
+
+
+def renew_leases(cluster) -> None:
+    """A coordination.k8s.io Lease per Node in kube-node-lease (kubectl describe
+    node shows it); created and renewed here unless someone else holds it."""
+    reg = cluster.registry
+    now = cluster.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for node in list(reg.scan("nodes")):
+        name = node["metadata"]["name"]
+        lease = reg.get("leases.coordination.k8s.io", "kube-node-lease", name)
+        if lease is None:
+            try:
+                reg.create("leases.coordination.k8s.io", {
+                    "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": name, "namespace": "kube-node-lease", "ownerReferences": [{
+                        "apiVersion": "v1", "kind": "Node", "name": name,
+                        "uid": node["metadata"].get("uid", "")}]},
+                    "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,
+                             "renewTime": now}})
+            except Conflict:
+                pass
+        elif (lease.get("spec") or {}).get("holderIdentity") == name:
+            def renew(obj):
+                obj["spec"]["renewTime"] = now
+            reg.mutate("leases.coordination.k8s.io", "kube-node-lease", name, renew)
+
+
 async def run(cluster) -> None:
     populate(cluster)
-    await asyncio.Event().wait()  # nothing more to do; idle until cancelled
+    while True:
+        renew_leases(cluster)
+        await asyncio.sleep(max(cluster.clock.real(LEASE_RENEW), LEASE_MIN_REAL))

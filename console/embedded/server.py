@@ -78,7 +78,7 @@ def make_app(cluster, token: str) -> web.Application:
             return discovery.resource_list(group, ver)
         t = handlers.resolve(group, ver, [s for s in tail.split("/") if s != ""])
         fn = METHODS.get(request.method)
-        if fn is None:
+        if fn is None or (t.sub is None and _verb(request.method, t) not in t.kind.verbs):
             raise ApiError(405, "the server does not allow this method on the requested "
                            "resource", "MethodNotAllowed")
         return await fn(request, cluster, t)
@@ -101,6 +101,14 @@ def make_app(cluster, token: str) -> web.Application:
     r.add_route("*", "/apis/{group}/{version}", resources)
     r.add_route("*", "/apis/{group}/{version}/{tail:.*}", resources)
     return app
+
+
+def _verb(method: str, t) -> str:
+    if method == "GET":
+        return "get" if t.name else "list"
+    if method == "DELETE":
+        return "delete" if t.name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "")
 
 
 def version_info(v: str) -> dict:

@@ -66,3 +66,12 @@ def test_logs_and_server_dry_run(kubectl):
     text = wait_for(lambda: ok(kubectl("logs", "web", "-n", ns)), what="logs")
     assert text.strip()
     assert ok(kubectl("logs", "web", "-n", ns, "--tail=1")).strip() == text.strip().splitlines()[-1]
+
+
+def test_auth_can_i_whoami_and_node_leases(kubectl):
+    assert ok(kubectl("auth", "can-i", "create", "pods")).strip() == "yes"
+    assert "kubelab" in ok(kubectl("auth", "whoami"))
+    lease = wait_for(lambda: kubectl("describe", "node", "kubelab-node-1").stdout, what="node")
+    assert re.search(r"HolderIdentity:\s+kubelab-node-1", lease)
+    r = kubectl("get", "--raw", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+    assert r.returncode == 1 and ("MethodNotAllowed" in r.stderr or "not allow" in r.stderr)
