@@ -259,6 +259,9 @@ VIRTUALSERVICE = Spec([NAME, _c("Gateways"), _c("Hosts"), _c("Age", "date")],
                       lambda v, now: [v["metadata"]["name"],
                                       _json_cell((v.get("spec") or {}).get("gateways")),
                                       _json_cell((v.get("spec") or {}).get("hosts")), _age(v, now)])
+LEASE = Spec([NAME, _c("Holder"), AGE],
+             lambda o, now: [o["metadata"]["name"], (o.get("spec") or {}).get("holderIdentity", ""),
+                             _age(o, now)])
 DEFAULT = Spec([NAME, AGE], lambda o, now: [o["metadata"]["name"], _age(o, now)])
 
 BY_KEY = {
@@ -268,6 +271,7 @@ BY_KEY = {
     "configmaps": CONFIGMAP, "secrets": SECRET, "namespaces": NAMESPACE,
     "destinationrules.networking.istio.io": DESTINATIONRULE,
     "virtualservices.networking.istio.io": VIRTUALSERVICE,
+    "leases.coordination.k8s.io": LEASE,
 }
 
 
