@@ -77,6 +77,12 @@ def renew_leases(cluster) -> None:
 
 async def run(cluster) -> None:
     populate(cluster)
+    loop = asyncio.get_running_loop()
+
+    def on_change(ev) -> None:  # a new Node gets its Lease at once (outside the emit)
+        if ev.res == "nodes" and ev.type == "ADDED":
+            loop.call_soon(renew_leases, cluster)
+    cluster.store.subscribe(on_change)
     while True:
         renew_leases(cluster)
         await asyncio.sleep(max(cluster.clock.real(LEASE_RENEW), LEASE_MIN_REAL))

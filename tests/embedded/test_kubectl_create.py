@@ -71,7 +71,10 @@ def test_logs_and_server_dry_run(kubectl):
 def test_auth_can_i_whoami_and_node_leases(kubectl):
     assert ok(kubectl("auth", "can-i", "create", "pods")).strip() == "yes"
     assert "kubelab" in ok(kubectl("auth", "whoami"))
-    lease = wait_for(lambda: kubectl("describe", "node", "kubelab-node-1").stdout, what="node")
-    assert re.search(r"HolderIdentity:\s+kubelab-node-1", lease)
+    wait_for(lambda: re.search(r"HolderIdentity:\s+kubelab-node-1",
+                               kubectl("describe", "node", "kubelab-node-1").stdout),
+             what="the node's Lease in describe")
+    assert re.search(r"kubelab-node-1\s+kubelab-node-1",
+                     ok(kubectl("get", "leases", "-n", "kube-node-lease")))
     r = kubectl("get", "--raw", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
     assert r.returncode == 1 and ("MethodNotAllowed" in r.stderr or "not allow" in r.stderr)
