@@ -92,6 +92,7 @@ async def test_empty_service_placeholder_slice_and_deletion():
         assert sl["endpoints"] == [] and "ports" not in sl
         cluster.registry.delete("services", "default", "svc")
         await until(lambda: endpoints(cluster) is None, what="endpoints removed")
+        await until(lambda: not slices(cluster), what="slices collected with their owner")
     finally:
         await cluster.stop()
 
