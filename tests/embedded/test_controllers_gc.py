@@ -83,3 +83,24 @@ async def test_namespace_is_emptied_then_removed():
             assert cluster.store.list(res, "lab") == []
     finally:
         await cluster.stop()
+
+
+async def test_object_with_a_live_owner_left_only_loses_the_dangling_reference():
+    cluster = await start()
+    try:
+        def cm(name):
+            return cluster.registry.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                          "metadata": {"name": name, "namespace": "default"}})
+        a, b = cm("owner-a"), cm("owner-b")
+        refs = [{"apiVersion": "v1", "kind": "ConfigMap", "name": o["metadata"]["name"],
+                 "uid": o["metadata"]["uid"]} for o in (a, b)]
+        cluster.registry.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                               "metadata": {"name": "child", "namespace": "default",
+                                                            "ownerReferences": refs}})
+        cluster.registry.delete("configmaps", "default", "owner-a")
+        await until(lambda: [r["name"] for r in cluster.store.get("configmaps", "default", "child")
+                             ["metadata"].get("ownerReferences", [])] == ["owner-b"], what="ref dropped")
+        cluster.registry.delete("configmaps", "default", "owner-b")
+        await until(lambda: cluster.store.get("configmaps", "default", "child") is None, what="child collected")
+    finally:
+        await cluster.stop()
