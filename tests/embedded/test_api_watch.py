@@ -231,3 +231,21 @@ def test_bookmarks_when_allowed(cluster, api):
     assert ev["type"] == "BOOKMARK"
     assert int(ev["object"]["metadata"]["resourceVersion"]) >= int(rv)
     assert ev["object"]["kind"] == "ConfigMap"
+
+
+def test_watch_list_sends_initial_events_then_a_marked_bookmark(cluster, api):
+    ns = _ns(api)
+    core = client.CoreV1Api(api)
+    for n in ("a", "b"):
+        core.create_namespaced_config_map(ns, _cm(n))
+    events = stream(cluster, f"/api/v1/namespaces/{ns}/configmaps?watch=1&sendInitialEvents=true"
+                    "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=20")
+    got = _take(events, 3)
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in got[:2]] == \
+        [("ADDED", "a"), ("ADDED", "b")]
+    assert got[2]["type"] == "BOOKMARK"
+    assert got[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    empty = _ns(api)
+    first = next(stream(cluster, f"/api/v1/namespaces/{empty}/configmaps?watch=1"
+                        "&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=20"))
+    assert first["type"] == "BOOKMARK"

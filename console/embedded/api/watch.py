@@ -34,6 +34,11 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     label = parse_labels(q.get("labelSelector"))
     field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
     since = _since(q.get("resourceVersion"))
+    # WatchList (client-go's streaming list): the current state as ADDED events,
+    # then a bookmark marked initial-events-end.
+    initial = q.get("sendInitialEvents") in ("true", "1")
+    if initial:
+        since = None
     bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
     timeout = None
     if q.get("timeoutSeconds"):
@@ -48,7 +53,10 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     await resp.prepare(request)
     store = cluster.store
     try:
-        watcher = store.watch(t.kind.key, t.namespace if t.kind.namespaced else None, since)
+        scope = t.namespace if t.kind.namespaced else None
+        pending = sum(1 for _ in store.scan(t.kind.key, scope)) if initial else -1
+        watcher = store.watch(t.kind.key, scope, since)
+        start_rv = str(store.resource_version)
     except Expired as exc:
         await _send(resp, {"type": "ERROR", "object": status_obj(410, str(exc), "Expired")})
         return resp
@@ -75,8 +83,16 @@ async def serve(request, cluster, t) -> web.StreamResponse:
         return out
 
     loop = asyncio.get_running_loop()
+
+    async def initial_events_end():
+        await _send(resp, {"type": "BOOKMARK", "object": {
+            "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
+            "metadata": {"resourceVersion": start_rv,
+                         "annotations": {"k8s.io/initial-events-end": "true"}}}})
     deadline = loop.time() + timeout if timeout is not None else None
     try:
+        if pending == 0:
+            await initial_events_end()
         while True:
             wait = BOOKMARK_EVERY
             if deadline is not None:
@@ -93,6 +109,7 @@ async def serve(request, cluster, t) -> web.StreamResponse:
                 continue
             if ev is None:  # the store closed us (too far behind): the client relists
                 break
+            pending -= 1
             now, before = matches(ev.obj), matches(ev.old)
             kind = ev.type
             if kind == "MODIFIED" and now and not before and (label or field):
@@ -100,8 +117,11 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             elif kind == "MODIFIED" and before and not now:
                 kind = "DELETED"
             elif not now and not (kind == "DELETED" and before):
-                continue
-            await _send(resp, {"type": kind, "object": render(ev.obj)})
+                kind = None
+            if kind is not None:
+                await _send(resp, {"type": kind, "object": render(ev.obj)})
+            if pending == 0:
+                await initial_events_end()
     except ConnectionResetError:
         return resp  # the client went away
     except Exception as exc:  # the stream has started: end it with an ERROR event
