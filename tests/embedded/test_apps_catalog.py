@@ -37,19 +37,23 @@ def ctx(image, annotations=None, log=None):
                    log or (lambda line: None))
 
 
+async def call(app, method, path, body=b"", headers=None):
+    resp = app.handle(Request(method, path, headers or {}, body))
+    return resp if hasattr(resp, "status") else await resp
+
+
 async def test_order_service_routes():
-    app = apps.start(ctx("jinyoung/order:canary", {"kubelab.dev/latency-ms": "0"}))
-    r = app.handle(Request("POST", "/orders", {}, b'{"productId": 3, "qty": 1}'))
-    assert r.status == 201
-    r = app.handle(Request("GET", "/orders"))
+    app = apps.start(ctx("jinyoung/order:canary"))
+    assert (await call(app, "POST", "/orders", b'{"productId": 3, "qty": 1}')).status == 201
+    r = await call(app, "GET", "/orders")
     assert r.status == 200 and b'"canary"' in r.body and b'"productId": 3' in r.body
-    assert app.handle(Request("PUT", "/actuator/down")).status == 200
-    assert app.handle(Request("GET", "/actuator/health")).status == 503
-    assert app.handle(Request("PUT", "/actuator/up")).status == 200
-    assert app.handle(Request("GET", "/actuator/health")).status == 200
-    assert app.handle(Request("GET", "/nope")).status == 404
-    assert app.handle(Request("POST", "/orders", {}, b"[not json")).status == 400
-    assert app.cpu.usage_core_seconds() > 0
+    assert (await call(app, "PUT", "/actuator/down")).status == 200
+    assert (await call(app, "GET", "/actuator/health")).status == 503
+    assert (await call(app, "PUT", "/actuator/up")).status == 200
+    assert (await call(app, "GET", "/actuator/health")).status == 200
+    assert (await call(app, "GET", "/nope")).status == 404
+    assert (await call(app, "POST", "/orders", b"[not json")).status == 400
+    assert app.cpu.burned == 8 * 12.0 / 1000 * app.clock.speed   # 8 requests, scaled by speed
 
 
 async def test_annotations_override_the_profile_and_bad_values_are_logged():
@@ -59,17 +63,20 @@ async def test_annotations_override_the_profile_and_bad_values_are_logged():
                                                     "kubelab.dev/cpu-per-request": "lots"},
                          log=lines.append))
     assert app.boot_seconds == 5 and app.error_rate == 1.0
-    assert app.cpu_per_request == 60.0
+    assert app.cpu_per_request == 12.0
     assert any("kubelab.dev/cpu-per-request" in line for line in lines)
     resp = await app.handle(Request("GET", "/orders"))
     assert resp.status == 500
 
 
-async def test_latency_grows_with_requests_in_flight():
+async def test_latency_grows_with_requests_in_flight_over_the_cores():
     app = apps.start(ctx("jinyoung/order:stable", {"kubelab.dev/latency-ms": "10"}))
-    idle = app.latency()
-    app.inflight = 16
-    assert app.latency() > idle * 2
+    assert app.cores == 2.0 and app.latency() == 0.010 + 0.012
+    app.inflight = 15                                   # 16 requests share 2 cores
+    assert abs(app.latency() - (0.010 + 0.012 * 8)) < 1e-9
+    limited = apps.start(Context(Clock(50), "p", "default", "c", "jinyoung/order:stable", "10.244.1.2",
+                                 {"resources": {"limits": {"cpu": "500m"}}}, {}, lambda line: None))
+    assert limited.cores == 0.5 and limited.latency() == 0.008 + 0.012 * 2
 
 
 def test_nginx_welcome_page_and_access_log():

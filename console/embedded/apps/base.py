@@ -81,6 +81,19 @@ class Context:
     net: object = None                          # the pod's network for curl/wget (kubelet/podnet.py)
 
 
+DEFAULT_CORES = 2.0      # without limits.cpu a container may burst to about this much
+
+
+def cpu_cores(spec: dict) -> float:
+    """limits.cpu as cores ("500m" -> 0.5), or DEFAULT_CORES."""
+    raw = str(((spec.get("resources") or {}).get("limits") or {}).get("cpu") or "").strip()
+    try:
+        value = float(raw[:-1]) / 1000 if raw.endswith("m") else float(raw)
+    except ValueError:
+        return DEFAULT_CORES
+    return value if value > 0 else DEFAULT_CORES
+
+
 def annotation_float(ctx: Context, key: str, default: float) -> float:
     raw = ctx.annotations.get(f"kubelab.dev/{key}")
     if raw is None:
@@ -98,7 +111,7 @@ class App:
     flavor = GNU
     default_ports: tuple[int, ...] = (8080,)
     boot_seconds = 2.0
-    cpu_per_request = 2.0            # millicore-seconds
+    cpu_per_request = 2.0            # millicore-seconds (= ms of one core)
     latency_ms = 2.0
     error_rate = 0.0
     stop_exit: int | None = 143      # exit code on SIGTERM; None: SIGTERM is ignored
@@ -124,6 +137,7 @@ class App:
         self.latency_ms = annotation_float(ctx, "latency-ms", self.latency_ms)
         self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
         self.memory_mb = annotation_float(ctx, "memory-mb", self.memory_mb)
+        self.cores = cpu_cores(ctx.spec)
 
     def start_error(self) -> str | None:
         """Why the runtime cannot start this process (a missing binary), or None."""
@@ -188,8 +202,11 @@ class App:
         return Response(200, b'{"status":"ok"}')
 
     def latency(self) -> float:
-        """Seconds (real): grows with the requests already in flight."""
-        return self.latency_ms / 1000.0 * (1 + self.inflight / 8)
+        """Seconds (real) for the next request: its own wait (latency-ms) plus its CPU
+        time shared with the requests in flight over the container's cores, so a
+        pod's throughput tops out at cores / cpu-per-request and latency grows."""
+        cpu = self.cpu_per_request / 1000.0
+        return self.latency_ms / 1000.0 + cpu * max(1.0, (self.inflight + 1) / self.cores)
 
     def delayed(self, resp: Response):
         delay = self.latency()

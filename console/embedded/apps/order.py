@@ -25,8 +25,8 @@ class OrderApp(App):
     kind = "order"
     default_ports = (8080,)
     boot_seconds = 25.0
-    cpu_per_request = 60.0        # millicore-seconds: a JPA insert/select on a small pod
-    latency_ms = 15.0
+    cpu_per_request = 12.0        # millicore-seconds: a JPA select/insert on a small JVM
+    latency_ms = 8.0              # waiting on the database
     stop_exit = 143
     memory_mb = 380.0
     idle_millicores = 3.0
