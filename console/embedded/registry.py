@@ -44,6 +44,10 @@ class Invalid(Exception):
         super().__init__(f'{kind} "{name}" is invalid: {detail}')
 
 
+class Forbidden(Exception):
+    """403: e.g. new content in a namespace that is being terminated."""
+
+
 def random_suffix(n: int = 5) -> str:
     return "".join(random.choice(_SUFFIX) for _ in range(n))
 
@@ -80,10 +84,24 @@ class Registry:
             meta["generation"] = 1
         if res in STATUS_SUBRESOURCE:
             obj.pop("status", None)
+        ns = meta.get("namespace")
+        if ns and res not in ("namespaces", "events"):
+            owner = self.store.get("namespaces", "", ns)
+            if owner is not None and owner["metadata"].get("deletionTimestamp"):
+                raise Forbidden(f'{res.split(".")[0]} "{meta.get("name", "")}" is forbidden: '
+                                f"unable to create new content in namespace {ns} because it "
+                                "is being terminated")
         self._admit(res, obj, None)
         if dry_run:
             return obj
-        return self.store.create(res, obj)
+        for attempt in range(8):
+            try:
+                return self.store.create(res, obj)
+            except Conflict:
+                # a generated name that collides is retried, as the API server does since 1.32
+                if not meta.get("generateName") or attempt == 7:
+                    raise
+                meta["name"] = meta["generateName"] + random_suffix()
 
     def update(self, res: str, obj: dict, subresource: str | None = None,
                dry_run: bool = False) -> dict:

@@ -13,7 +13,7 @@ from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
                                          invalid, not_found, respond, success)
 from console.embedded.kinds import Kind
-from console.embedded.registry import Invalid
+from console.embedded.registry import Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
 
 NAMESPACE_SUBRESOURCES = {"status", "finalize"}
@@ -63,6 +63,8 @@ def _rest_error(t: Target, exc: Exception, name: str) -> ApiError:
         return conflict(k.resource, name, k.group)
     if isinstance(exc, Invalid):
         return invalid(k.kind, name, exc.causes, k.group)
+    if isinstance(exc, Forbidden):
+        return ApiError(403, str(exc), "Forbidden", {"name": name, "kind": k.resource})
     raise exc
 
 
@@ -196,7 +198,7 @@ async def create(request, cluster, t: Target) -> web.Response:
                       "FieldValueRequired")
     try:
         out = cluster.registry.create(t.kind.key, obj, dry_run=_dry_run(request))
-    except (Conflict, Invalid, NotFound) as exc:
+    except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, name)
     return respond(_wire(t, out), 201, headers)
 
