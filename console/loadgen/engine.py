@@ -168,8 +168,9 @@ class Engine:
         if self.interrupted:
             self._stop.set()
         limit = s.concurrent
+        # ssl=False: like siege, load a lab's self-signed endpoint without verifying it
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not s.keepalive,
-                                         ttl_dns_cache=300, enable_cleanup_closed=False)
+                                         ttl_dns_cache=300, ssl=False)
         timeout = aiohttp.ClientTimeout(total=s.timeout)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
                                          cookie_jar=aiohttp.DummyCookieJar(),

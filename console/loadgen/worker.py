@@ -7,7 +7,9 @@
     w.result(timeout=30)          # the final result dict (Engine.result()), or None
 
 The child appends its run to the run log itself, so a run's result survives the
-console quitting; when the console process disappears the child stops the run.
+console quitting: at a normal exit multiprocessing sends it SIGTERM (it is daemonic)
+and it ends the run and logs it; if the console dies outright, the child notices
+its parent is gone and does the same.
 Messages on the queue: ("snapshot", dict), ("result", dict), ("error", str).
 """
 
@@ -33,7 +35,6 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
     from console.loadgen.resolve import ClusterResolver
 
     engine = Engine(spec, resolver or ClusterResolver())
-    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     try:
         engine.prepare()
     except UsageError as exc:
@@ -44,6 +45,9 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
 
     async def drive() -> None:
         nonlocal orphaned
+        # multiprocessing terminates a daemonic worker when the console exits: end the
+        # run properly then, so its result still reaches the run log
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, engine.stop)
         task = asyncio.create_task(engine.run())
         while not task.done():
             await asyncio.wait([task], timeout=interval)
@@ -88,7 +92,7 @@ class LoadWorker:
         self._q = ctx.Queue()
         self._stop = ctx.Event()
         self._proc = ctx.Process(
-            target=_child, name="kubelab-loadgen", daemon=False,
+            target=_child, name="kubelab-loadgen", daemon=True,
             args=(self.spec, self.resolver, self._q, self._stop, self.interval,
                   os.getpid(), self.log))
         self._proc.start()

@@ -159,3 +159,46 @@ async def test_open_loop_with_spare_capacity_sends_the_count(server):
     _, r, _ = await run(["--rate=50", "-r5", "-c2", server.url("/ok")])
     assert r["requests"] == 10 and r["transactions"] == 10
     assert math.isfinite(r["request_rate"])
+
+
+async def test_https_through_aiohttp_without_verifying(tmp_path):
+    import datetime
+    import ssl
+
+    from aiohttp import web
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+
+    app = web.Application()
+    async def secure(request):
+        return web.Response(text="tls!")
+
+    app.router.add_get("/secure", secure)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        _, r, seen = await run(["-c2", "-r3", "-v", f"https://127.0.0.1:{port}/secure"])
+    finally:
+        await runner.cleanup()
+    assert r["transactions"] == 6 and r["errors"] == {}
+    assert r["data_transferred"] == pytest.approx(6 * 4 / 2**20)
+    assert {s.version for s in seen} == {"HTTP/1.1"}

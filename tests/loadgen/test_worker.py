@@ -3,6 +3,8 @@
 import asyncio
 import json
 
+import pytest
+
 from console.loadgen.options import parse
 from console.loadgen.resolve import StaticResolver
 from console.loadgen.worker import LoadWorker
@@ -66,3 +68,45 @@ async def test_worker_bounded_run_ends_by_itself(server, state):
         w.kill()
     assert result["transactions"] == 10 and not result["interrupted"]
     assert not (state / "kubelab" / "runs.jsonl").exists()
+
+
+PARENT = """
+import os, sys, time
+from console.loadgen.options import parse
+from console.loadgen.worker import LoadWorker
+if __name__ == "__main__":
+    w = LoadWorker(parse(["-c1", "-t120S", sys.argv[1]])).start()
+    for _ in range(600):
+        if any(s["transactions"] for s in w.snapshots()):
+            break
+        time.sleep(0.1)
+    print(w.pid, flush=True)
+    if sys.argv[2] == "crash":
+        os._exit(0)   # the console dies without a word to its worker
+    sys.exit(0)       # the console quits normally without stopping the run
+"""
+
+
+@pytest.mark.parametrize("how", ["crash", "exit"])
+async def test_the_run_is_logged_when_the_console_goes(server, state, tmp_path, how):
+    import os
+    import sys
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), server.url("/slow?ms=20"), how, env=env,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    child = int(out.split()[0])
+    log = state / "kubelab" / "runs.jsonl"
+    try:
+        assert await poll(log.exists, 60), "the orphaned worker did not log its run"
+    finally:
+        try:
+            os.kill(child, 9)
+        except ProcessLookupError:
+            pass
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["source"] == "worker" and record["result"]["interrupted"]
+    assert record["result"]["transactions"] > 0
