@@ -104,3 +104,25 @@ async def test_object_with_a_live_owner_left_only_loses_the_dangling_reference()
         await until(lambda: cluster.store.get("configmaps", "default", "child") is None, what="child collected")
     finally:
         await cluster.stop()
+
+
+async def test_events_expire_after_an_hour_of_wall_clock():
+    from datetime import datetime, timedelta, timezone
+
+    cluster = await start(only=["event-ttl"])
+    try:
+        def event(name, age):
+            stamp = (datetime.now(timezone.utc) - timedelta(seconds=age)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cluster.registry.create("events", {
+                "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"},
+                "reason": "Test", "message": "m", "type": "Normal", "count": 1,
+                "firstTimestamp": stamp, "lastTimestamp": stamp})
+        event("old", 3700)
+        event("fresh", 60)
+        # The first sweep runs at start; restart the sweep so it sees these two.
+        cluster.controllers.controllers["event-ttl"].queue.add_after("sweep", 0)
+        await until(lambda: cluster.store.get("events", "default", "old") is None, what="old event expired")
+        assert cluster.store.get("events", "default", "fresh") is not None
+    finally:
+        await cluster.stop()

@@ -10,6 +10,7 @@ import asyncio
 from console.embedded.controllers.base import Informer
 from console.embedded.controllers.deployment import DeploymentController
 from console.embedded.controllers.endpoints import EndpointsController
+from console.embedded.controllers.eventttl import EventTTL
 from console.embedded.controllers.gc import GarbageCollector
 from console.embedded.controllers.namespace import NamespaceController
 from console.embedded.controllers.replicaset import ReplicaSetController
@@ -22,6 +23,7 @@ CONTROLLERS = {
     "endpoints": EndpointsController,
     "garbage-collector": GarbageCollector,
     "namespace": NamespaceController,
+    "event-ttl": EventTTL,
 }
 
 
@@ -33,7 +35,8 @@ class ControlPlane:
                             for name, cls in CONTROLLERS.items() if only is None or name in only}
 
     def idle(self) -> bool:
-        return all(len(c.queue) == 0 for c in self.controllers.values())
+        """No work waiting (the event TTL's periodic sweep does not count)."""
+        return all(len(c.queue) == 0 for name, c in self.controllers.items() if name != "event-ttl")
 
     async def run(self) -> None:
         await asyncio.gather(*(c.queue.run() for c in self.controllers.values()))
