@@ -41,6 +41,8 @@ def set_image(cluster, image, name="web", annotations=None):
 
 
 def test_hash_and_fenceposts():
+    assert du.fnv32a(b"a") == 0xE40C292C and du.fnv32a(b"foobar") == 0xBF9CF968   # FNV-1a test vectors
+    assert du.safe_encode("1234567890") == "56789bcdf4"   # rand.SafeEncodeString's alphabet
     t = deployment()["spec"]["template"]
     h = du.template_hash(t, None)
     assert h == du.template_hash(copy.deepcopy(t), None)

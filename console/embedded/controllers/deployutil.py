@@ -35,7 +35,8 @@ def template_hash(template: dict, collision_count: int | None) -> str:
     stability), then the collision count, rendered like rand.SafeEncodeString."""
     h = fnv32a(json.dumps(template, sort_keys=True, separators=(",", ":")).encode())
     if collision_count is not None:
-        h = fnv32a(struct.pack("<I", collision_count & 0xFFFFFFFF), h)
+        # k8s writes the count into an 8-byte buffer (PutUint32 fills the first 4).
+        h = fnv32a(struct.pack("<I", collision_count & 0xFFFFFFFF) + b"\0\0\0\0", h)
     return safe_encode(str(h))
 
 
