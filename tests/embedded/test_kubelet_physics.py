@@ -191,3 +191,20 @@ async def test_exec_probe_timeout_and_never_pull_policy():
                     .get("reason") == "ErrImageNeverPull", what="ErrImageNeverPull")
         assert cstatus(cluster, "never")["state"]["waiting"]["message"] == \
             'Container image "example/absent:1" is not present with pull policy of Never'
+
+
+async def test_an_overloaded_app_fails_its_probe_by_timeout():
+    spec = {"readinessProbe": {"httpGet": {"path": "/actuator/health", "port": 8080},
+                               "periodSeconds": 2, "timeoutSeconds": 1}}
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("busy", image="jinyoung/order:stable", container=spec,
+                                            annotations={"kubelab.dev/boot-seconds": "1"}))
+        await until(lambda: cstatus(cluster, "busy").get("ready"), what="ready")
+        app = cluster.kubelet.container("default", "busy").app
+        app.inflight = 400            # 400 requests sharing 2 cores: ~2.4 s each
+        await until(lambda: not cstatus(cluster, "busy").get("ready"), what="unready under load")
+        assert ("Unhealthy", 'Readiness probe failed: Get "http://%s:8080/actuator/health": context '
+                "deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                % cluster.kubelet.worker("default", "busy").ip) in events(cluster, "busy")
+        app.inflight = 0
+        await until(lambda: cstatus(cluster, "busy").get("ready"), what="ready again")

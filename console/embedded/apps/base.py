@@ -198,6 +198,22 @@ class App:
             return self.delayed(Response(500, b'{"error":"Internal Server Error"}'))
         return self.delayed(self.route(req))
 
+    async def call(self, req: Request, probe: bool = False) -> Response:
+        """A request from inside the cluster (kubelet probes, curl in a pod): the same
+        latency, spent on the simulated clock like every in-cluster duration."""
+        delay = self.latency()
+        if not probe:
+            self.cpu.add(self.cpu_per_request)
+            self.served += 1
+        self.inflight += 1
+        try:
+            await self.clock.sleep(delay)
+        finally:
+            self.inflight -= 1
+        if not probe and self.error_rate and random.random() < self.error_rate:
+            return Response(500, b'{"error":"Internal Server Error"}')
+        return self.route(req)
+
     def route(self, req: Request) -> Response:
         return Response(200, b'{"status":"ok"}')
 

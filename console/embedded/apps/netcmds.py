@@ -25,10 +25,13 @@ async def fetch(sh, method: str, url: str, body: bytes, timeout: float):
         target += "?" + parts.query
     req = Request(method, target, {"host": f"{host}:{port}", "user-agent": "curl/8.5.0"}, body,
                   client=sh.env.get("POD_IP", "10.244.0.1"))
-    resp = app.handle(req)
-    if not hasattr(resp, "status"):
-        resp = await asyncio.wait_for(resp, timeout)
+    resp = await asyncio.wait_for(app.call(req), sh_timeout(sh, timeout))
     return resp.status, resp.body
+
+
+def sh_timeout(sh, sim_seconds: float) -> float:
+    clock = getattr(getattr(sh, "sleep_fn", None), "__self__", None)
+    return clock.real(sim_seconds) if clock is not None and hasattr(clock, "real") else sim_seconds
 
 
 @command("curl")
