@@ -111,3 +111,15 @@ async def test_required_node_affinity():
         assert "2 node(s) didn't match Pod's node affinity/selector" in scheduled_cond(get(cluster, "none"))["message"]
     finally:
         await cluster.stop()
+
+
+async def test_no_nodes_at_all_then_one_registers():
+    cluster = await start(kubelet=False, nodes=0)
+    try:
+        cluster.registry.create("pods", pod("early"))
+        await until(lambda: scheduled_cond(get(cluster, "early")).get("message") == "no nodes available to schedule pods",
+                    what="no nodes")
+        add_node(cluster, "late")
+        await until(lambda: get(cluster, "early")["spec"].get("nodeName") == "late", what="bound when a node came")
+    finally:
+        await cluster.stop()

@@ -253,9 +253,11 @@ class Scheduler:
         parts = sorted(f"{n} {r}" for r, n in reasons.items())
         message = f"0/{total} nodes are available"
         message += (": " + ", ".join(parts) + ".") if parts else "."
-        if resource_only and total:
+        if not total:
+            message = "no nodes available to schedule pods"
+        elif resource_only:
             message += f" preemption: 0/{total} nodes are available: {total} No preemption victims found for incoming pod.."
-        elif total:
+        else:
             message += f" preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.."
         key = key_of(pod)
         self.unschedulable[key] = None
