@@ -126,3 +126,24 @@ async def test_events_expire_after_an_hour_of_wall_clock():
         assert cluster.store.get("events", "default", "fresh") is not None
     finally:
         await cluster.stop()
+
+
+async def test_namespace_reports_what_holds_it():
+    cluster = await start()
+    try:
+        cluster.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "held"}})
+        cluster.registry.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": "pinned", "namespace": "held", "finalizers": ["example.com/keep"]}})
+        cluster.registry.delete("namespaces", "", "held")
+
+        def conds():
+            ns = cluster.store.get("namespaces", "", "held")
+            return {c["type"]: c["message"] for c in (ns.get("status") or {}).get("conditions") or []}
+        await until(lambda: "NamespaceFinalizersRemaining" in conds(), what="conditions")
+        assert conds()["NamespaceContentRemaining"] == "Some resources are remaining: configmaps. has 1 resource instances"
+        assert conds()["NamespaceFinalizersRemaining"] == \
+            "Some content in the namespace has finalizers remaining: example.com/keep in 1 resource instances"
+        cluster.registry.mutate("configmaps", "held", "pinned", lambda o: o["metadata"].__setitem__("finalizers", []))
+        await until(lambda: cluster.store.get("namespaces", "", "held") is None, what="namespace gone")
+    finally:
+        await cluster.stop()

@@ -58,10 +58,20 @@ class NamespaceController:
                     pass
         content = self._content(name)
         if content:
-            left = ", ".join(f"{res.split('.')[0]} has {len(objs)} resource instances"
+            # Worded as the real controller: "<resource>.<group>", so core kinds read "pods."
+            left = ", ".join(f"{res if '.' in res else res + '.'} has {len(objs)} resource instances"
                              for res, objs in sorted(content.items()))
             self._condition(name, "NamespaceContentRemaining", "SomeResourcesRemain",
                             f"Some resources are remaining: {left}")
+            finalizers: dict[str, int] = {}
+            for objs in content.values():
+                for obj in objs:
+                    for f in obj["metadata"].get("finalizers") or []:
+                        finalizers[f] = finalizers.get(f, 0) + 1
+            if finalizers:
+                held = ", ".join(f"{f} in {n} resource instances" for f, n in sorted(finalizers.items()))
+                self._condition(name, "NamespaceFinalizersRemaining", "SomeFinalizersRemain",
+                                f"Some content in the namespace has finalizers remaining: {held}")
             self.queue.add_after(name, RECHECK)
             return
 
