@@ -10,7 +10,7 @@ import secrets
 
 from aiohttp import web
 
-from console.embedded.api import discovery, handlers, openapi, patching
+from console.embedded.api import discovery, handlers, metrics, openapi, patching
 from console.embedded.api.status import REASONS, ApiError, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
@@ -90,6 +90,7 @@ def make_app(cluster, token: str) -> web.Application:
     for path in ("/healthz", "/readyz", "/livez"):
         r.add_get(path, health)
     r.add_get("/version", version)
+    r.add_get("/metrics", metrics.serve)
     r.add_get("/api", discovery.api_root)
     r.add_get("/apis", discovery.apis_root)
     r.add_get("/openapi/v3", openapi.index)

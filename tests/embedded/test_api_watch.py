@@ -249,3 +249,38 @@ def test_watch_list_sends_initial_events_then_a_marked_bookmark(cluster, api):
     first = next(stream(cluster, f"/api/v1/namespaces/{empty}/configmaps?watch=1"
                         "&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=20"))
     assert first["type"] == "BOOKMARK"
+
+
+def test_a_closed_quiet_watch_is_released(start_cluster):
+    import socket
+    import time
+
+    from apihelp import ssl_context
+    c = start_cluster(nodes=0)
+    host, port = c.server.split("//")[1].split(":")
+    base = _watches(c)
+    sock = ssl_context(c).wrap_socket(socket.create_connection((host, int(port)), timeout=30),
+                                      server_hostname=host)
+    sock.sendall((f"GET /api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1 HTTP/1.1\r\n"
+                  f"Host: {host}\r\nAuthorization: Bearer {c.token}\r\n\r\n").encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    _until(lambda: _watches(c) == base + 1, "the watch to register")
+    sock.close()  # a quiet stream: no event will ever fail to write
+    _until(lambda: _watches(c) == base, "the server to release the watch")
+
+
+def _until(fn, what, timeout=30.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _watches(c) -> int:
+    code, _, body = call(c, "GET", "/metrics")
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith('apiserver_longrunning_requests{') and 'verb="WATCH"' in line)

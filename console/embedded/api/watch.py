@@ -11,13 +11,14 @@ import logging
 
 from aiohttp import web
 
-from console.embedded.api import conversion, tables
+from console.embedded.api import conversion, metrics, tables
 from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import bad_request, status_obj
 from console.embedded.store import Expired
 
 log = logging.getLogger("kubelab.api.watch")
 BOOKMARK_EVERY = 15.0  # seconds, real time
+LIVENESS_EVERY = 2.0   # how often a quiet stream checks that its client is still there
 
 
 def _since(rv: str | None) -> int | None:
@@ -90,11 +91,13 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             "metadata": {"resourceVersion": start_rv,
                          "annotations": {"k8s.io/initial-events-end": "true"}}}})
     deadline = loop.time() + timeout if timeout is not None else None
+    metrics.opened(t.kind.key)
     try:
         if pending == 0:
             await initial_events_end()
+        next_bookmark = loop.time() + BOOKMARK_EVERY
         while True:
-            wait = BOOKMARK_EVERY
+            wait = LIVENESS_EVERY
             if deadline is not None:
                 wait = min(wait, deadline - loop.time())
                 if wait <= 0:
@@ -102,7 +105,12 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             try:
                 ev = await asyncio.wait_for(watcher.queue.get(), wait)
             except asyncio.TimeoutError:
-                if bookmarks:
+                # aiohttp does not cancel us when the client goes: look, so the
+                # watcher does not outlive a quiet stream
+                if request.transport is None or request.transport.is_closing():
+                    return resp
+                if bookmarks and loop.time() >= next_bookmark:
+                    next_bookmark = loop.time() + BOOKMARK_EVERY
                     await _send(resp, {"type": "BOOKMARK", "object": {
                         "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
                         "metadata": {"resourceVersion": str(store.resource_version)}}})
@@ -133,6 +141,7 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             return resp
     finally:
         store.stop_watch(watcher)
+        metrics.closed(t.kind.key)
     try:
         await resp.write_eof()
     except (ConnectionResetError, RuntimeError):
