@@ -27,6 +27,8 @@ from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
 from console.loadgen.stats import Stats
 
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
 LATE = 0.010             # an open-loop send leaving this much after its time is "late"
 
 
@@ -206,19 +208,17 @@ class Engine:
         stats = self.stats
         self.in_flight += 1
         try:
-            if p.raw is not None:
-                status, version, nbytes = await self._http1.request(
-                    p.host, p.port, p.raw, p.method == "HEAD")
-            else:
-                async with session.request(p.method, p.url, data=p.body, headers=p.headers,
-                                           allow_redirects=True) as resp:
-                    nbytes = len(await resp.read())
-                status, version = resp.status, f"HTTP/{resp.version.major}.{resp.version.minor}"
-            now = self.clock()
-            latency = now - t0
-            stats.record(status, latency, nbytes, now)
-            if self.on_response:
-                self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
+            for _ in range(MAX_HOPS + 1):
+                status, version, nbytes, location = await self._send(session, p)
+                now = self.clock()
+                latency = now - t0
+                stats.record(status, latency, nbytes, now)
+                if self.on_response:
+                    self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
+                if status not in REDIRECTS or not location:
+                    break
+                # as siege: the redirect is a transaction, and so is the page it leads to
+                p, t0 = self._follow(p, status, location), now
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every socket-level failure is a counted failure
@@ -230,6 +230,31 @@ class Engine:
         finally:
             self.in_flight -= 1
         self._check_failures()
+
+    async def _send(self, session: aiohttp.ClientSession, p: _Prepared):
+        if p.raw is not None:
+            return await self._http1.request(p.host, p.port, p.raw, p.method == "HEAD")
+        async with session.request(p.method, p.url, data=p.body, headers=p.headers,
+                                   allow_redirects=False) as resp:
+            nbytes = len(await resp.read())
+        v = resp.version
+        return resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, resp.headers.get("Location")
+
+    @staticmethod
+    def _follow(p: _Prepared, status: int, location: str) -> _Prepared:
+        url = p.url.join(URL(location))
+        method, body = p.method, p.body
+        if status in (301, 302, 303) and method != "HEAD":
+            method, body = "GET", None
+        headers = {k: v for k, v in p.headers.items() if k != "Content-Type" or body is not None}
+        if url.raw_authority != p.url.raw_authority:
+            headers.pop("Host", None)  # elsewhere: that server's own name
+        q = _Prepared(method, url, body, headers, url.raw_path_qs)
+        if url.scheme == "http":
+            q.host, q.port = url.host, url.port or 80
+            q.raw = http1.build_request(method, url.raw_path_qs or "/",
+                                        headers.get("Host") or url.raw_authority, headers, body)
+        return q
 
     async def _user(self, session: aiohttp.ClientSession, uid: int) -> None:
         s, targets = self.spec, self._prepared

@@ -49,6 +49,7 @@ class _Conn(asyncio.Protocol):
         self.mode = None       # None = reading the head; "len", "chunked", "close"
         self.left = 0          # bytes left in a body or in the current chunk
         self.nbytes = 0
+        self.location = None   # for 3xx: where siege would follow
         self.keep = True
         self.head_only = False
         self.chunk_state = 0   # 0 size line, 1 data, 2 CRLF after data, 3 trailers
@@ -87,7 +88,7 @@ class _Conn(asyncio.Protocol):
     def _done(self) -> None:
         w, self.waiter = self.waiter, None
         if w is not None and not w.done():
-            w.set_result((self.status, self.version, self.nbytes, self.keep))
+            w.set_result((self.status, self.version, self.nbytes, self.keep, self.location))
 
     def _parse(self) -> None:
         buf = self.buf
@@ -131,6 +132,11 @@ class _Conn(asyncio.Protocol):
                 raise ProtocolError("bad Content-Length") from None
         chunked = b"chunked" in (_header(low, b"\r\ntransfer-encoding:") or b"")
         conn = _header(low, b"\r\nconnection:") or b""
+        if 300 <= self.status < 400:
+            i = low.find(b"\r\nlocation:")
+            if i >= 0:  # offsets of the lowered head are the head's: keep the URL's case
+                i += 11
+                self.location = head[i:low.find(b"\r\n", i)].strip().decode("latin-1") or None
         self.keep = conn != b"close" and (self.version == "HTTP/1.1" or conn == b"keep-alive")
         if self.head_only or self.status in (204, 304) or 100 <= self.status < 200:
             self.mode, self.left = "len", 0
@@ -213,7 +219,10 @@ class Http1Client:
         return conn
 
     async def request(self, host: str, port: int, raw: bytes, head_only: bool = False):
-        """(status, "HTTP/1.x", body bytes). Raises OSError, TimeoutError, ProtocolError."""
+        """(status, "HTTP/1.x", body bytes, Location or None).
+
+        Raises OSError (refused, reset), TimeoutError, ServerClosed, ProtocolError.
+        """
         async with self.slots:
             key = (host, port)
             pool = self.idle.setdefault(key, [])
@@ -228,7 +237,8 @@ class Http1Client:
                 if conn is None:
                     conn = await self._connect(host, port)
                 try:
-                    status, version, nbytes, keep = await self._exchange(conn, raw, head_only)
+                    status, version, nbytes, keep, location = await self._exchange(
+                        conn, raw, head_only)
                 except (ConnectionError, OSError) as exc:
                     conn.abort()
                     self.all.discard(conn)
@@ -242,7 +252,7 @@ class Http1Client:
                 else:
                     conn.abort()
                     self.all.discard(conn)
-                return status, version, nbytes
+                return status, version, nbytes, location
         raise AssertionError("unreachable")
 
     async def _exchange(self, conn: _Conn, raw: bytes, head_only: bool):

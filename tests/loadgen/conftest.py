@@ -1,7 +1,8 @@
 """Local servers on 127.0.0.1 for the load generator's tests.
 
 `server` (aiohttp, in the test's loop): /ok 200 "hello", /missing 404, /boom 500,
-/timeout408 408, /slow?ms=N 200 after N ms, /echo (body and headers back).
+/timeout408 408, /slow?ms=N 200 after N ms, /echo (body back), /moved 301 -> /ok,
+/loop 302 -> /loop.
 It records every request: path, Host header and the client's port (= connection).
 `reset_port`: a raw server that answers every request with a TCP RST.
 `refused_port`: a port where nothing listens.
@@ -58,6 +59,10 @@ async def server():
         if request.path == "/slow":
             await asyncio.sleep(int(request.query.get("ms", "300")) / 1000)
             return web.Response(body=b"slow")
+        if request.path == "/moved":
+            return web.Response(status=301, headers={"Location": "/ok"}, body=b"gone")
+        if request.path == "/loop":
+            return web.Response(status=302, headers={"Location": "/loop"})
         if request.path == "/echo":
             return web.Response(body=body or b"-")
         if request.path in CODES:

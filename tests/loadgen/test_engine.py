@@ -202,3 +202,13 @@ async def test_https_through_aiohttp_without_verifying(tmp_path):
     assert r["transactions"] == 6 and r["errors"] == {}
     assert r["data_transferred"] == pytest.approx(6 * 4 / 2**20)
     assert {s.version for s in seen} == {"HTTP/1.1"}
+
+
+async def test_redirects_are_followed_and_both_counted(server):
+    _, r, seen = await run(["-c1", "-r3", server.url("/moved") + " POST x=1"])
+    assert server.seen.paths == ["/moved", "/ok"] * 3
+    assert server.seen.bodies == [b"x=1", b""] * 3  # 301 after POST: GET, as browsers and siege
+    assert r["status_codes"] == {"200": 3, "301": 3} and r["transactions"] == 6
+    assert [s.path for s in seen] == ["/moved", "/ok"] * 3
+    _, r, _ = await run(["-c1", "-r1", server.url("/loop")])
+    assert r["status_codes"] == {"302": 6}  # the request and five hops, then it stops

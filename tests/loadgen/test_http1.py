@@ -69,17 +69,19 @@ async def test_framings_on_one_kept_alive_connection(raw_server):
         b"HTTP/1.1 204 No Content\r\n\r\n",
         [b"HTTP/1.1 200 OK\r\nconTENT-length: 10\r\n\r\n01234", b"56789"],
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",  # HEAD: no body despite the length
+        b"HTTP/1.1 302 Found\r\nLocation: /New/Place?A=1\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.0 200 OK\r\n\r\nuntil close<close>",
     ])
     c = Http1Client(limit=1, timeout=10)
     try:
-        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 5)
-        assert await c.request("127.0.0.1", port, req(port)) == (201, "HTTP/1.1", 7)
-        assert await c.request("127.0.0.1", port, req(port)) == (204, "HTTP/1.1", 0)
-        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 10)
-        assert await c.request("127.0.0.1", port, req(port, "HEAD"), head_only=True) == (200, "HTTP/1.1", 0)
+        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 5, None)
+        assert await c.request("127.0.0.1", port, req(port)) == (201, "HTTP/1.1", 7, None)
+        assert await c.request("127.0.0.1", port, req(port)) == (204, "HTTP/1.1", 0, None)
+        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 10, None)
+        assert await c.request("127.0.0.1", port, req(port, "HEAD"), head_only=True) == (200, "HTTP/1.1", 0, None)
+        assert await c.request("127.0.0.1", port, req(port)) == (302, "HTTP/1.1", 0, "/New/Place?A=1")
         assert len(c.all) == 1  # all of the above on one connection
-        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.0", 11)
+        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.0", 11, None)
         assert len(c.all) == 0  # close-delimited: the connection is gone
     finally:
         c.close()
@@ -120,6 +122,6 @@ async def test_stale_kept_alive_connection_is_retried_once(raw_server):
     try:
         await c.request("127.0.0.1", port, req(port))
         await asyncio.sleep(0.05)  # let the FIN arrive... or not: both paths must work
-        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 1)
+        assert await c.request("127.0.0.1", port, req(port)) == (200, "HTTP/1.1", 1, None)
     finally:
         c.close()
