@@ -214,6 +214,25 @@ def read_urls_file(name: str) -> list[Target]:
     return targets
 
 
+def parse_line(text: str) -> Spec:
+    """A siege command line as one string (a scenario's `load.start: {siege: ...}`).
+
+    Shell quoting as a shell would read it; a leading `siege` is allowed.
+    """
+    import shlex
+
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"siege command line {text!r}: {exc}") from None
+    if argv and argv[0] == "siege":
+        argv = argv[1:]
+    spec = parse(argv)
+    if spec is None:
+        raise UsageError("siege command line: --help is not a load")
+    return spec
+
+
 def parse(argv: list[str]) -> Spec | None:
     """A Spec, or None when --help was asked for (the caller prints HELP)."""
     p = _parser()

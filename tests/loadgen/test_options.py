@@ -113,3 +113,13 @@ def test_bad_line_in_urls_file_names_file_and_line(tmp_path):
 def test_help(capsys):
     assert cli.main(["siege", "--help"]) == 0
     assert "--rate" in capsys.readouterr().out
+
+
+def test_parse_line_for_scenarios():
+    from console.loadgen.options import parse_line
+    s = parse_line("""siege -c20 -t40S -v --content-type "application/json" 'http://gateway:8080/cars POST {"a": 1}'""")
+    assert (s.concurrent, s.seconds, s.content_type) == (20, 40, "application/json")
+    assert s.targets[0].body == b'{"a": 1}'
+    with pytest.raises(UsageError) as e:
+        parse_line("-c2 'http://x/ POST")
+    assert "No closing quotation" in str(e.value)
