@@ -46,6 +46,15 @@ def test_pod_logs_tail_timestamps_and_errors(cluster, api):
     assert logs("&tailLines=1").splitlines() == lines[-1:]
     code, _, st = call(cluster, "GET", base + "?container=nginx&previous=true")
     assert code == 400 and "previous terminated container" in st["message"]
+    # follow: what is there first, on a stream that stays open
+    resp = core.read_namespaced_pod_log("web", ns, container="nginx", follow=True,
+                                        _preload_content=False, _request_timeout=30)
+    try:
+        first = resp.readline() if hasattr(resp, "readline") else resp.read(64)
+        assert first and first.decode().rstrip("\n") == lines[0][:len(first.decode().rstrip())]
+    finally:
+        resp.release_conn()
+        resp.close()
     code, _, st = call(cluster, "GET", f"/api/v1/namespaces/{ns}/pods/ghost/log")
     assert code == 404 and st["message"] == 'pods "ghost" not found'
 

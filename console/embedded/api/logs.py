@@ -2,6 +2,8 @@
 logs(namespace, pod, container=None, previous=False) -> list[str] | None and,
 for follow, follow(namespace, pod, container) -> async iterator of lines."""
 
+import asyncio
+
 from aiohttp import web
 
 from console.embedded.api.status import ApiError, bad_request, not_found
@@ -65,14 +67,27 @@ async def serve(request, cluster, t) -> web.StreamResponse:
         lines_after = kubelet.follow(t.namespace, t.name, container)
     except KeyError:  # the pod's worker went away meanwhile
         lines_after = None
-    try:
+    async def pump():
         await resp.write(text.encode())
         if lines_after is not None:
             async for line in lines_after:
                 await resp.write((_format(line, timestamps).rstrip("\n") + "\n").encode())
         await resp.write_eof()
-    except ConnectionResetError:
-        pass
+
+    task = asyncio.ensure_future(pump())
+    try:
+        # aiohttp does not cancel us when the client goes; a quiet container would
+        # keep this stream forever, so look now and then
+        while not task.done():
+            await asyncio.wait([task], timeout=2.0)
+            if not task.done() and (request.transport is None or request.transport.is_closing()):
+                task.cancel()
+        await task
+    except (ConnectionResetError, asyncio.CancelledError):
+        if not task.cancelled() and not task.done():
+            task.cancel()
+        if asyncio.current_task().cancelling():
+            raise
     return resp
 
 
