@@ -1,6 +1,6 @@
 """Restart back-off as kubelet's flowcontrol.Backoff; startup probes gate the others."""
 
-from console.embedded.kubelet.container import Backoff
+from console.embedded.kubelet.pull import Backoff
 from kubelet_helpers import cstatus, events, kubelet_cluster, pod, until
 
 

@@ -43,3 +43,18 @@ async def test_deleted_pod_stops():
         await until(lambda: status(cluster, "web").get("phase") == "Running")
         cluster.registry.delete("pods", "default", "web")
         await until(lambda: not cluster.kubelet.workers, what="worker gone")
+
+
+async def test_readiness_gate_holds_ready_until_its_condition_is_true():
+    async with kubelet_cluster() as cluster:
+        cluster.registry.create("pods", pod("gated", readinessGates=[{"conditionType": "example.com/lb"}]))
+        await until(lambda: cstatus(cluster, "gated").get("ready"), what="container ready")
+
+        def ready():
+            return next(c for c in status(cluster, "gated")["conditions"] if c["type"] == "Ready")
+        assert ready()["status"] == "False" and ready()["reason"] == "ReadinessGatesNotReady"
+
+        def add_gate(obj):
+            obj["status"]["conditions"].append({"type": "example.com/lb", "status": "True"})
+        cluster.registry.mutate("pods", "default", "gated", add_gate, subresource="status")
+        await until(lambda: ready()["status"] == "True", what="Ready with the gate")

@@ -11,35 +11,11 @@ import logging
 
 from console.embedded import apps
 from console.embedded.kubelet import config, images
+from console.embedded.kubelet.pull import Backoff, ensure_image
 from console.embedded.kubelet.logs import ContainerLog
 from console.embedded.kubelet.probes import Prober
 
 log = logging.getLogger("kubelab.kubelet")
-
-BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
-BACKOFF_RESET = 2 * BACKOFF_MAX       # client-go's Backoff: an entry expires after 2 x max
-
-
-class Backoff:
-    """kubelet's per-container back-off (flowcontrol.Backoff): 10 s doubling to 5 min;
-    forgotten once the container ran 10 min since the last restart."""
-
-    def __init__(self):
-        self.delay = 0.0
-        self.last: float | None = None
-
-    def wait_for(self, finished: float, now: float) -> float:
-        if self.last is None or finished - self.last > BACKOFF_RESET:
-            return 0.0
-        return max(0.0, self.delay - (now - finished))
-
-    def next(self, now: float) -> None:
-        if self.last is None or now - self.last > BACKOFF_RESET:
-            self.delay = BACKOFF_START
-        else:
-            self.delay = min(self.delay * 2, BACKOFF_MAX)
-        self.last = now
-
 
 class Container:
     def __init__(self, worker, spec: dict, init: bool = False):
@@ -131,59 +107,7 @@ class Container:
         return policy == "Always" or (policy == "OnFailure" and code != 0)
 
     async def pull(self) -> bool:
-        """Ensure the image is on the node; False if the container was stopped first.
-        Re-evaluated on each round, so a new image (respec) is picked up."""
-        node = self.worker.node
-        while True:
-            ref, image = self.ref, self.image
-            policy = self.spec.get("imagePullPolicy") or (
-                "Always" if images.tag_of(ref) in ("", "latest") else "IfNotPresent")
-            cached = ref in node.images
-            if policy == "Never" and not cached:
-                msg = f'Container image "{image}" is not present with pull policy of Never'
-                self.event("ErrImageNeverPull", msg, "Warning")
-                self.set_waiting("ErrImageNeverPull", msg)
-                if await self.pause(10.0):
-                    return False
-                continue
-            if cached and policy != "Always":
-                self.event("Pulled", f'Container image "{image}" already present on machine')
-                self.image_id = images.image_id(ref)
-                return True
-            self.event("Pulling", f'Pulling image "{image}"')
-            t0 = self.clock.elapsed()
-            async with node.pull_lock:            # kubelet pulls one image at a time
-                waited = self.clock.elapsed() - t0
-                failure = images.failure(image)
-                took = 0.9 if failure else (0.5 if cached else images.pull_seconds(ref))
-                if await self.pause(took):
-                    return False
-            if self.ref != ref:
-                continue                          # the pod's image changed meanwhile
-            if failure is None:
-                size = images.size(ref)
-                node.images[ref] = size
-                self.image_id = images.image_id(ref)
-                self.event("Pulled", f'Successfully pulled image "{image}" in '
-                           f"{images.go_duration(took)} ({images.go_duration(took + waited)} "
-                           f"including waiting). Image size: {size} bytes.")
-                self.pull_backoff = Backoff()
-                return True
-            self.event("Failed", f'Failed to pull image "{image}": {failure}', "Warning")
-            self.event("Failed", "Error: ErrImagePull", "Warning")
-            self.set_waiting("ErrImagePull", failure)
-            self.pull_backoff.next(self.clock.elapsed())
-            # the next sync finds the pull backing off: ImagePullBackOff until it expires
-            if await self.pause(1.0):
-                return False
-            if self.ref != ref:
-                continue
-            msg = f'Back-off pulling image "{image}"'
-            self.event("BackOff", msg)
-            self.event("Failed", "Error: ImagePullBackOff", "Warning")
-            self.set_waiting("ImagePullBackOff", msg)
-            if await self.pause(max(0.0, self.pull_backoff.delay - 1.0)):
-                return False
+        return await ensure_image(self)
 
     async def mount(self) -> bool:
         """Volumes first (the pod stays ContainerCreating until they mount)."""

@@ -43,6 +43,8 @@ class PodWorker:
         for c in self.containers:
             if c.name in specs:
                 c.respec(specs[c.name])
+        if (pod.get("spec") or {}).get("readinessGates") and self.containers:
+            self.changed()      # a gate's condition may have moved: Ready follows
         self._wake.set()
 
     def gone(self) -> None:
@@ -196,9 +198,17 @@ class PodWorker:
         msg = f"containers with unready status: [{' '.join(not_ready)}]" if not_ready else None
         st.set_condition(conds, "ContainersReady", not not_ready, stamp,
                          "ContainersNotReady" if not_ready else None, msg)
-        # readiness gates would also count here
-        st.set_condition(conds, "Ready", not not_ready, stamp,
-                         "ContainersNotReady" if not_ready else None, msg)
+        gates = [g.get("conditionType") for g in spec.get("readinessGates") or []]
+        have = {c["type"]: c["status"] for c in conds}
+        missing = [g for g in gates if have.get(g) != "True"]
+        if not_ready or not missing:
+            st.set_condition(conds, "Ready", not not_ready, stamp,
+                             "ContainersNotReady" if not_ready else None, msg)
+        else:   # containers ready, a readiness gate is not
+            gate_msg = (f'corresponding condition of pod readiness gate "{missing[0]}" does not exist.'
+                        if missing[0] not in have else
+                        f'the status of pod readiness gate "{missing[0]}" is not "True", but {have[missing[0]]}')
+            st.set_condition(conds, "Ready", False, stamp, "ReadinessGatesNotReady", gate_msg)
         if not any(c["type"] == "PodScheduled" for c in conds):
             st.set_condition(conds, "PodScheduled", True, stamp)
         new = dict(old)
