@@ -146,3 +146,36 @@ async def test_curl_and_wget_inside_pods_reach_services_and_localhost():
         code, out = await cluster.kubelet.exec("default", "client", None,
                                                ["curl", "-sS", "http://localhost:9999/"])
         assert code == 7 and "Failed to connect to localhost port 9999" in out
+
+
+def free_node_port():
+    import socket
+    for port in range(31900, 32700):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port in the NodePort range")
+
+
+async def test_node_port_is_opened_on_loopback():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("np", image="nginx", labels={"app": "np"}))
+        svc = service("np", type_="NodePort")
+        node_port = free_node_port()
+        svc["spec"]["ports"][0]["nodePort"] = node_port
+        cluster.registry.create("services", svc)
+        await until(lambda: host_port(cluster, "np", 80) and cstatus(cluster, "np").get("ready"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{node_port}/") as r:
+                assert r.status == 200 and "Welcome to nginx!" in await r.text()
+        cluster.registry.delete("services", "default", "np")
+        await until(lambda: not cluster.network.proxies, what="closed")
+        async with aiohttp.ClientSession() as http:
+            try:
+                async with http.get(f"http://127.0.0.1:{node_port}/"):
+                    raise AssertionError("the NodePort still answers")
+            except aiohttp.ClientConnectionError:
+                pass
