@@ -13,6 +13,9 @@ async def test_nodes_registered():
         assert n["status"]["nodeInfo"]["kubeletVersion"] == cluster.version
         ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"][0]
         assert ready["status"] == "True"
+        reasons = [e["reason"] for e in cluster.registry.list("events", "default")
+                   if e["involvedObject"]["name"] == "kubelab-node-1"]
+        assert {"Starting", "NodeReady"} <= set(reasons)
 
 
 async def test_pod_runs_and_is_ready():

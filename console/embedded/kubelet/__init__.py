@@ -67,11 +67,23 @@ class Kubelet:
     def register_nodes(self) -> None:
         reg = self.cluster.registry
         for node in self.nodes.values():
-            if reg.get("nodes", "", node.name) is None:
+            fresh = reg.get("nodes", "", node.name) is None
+            if fresh:
                 reg.create("nodes", node.manifest())
             status = node.status(self.cluster.clock.stamp())
-            reg.mutate("nodes", "", node.name, lambda o: o.__setitem__("status", status),
-                       subresource="status")
+            obj = reg.mutate("nodes", "", node.name, lambda o: o.__setitem__("status", status),
+                             subresource="status")
+            if fresh and obj is not None:
+                self._announce(obj, node.name)
+
+    def _announce(self, node: dict, name: str) -> None:
+        """The events a starting kubelet records on its Node."""
+        ev = self.cluster.event
+        ev(node, "Starting", "Starting kubelet.", host=name)
+        for reason in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"):
+            ev(node, reason, f"Node {name} status is now: {reason}", host=name)
+        ev(node, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods", host=name)
+        ev(node, "NodeReady", f"Node {name} status is now: NodeReady", host=name)
 
     def on_change(self, ev) -> None:
         if ev.res != "pods":
