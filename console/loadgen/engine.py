@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import random
 import resource
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,8 +35,13 @@ LATE = 0.010             # an open-loop send leaving this much after its time is
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when installed: ~25 % more requests/s from the same core (bench/loadgen)."""
+    """uvloop when installed: ~25 % more requests/s from the same core (bench/loadgen).
+
+    KUBELAB_UVLOOP=0 turns it off (to compare, or to rule it out).
+    """
     try:
+        if os.environ.get("KUBELAB_UVLOOP") == "0":
+            raise ImportError
         import uvloop
     except ImportError:
         return asyncio.new_event_loop()
@@ -77,6 +84,10 @@ def error_kind(exc: BaseException) -> tuple[str, str]:
     """(kind, detail) for a failed request: refused, reset, timeout, closed, ..."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", "connection timed out"
+    if isinstance(exc, socket.gaierror):
+        return "dns", f"unable to resolve the host: {exc.strerror or exc}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError if hasattr(aiohttp, "ClientConnectorDNSError") else ()):
+        return "dns", "unable to resolve the host"
     if isinstance(exc, ConnectionRefusedError):
         return "refused", "unable to connect: Connection refused"
     if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
