@@ -1,8 +1,15 @@
 """The simulated kubelets: one per node, all in this one component.
 
-`run(cluster)` registers the Node objects, then keeps one PodWorker per pod bound
-(spec.nodeName) to one of its nodes. `cluster.kubelet` is the door the API server
-uses for pods/{name}/log (and later exec).
+`run(cluster)` registers the Node objects, starts the Service proxies
+(`console.embedded.network`, the nodes' kube-proxy), then keeps one PodWorker
+per pod bound (spec.nodeName) to one of its nodes.
+
+`cluster.kubelet` is the door for the rest of the cluster:
+  logs(ns, pod, container=None, previous=False) -> ["<RFC3339Nano> line", ...] | None
+  follow(ns, pod, container)                    -> async iterator of new lines
+  container(ns, pod, container=None)            -> Container (.app: .fs .shell .cpu .exec)
+  exec(ns, pod, container, argv)                -> (exit code, output) | None   (async)
+  cpu_usage(ns, pod)                            -> {container: core-seconds, cumulative}
 """
 
 import asyncio

@@ -11,11 +11,12 @@ import logging
 
 from console.embedded import apps
 from console.embedded.kubelet import config, images
-from console.embedded.kubelet.pull import Backoff, ensure_image
 from console.embedded.kubelet.logs import ContainerLog
 from console.embedded.kubelet.probes import Prober
+from console.embedded.kubelet.pull import Backoff, ensure_image
 
 log = logging.getLogger("kubelab.kubelet")
+
 
 class Container:
     def __init__(self, worker, spec: dict, init: bool = False):
@@ -48,6 +49,8 @@ class Container:
         self._killed_reason: str | None = None
         self.restart_backoff = Backoff()
         self.pull_backoff = Backoff()
+        self._files: dict[str, bytes] = {}   # from volumes, set by mount()
+        self._env: dict[str, str] = {}       # set by configure()
 
     # -- helpers ------------------------------------------------------------------
     def event(self, reason: str, message: str, type_: str = "Normal") -> None:
