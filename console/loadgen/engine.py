@@ -80,13 +80,16 @@ class _Prepared:
     port: int = 0
 
 
+_DNS_ERRORS = tuple(t for t in (getattr(aiohttp, "ClientConnectorDNSError", None),) if t)
+
+
 def error_kind(exc: BaseException) -> tuple[str, str]:
     """(kind, detail) for a failed request: refused, reset, timeout, closed, ..."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", "connection timed out"
     if isinstance(exc, socket.gaierror):
         return "dns", f"unable to resolve the host: {exc.strerror or exc}"
-    if isinstance(exc, aiohttp.ClientConnectorDNSError if hasattr(aiohttp, "ClientConnectorDNSError") else ()):
+    if isinstance(exc, _DNS_ERRORS):
         return "dns", "unable to resolve the host"
     if isinstance(exc, ConnectionRefusedError):
         return "refused", "unable to connect: Connection refused"
