@@ -24,6 +24,7 @@ from typing import Callable
 import aiohttp
 from yarl import URL
 
+from console.errors import UsageError
 from console.loadgen import http1
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
@@ -119,6 +120,22 @@ def error_kind(exc: BaseException) -> tuple[str, str]:
     return "other", f"{type(exc).__name__}: {exc}"
 
 
+def _ensure_files(users: int) -> None:
+    """Room for a socket per user: raise the soft open-files limit, or say why not."""
+    need = users + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and need > soft:
+        top = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+            soft = top
+        except (ValueError, OSError):
+            pass
+        if need > soft:
+            raise UsageError(f"-c {users}: needs about {need} open files, and this process "
+                             f"may open {soft} (ulimit -n)")
+
+
 class Engine:
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
@@ -151,6 +168,7 @@ class Engine:
     def prepare(self) -> None:
         """Resolve and build the requests (blocking: may ask the cluster)."""
         s = self.spec
+        _ensure_files(s.concurrent)
         out = []
         for t in s.targets:
             url, host = resolve_url(t.url, self.resolver)

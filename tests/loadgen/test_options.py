@@ -123,3 +123,13 @@ def test_parse_line_for_scenarios():
     with pytest.raises(UsageError) as e:
         parse_line("-c2 'http://x/ POST")
     assert "No closing quotation" in str(e.value)
+
+
+def test_more_users_than_open_files(capsys):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no hard limit on open files here")
+    assert cli.main(["siege", "-c", str(hard + 1), "-r1", "--no-log", "http://127.0.0.1:9/"]) == 2
+    err = capsys.readouterr().err
+    assert f"-c {hard + 1}: needs about" in err and "(ulimit -n)" in err and err.count("\n") == 1
