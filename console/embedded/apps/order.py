@@ -82,7 +82,7 @@ class OrderApp(App):
     async def shutdown(self) -> None:
         # Shutdown hooks run while Tomcat still answers; at least a moment of real
         # time too, so endpoint removal (real time in here) wins the race as in a cluster.
-        await asyncio.sleep(max(self.clock.real(2.0), 0.25))
+        await asyncio.sleep(max(self.clock.real(2.0), 1.0))
 
     def stopping(self) -> None:
         self._log("INFO", "ionShutdownHook", "o.s.b.w.e.tomcat.GracefulShutdown",
