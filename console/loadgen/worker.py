@@ -41,13 +41,18 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
         q.put(("error", str(exc)))
         return
 
-    orphaned = False
+    orphaned = terminated = False
+
+    def on_term() -> None:
+        nonlocal terminated
+        terminated = True
+        engine.stop()
 
     async def drive() -> None:
         nonlocal orphaned
         # multiprocessing terminates a daemonic worker when the console exits: end the
         # run properly then, so its result still reaches the run log
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, engine.stop)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_term)
         task = asyncio.create_task(engine.run())
         while not task.done():
             await asyncio.wait([task], timeout=interval)
@@ -69,18 +74,23 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
             runlog.append(spec.to_dict(), result, source="worker")
         except OSError:
             pass
-    if orphaned:
-        q.cancel_join_thread()  # nobody will read the queue: don't hang on exit
+    if orphaned or terminated:
+        # the console is gone or going and may not read the queue again: exiting must
+        # not wait for a full pipe (the run log has the result)
+        q.cancel_join_thread()
     q.put(("result", result))
 
 
 class LoadWorker:
-    def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool = True):
-        """`resolver` must be picklable (e.g. StaticResolver); None = the current cluster."""
+    def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool | None = None):
+        """`resolver` must be picklable (e.g. StaticResolver); None = the current cluster.
+
+        `log`: append the run to the run log (default: the spec's, i.e. unless --no-log).
+        """
         self.spec = spec
         self.resolver = resolver
         self.interval = max(MIN_INTERVAL, interval)
-        self.log = log
+        self.log = spec.log if log is None else log
         self.error: str | None = None
         self._result: dict | None = None
         self._proc = None
