@@ -79,7 +79,6 @@ def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes) -> None
 async def serve(args) -> int:
     from aiohttp import web
 
-    from console.embedded import defaults, validation  # noqa: F401  (register admission hooks)
     from console.embedded.api import tls
     from console.embedded.cluster import Cluster
     from console.embedded.server import make_app

@@ -10,7 +10,6 @@ Hooks per resource (filled in by `defaults.py`, `validation.py`):
 
 import copy
 import random
-import string
 import uuid
 from datetime import timedelta
 from typing import Callable

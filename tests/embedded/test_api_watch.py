@@ -253,7 +253,6 @@ def test_watch_list_sends_initial_events_then_a_marked_bookmark(cluster, api):
 
 def test_a_closed_quiet_watch_is_released(start_cluster):
     import socket
-    import time
 
     from apihelp import ssl_context
     c = start_cluster(nodes=0)

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from console.embedded.api.tables import parse_time, since
+from console.embedded.api.tables import since
 from console.embedded.kinds import Kind
 
 
@@ -278,5 +278,3 @@ BY_KEY = {
 def for_kind(kind: Kind) -> Spec:
     return BY_KEY.get(kind.key, DEFAULT)
 
-
-__all__ = ["for_kind", "parse_time"]

@@ -176,7 +176,7 @@ def _prepare(request, t: Target, obj: dict, headers: dict) -> dict:
 
 async def create(request, cluster, t: Target) -> web.Response:
     if t.name is not None:
-        raise ApiError(405, f"the server does not allow this method on the requested resource",
+        raise ApiError(405, "the server does not allow this method on the requested resource",
                        "MethodNotAllowed")
     check_namespace(cluster, t)
     raw = await request.read()

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from console.embedded.api.status import ApiError, bad_request, not_found
+from console.embedded.api.status import bad_request, not_found
 
 
 def _container(pod: dict, name: str | None) -> str:
@@ -90,5 +90,3 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             raise
     return resp
 
-
-__all__ = ["serve", "ApiError"]

@@ -3,7 +3,6 @@ the last key returned, base64 JSON like the real server's."""
 
 import base64
 import json
-from itertools import islice
 
 from console.embedded.api.status import ApiError, bad_request
 
@@ -42,5 +41,3 @@ def page(items, limit: str | None, token: str | None, rv: str):
         {"v": "meta.k8s.io/v1", "rv": int(rv), "start": _key(chosen[-1])}).encode()).decode()
     return chosen, cont.rstrip("="), remaining
 
-
-__all__ = ["page", "islice"]
