@@ -56,3 +56,17 @@ async def test_sleep_uses_the_given_clock_and_a_busy_loop_yields():
     code = await sh.run_script("sleep 30; sleep 1m; n=0; while [ $n -lt 200 ]; do n=$((n+1)); done; echo $n",
                                IO(out.append, out.append))
     assert code == 0 and slept == [30.0, 60.0] and out == ["200\n"]
+
+
+@pytest.mark.parametrize("script, code, output", [
+    ("for i in $(seq 1 3); do echo $i; done", 0, "1\n2\n3\n"),
+    ("seq 3 | wc -l", 0, "3\n"),
+    ("printf 'a\\nb\\nc\\n' > /tmp/f; head -n 2 /tmp/f; tail -1 /tmp/f", 0, "a\nb\nc\n"),
+    ("echo UP > /tmp/h; grep -q UP /tmp/h && echo found", 0, "found\n"),
+    ("grep -c x /tmp/nothing", 2, "grep: /tmp/nothing: No such file or directory\n"),
+    ("echo hello | grep -v hello", 1, ""),
+    ("sleep 5 & wait; echo after", 0, "after\n"),
+    ("basename /a/b/c.txt; dirname /a/b/c.txt", 0, "c.txt\n/a/b\n"),
+])
+async def test_text_tools(script, code, output):
+    assert await run(script) == (code, output)

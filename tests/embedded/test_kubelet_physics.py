@@ -208,3 +208,19 @@ async def test_an_overloaded_app_fails_its_probe_by_timeout():
                 % cluster.kubelet.worker("default", "busy").ip) in events(cluster, "busy")
         app.inflight = 0
         await until(lambda: cstatus(cluster, "busy").get("ready"), what="ready again")
+
+
+async def test_a_script_that_traps_term_stops_at_once():
+    script = "trap 'exit 0' TERM; echo up; sleep 3600 & wait"
+    async with kubelet_cluster(speed=5) as cluster:
+        cluster.registry.create("pods", pod("trapper", image="busybox",
+                                            container={"command": ["sh", "-c", script]}))
+        cluster.registry.create("pods", pod("stubborn", image="busybox", terminationGracePeriodSeconds=3600,
+                                            container={"command": ["sh", "-c", "sleep 3600"]}))
+        await until(lambda: log_lines(cluster, "trapper") == ["up"], what="running")
+        await until(lambda: cstatus(cluster, "stubborn").get("ready"))
+        cluster.registry.delete("pods", "default", "trapper")
+        cluster.registry.delete("pods", "default", "stubborn")
+        # the trapping shell ends at SIGTERM; the other waits out its grace period (an hour)
+        await until(lambda: cluster.registry.get("pods", "default", "trapper") is None, what="gone")
+        assert cluster.registry.get("pods", "default", "stubborn") is not None

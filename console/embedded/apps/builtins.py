@@ -300,9 +300,35 @@ async def _cd(sh, argv, io):
     return 0
 
 
-@command("trap", "wait", "set", "ulimit", "umask", "sync")
+@command("set", "ulimit", "umask", "sync")
 async def _ignored(sh, argv, io):
     return 0
+
+
+@command("trap")
+async def _trap(sh, argv, io):
+    """Only which signals are trapped matters here: a trapped TERM ends the
+    container at SIGTERM instead of waiting for the SIGKILL."""
+    if len(argv) >= 3:
+        for sig in argv[2:]:
+            name = sig.upper().removeprefix("SIG")
+            if argv[1] == "-":
+                sh.traps.discard(name)
+            else:
+                sh.traps.add({"15": "TERM", "2": "INT"}.get(name, name))
+    return 0
+
+
+@command("wait")
+async def _wait(sh, argv, io):
+    jobs, sh._bg = sh._bg, []
+    status = 0
+    for job in jobs:
+        try:
+            status = await job
+        except Exception:
+            status = 1
+    return status
 
 
 @command("exec")
@@ -326,4 +352,4 @@ async def _network(sh, argv, io):
     return 1
 
 
-from console.embedded.apps import netcmds  # noqa: E402,F401  (registers curl and wget)
+from console.embedded.apps import netcmds, textcmds  # noqa: E402,F401  (register more commands)

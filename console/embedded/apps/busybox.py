@@ -1,6 +1,8 @@
 """A container that runs a shell command line: busybox, alpine, or any image
 whose command is overridden in the pod spec. Its stdout/stderr is the log."""
 
+import asyncio
+
 from console.embedded.apps.base import App
 from console.embedded.apps.shell import BUSYBOX, IO
 
@@ -41,6 +43,11 @@ class ShellApp(App):
         args = list(self.ctx.spec.get("args") or [])
         return command + args if command else (args or list(self.default_cmd))
 
+    def sigterm(self) -> None:
+        if "TERM" in self.shell.traps:     # the script traps TERM: it ends now
+            self.exit(143)
+            self._task.cancel()
+
     def start_error(self) -> str | None:
         from console.embedded.apps import builtins
         argv = self.argv()
@@ -53,8 +60,13 @@ class ShellApp(App):
 
     async def main(self) -> int:
         sink = LineSink(self.ctx.log)
+        self._task = asyncio.ensure_future(self.shell.run_argv(self.argv(), IO(sink, sink)))
         try:
-            return await self.shell.run_argv(self.argv(), IO(sink, sink))
+            return await self._task
+        except asyncio.CancelledError:
+            if self.exit_code is None:
+                raise
+            return self.exit_code
         finally:
             sink.flush()
 

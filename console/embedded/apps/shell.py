@@ -39,6 +39,7 @@ class Shell:
         self.status = 0
         self._spins = 0
         self._bg: list[asyncio.Task] = []
+        self.traps: set[str] = set()     # signals the script traps ("TERM", "INT")
 
     # -- entry points ----------------------------------------------------------
     async def run_script(self, script: str, io: IO) -> int:
