@@ -253,7 +253,7 @@ class WorkQueue:
                 except Exception as exc:
                     n = self._failures.get(key, 0)
                     self._failures[key] = n + 1
-                    delay = min(0.005 * 2 ** n, 1000.0)
+                    delay = min(0.005 * 2 ** min(n, 20), 1000.0)
                     level = logging.WARNING if n < 3 else logging.ERROR
                     log.log(level, "%s: sync %s failed (retry in %.3gs): %s",
                             self.name, key, delay, exc, exc_info=n >= 3)

@@ -36,6 +36,14 @@ class RolloutStatus:
         else:
             du.set_condition(status, "Available", "False", "MinimumReplicasUnavailable",
                              "Deployment does not have minimum availability.", now)
+        # A ReplicaSet that cannot create its pods (FailedCreate) shows on the Deployment.
+        failure = next((c for r in all_rss for c in (r.get("status") or {}).get("conditions") or []
+                        if c.get("type") == "ReplicaFailure" and c.get("status") == "True"), None)
+        if failure:
+            du.set_condition(status, "ReplicaFailure", "True", failure.get("reason", "FailedCreate"),
+                             failure.get("message", ""), now)
+        else:
+            du.remove_condition(status, "ReplicaFailure")
         return status
 
     def _sync_status(self, d: dict, all_rss: list[dict], new_rs: dict | None,

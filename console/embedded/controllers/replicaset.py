@@ -137,14 +137,20 @@ class ReplicaSetController:
             return
         uid = rs["metadata"]["uid"]
         pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
+        failure = None
         if not terminating(rs):
             pods = self._release(rs, pods) + self._adopt(rs)
-            await self._manage(rs, pods)
+            try:
+                await self._manage(rs, pods)
+            except Exception as exc:
+                failure = exc  # reported in the status first, then retried with back-off
             rs = self.inf.get(RES, ns, name)
             if rs is None:
                 return
             pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
-        self._write_status(rs, pods)
+        self._write_status(rs, pods, failure)
+        if failure is not None:
+            raise failure
 
     def _release(self, rs: dict, pods: list[dict]) -> list[dict]:
         """A pod relabelled out of the selector is let go (and replaced), as
@@ -215,7 +221,6 @@ class ReplicaSetController:
                 except Exception as exc:
                     self.cluster.event(rs, "FailedCreate", f"Error creating: {exc}", "Warning",
                                        component=COMPONENT)
-                    self._set_failure(rs, str(exc))
                     raise
                 done += 1
                 self.cluster.event(rs, "SuccessfulCreate",
@@ -256,16 +261,7 @@ class ReplicaSetController:
             )
         return sorted(pods, key=rank)[:n]
 
-    def _set_failure(self, rs: dict, message: str) -> None:
-        def fn(obj):
-            status = obj.setdefault("status", {})
-            conds = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
-            conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-                          "message": message, "lastTransitionTime": self.cluster.clock.stamp()})
-            status["conditions"] = conds
-        self.cluster.registry.mutate(RES, *key_of(rs), fn, subresource="status")
-
-    def _write_status(self, rs: dict, pods: list[dict]) -> None:
+    def _write_status(self, rs: dict, pods: list[dict], failure: Exception | None = None) -> None:
         spec = rs["spec"]
         min_ready = spec.get("minReadySeconds") or 0
         tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -279,14 +275,19 @@ class ReplicaSetController:
             "availableReplicas": sum(1 for p in ready if self.available(p, min_ready)),
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        want = spec.get("replicas", 1)
         if min_ready > 0 and new["readyReplicas"] > new["availableReplicas"]:
             # A pod becomes available by the passing of time alone: look again then.
             waits = [min_ready - self.ready_for(p) for p in ready if not self.available(p, min_ready)]
             self.queue.add_after(key_of(rs), max(0.0, min(waits)) + 0.001)
         old = rs.get("status") or {}
-        conds = [c for c in old.get("conditions") or []
-                 if not (c.get("type") == "ReplicaFailure" and len(pods) == want)]
+        conds = list(old.get("conditions") or [])
+        failing = next((c for c in conds if c.get("type") == "ReplicaFailure"), None)
+        if failure is not None and failing is None:
+            # Set once, as k8s does; rewriting it each try would wake this controller in a loop.
+            conds.append({"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                          "message": str(failure), "lastTransitionTime": self.cluster.clock.stamp()})
+        elif failure is None and failing is not None:
+            conds.remove(failing)
         if conds:
             new["conditions"] = conds
         # Zero counts are omitted, as the Go structs' omitempty does.
