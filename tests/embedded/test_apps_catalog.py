@@ -16,6 +16,7 @@ from console.embedded.clock import Clock
     ("busybox:1.36", "busybox"),
     ("apexacme/siege-nginx", "siege"),
     ("example/whatever:2", "http"),
+    ("docker.io/istio/proxyv2:1.22.0", "istio-proxy"),
 ])
 def test_app_by_image(image, kind):
     assert choose(image, {}, {}).kind == kind

@@ -179,3 +179,22 @@ async def test_node_port_is_opened_on_loopback():
                     raise AssertionError("the NodePort still answers")
             except aiohttp.ClientConnectionError:
                 pass
+
+
+async def test_two_container_pod_with_a_sidecar_still_reaches_its_app():
+    async with kubelet_cluster(speed=50) as cluster:
+        body = pod("meshed", image="jinyoung/order:stable", labels={"app": "meshed"},
+                   annotations={"kubelab.dev/boot-seconds": "1"},
+                   container={"ports": [{"containerPort": 8080}]})
+        body["spec"]["containers"].append({
+            "name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.22.0",
+            "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}, "periodSeconds": 2}})
+        cluster.registry.create("pods", body)
+        cluster.registry.create("services", service("meshed", 8080, 8080))
+        addr = await until(lambda: host_port(cluster, "meshed", 8080))
+        await until(lambda: all(c.get("ready") for c in
+                                cluster.registry.get("pods", "default", "meshed")["status"]
+                                .get("containerStatuses") or [{}]), what="2/2")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{addr}/orders") as r:
+                assert r.status == 200 and (await r.json())["version"] == "stable"

@@ -7,15 +7,18 @@ import re
 from console.embedded.apps.base import App, Context, Request, Response
 from console.embedded.apps.busybox import AlpineApp, DebianShellApp, ShellApp
 from console.embedded.apps.generic import GenericApp
+from console.embedded.apps.istio import IstioProxyApp
 from console.embedded.apps.nginx import NginxApp
 from console.embedded.apps.order import OrderApp
 from console.embedded.apps.siege import SiegeApp
 
 BY_NAME = {"order": OrderApp, "nginx": NginxApp, "busybox": ShellApp, "alpine": AlpineApp,
-           "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp}
+           "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp,
+           "istio-proxy": IstioProxyApp}
 
 # (pattern on the image's repository path without registry and tag, app)
 RULES = [
+    (r"(^|/)(proxyv2|istio-proxy)$", IstioProxyApp),
     (r"(^|/)order[^/]*$|(^|/)(order-liveness|order-.*)$", OrderApp),
     (r"(^|/)nginx[^/]*$", NginxApp),
     (r"(^|/)busybox$", ShellApp),
