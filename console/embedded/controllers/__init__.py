@@ -1,8 +1,18 @@
 """The control plane: kube-controller-manager's controllers and the scheduler.
 
 `run(cluster)` builds one shared informer over the store, starts each
-controller's work queue, and runs until cancelled. `cluster.controllers` gives
-tests and the API server a handle on them (e.g. to wait for idle queues).
+controller's work queue, and runs until cancelled. While it runs,
+`cluster.controllers` is the ControlPlane: `.informer` (indexes by
+namespace, uid and owner, for any component that wants them), `.controllers`
+by name, and `.idle()` (no work queued) for tests that wait for quiet.
+
+deployment.py  Deployments -> ReplicaSets (deployutil.py, deploystatus.py)
+replicaset.py  ReplicaSets -> Pods
+scheduler.py   default-scheduler: Pods -> Nodes
+endpoints.py   Services -> Endpoints and EndpointSlices
+gc.py          ownerReferences: background, foreground, orphan
+namespace.py   a Terminating namespace is emptied, then removed
+eventttl.py    events expire after an hour
 """
 
 import asyncio
