@@ -10,12 +10,14 @@ from console.embedded import kinds
 from console.embedded.api.status import ApiError, respond
 
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-             "log": ["get"], "finalize": ["update"]}
+             "log": ["get"], "finalize": ["update"], "exec": ["create", "get"]}
 
 
 def _sub_kind(k: kinds.Kind, sub: str, version: str) -> tuple[str, str, str]:
     if sub == "scale":
         return "autoscaling", "v1", "Scale"
+    if sub == "exec":
+        return "", "v1", "PodExecOptions"
     return k.group, version, k.kind
 
 

@@ -101,6 +101,9 @@ async def get(request, cluster, t: Target) -> web.StreamResponse:
     if t.sub == "log":
         from console.embedded.api import logs
         return await logs.serve(request, cluster, t)
+    if t.sub == "exec":
+        from console.embedded.api import exec as exec_
+        return await exec_.serve(request, cluster, t)
     obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
     if obj is None:
         raise not_found(t.kind.resource, t.name, t.kind.group)
@@ -175,6 +178,9 @@ def _prepare(request, t: Target, obj: dict, headers: dict) -> dict:
 
 
 async def create(request, cluster, t: Target) -> web.Response:
+    if t.sub == "exec":  # SPDY clients POST here
+        from console.embedded.api import exec as exec_
+        return await exec_.serve(request, cluster, t)
     if t.name is not None:
         raise ApiError(405, "the server does not allow this method on the requested resource",
                        "MethodNotAllowed")
