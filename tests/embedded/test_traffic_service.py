@@ -91,6 +91,12 @@ async def test_load_balancer_gets_loopback_ingress():
                              .get("loadBalancer") or {}).get("ingress"), what="ingress")
         ing = cluster.registry.get("services", "default", "lb")["status"]["loadBalancer"]["ingress"]
         assert ing[0]["ip"] == "127.0.0.1"
+
+        def to_cluster_ip(obj):
+            obj["spec"]["type"] = "ClusterIP"
+        cluster.registry.mutate("services", "default", "lb", to_cluster_ip)
+        await until(lambda: not (cluster.registry.get("services", "default", "lb").get("status") or {})
+                    .get("loadBalancer"), what="ingress cleared")
         cluster.registry.delete("services", "default", "lb")
         await until(lambda: not cluster.network.proxies, what="listener closed")
 
@@ -171,14 +177,22 @@ async def test_node_port_is_opened_on_loopback():
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{node_port}/") as r:
                 assert r.status == 200 and "Welcome to nginx!" in await r.text()
-        cluster.registry.delete("services", "default", "np")
-        await until(lambda: not cluster.network.proxies, what="closed")
+
+        def to_cluster_ip(obj):
+            obj["spec"]["type"] = "ClusterIP"
+            obj["spec"]["ports"][0].pop("nodePort", None)
+        cluster.registry.mutate("services", "default", "np", to_cluster_ip)
+        await until(lambda: not cluster.network._node_ports, what="node port closed")
         async with aiohttp.ClientSession() as http:
             try:
                 async with http.get(f"http://127.0.0.1:{node_port}/"):
                     raise AssertionError("the NodePort still answers")
             except aiohttp.ClientConnectionError:
                 pass
+            async with http.get(f"http://{host_port(cluster, 'np', 80)}/") as r:
+                assert r.status == 200          # the ClusterIP port keeps working
+        cluster.registry.delete("services", "default", "np")
+        await until(lambda: not cluster.network.proxies, what="closed")
 
 
 async def test_two_container_pod_with_a_sidecar_still_reaches_its_app():

@@ -29,7 +29,7 @@ class Network:
         self.generation = 0
         self._cache: dict[tuple, tuple[int, list]] = {}
         self._queue: asyncio.Queue = asyncio.Queue()
-        self._node_ports: dict[int, asyncio.AbstractServer] = {}
+        self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
 
     # -- what the proxies ask ---------------------------------------------------------
     def endpoints(self, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
@@ -75,14 +75,15 @@ class Network:
             for key in list(self.proxies):
                 self._close(key, set())
 
-    def _close(self, key, keep: set[int]) -> None:
+    def _close(self, key, keep: set[int], keep_node_ports: set[int] = frozenset()) -> None:
         for port, proxy in list(self.proxies.get(key, {}).items()):
             if port not in keep:
                 proxy.server.close()
-                node_port = proxy.svc_port.get("nodePort")
-                if node_port in self._node_ports:
-                    self._node_ports.pop(node_port).close()
                 del self.proxies[key][port]
+        for node_port, (server, owner) in list(self._node_ports.items()):
+            if owner == key and node_port not in keep_node_ports:
+                server.close()
+                del self._node_ports[node_port]
         if not self.proxies.get(key):
             self.proxies.pop(key, None)
 
@@ -107,19 +108,29 @@ class Network:
                 proxy.address = "127.0.0.1:%d" % proxy.server.sockets[0].getsockname()[1]
                 current[number] = proxy
             proxy.svc, proxy.svc_port = svc, sp
-            await self._open_node_port(proxy)
-        self._close(key, set(ports))
+            await self._open_node_port(key, number, sp.get("nodePort"))
+        node_ports = {sp.get("nodePort") for sp in ports.values()}
+        self._close(key, set(ports), node_ports)
         self._publish(key, svc)
 
-    async def _open_node_port(self, proxy: ServiceProxy) -> None:
-        node_port = proxy.svc_port.get("nodePort")
-        if not isinstance(node_port, int) or node_port in self._node_ports:
+    async def _open_node_port(self, key, number: int, node_port) -> None:
+        if not isinstance(node_port, int):
             return
+        held = self._node_ports.get(node_port)
+        if held is not None and held[1] == key:
+            return
+        if held is not None:             # another Service had it: hand it over
+            held[0].close()
+            del self._node_ports[node_port]
+
+        def connection():   # the Service's proxy of the moment (None: reset)
+            return HttpConn(self.proxies.get(key, {}).get(number))
         try:
-            self._node_ports[node_port] = await asyncio.get_running_loop().create_server(
-                lambda: HttpConn(proxy), "127.0.0.1", node_port)
+            server = await asyncio.get_running_loop().create_server(connection, "127.0.0.1", node_port)
         except OSError as exc:   # taken on this host: the ephemeral address still works
             log.info("nodePort %s not opened on 127.0.0.1: %s", node_port, exc.strerror)
+            return
+        self._node_ports[node_port] = (server, key)
 
     def _publish(self, key, svc: dict) -> None:
         want = {str(p): proxy.address for p, proxy in sorted(self.proxies.get(key, {}).items())}
@@ -135,9 +146,10 @@ class Network:
 
         if want:
             reg.mutate("services", key[0], key[1], annotate)
-        if (svc.get("spec") or {}).get("type") == "LoadBalancer":
+        is_lb = (svc.get("spec") or {}).get("type") == "LoadBalancer"
+        if is_lb or ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
             def ingress(obj):
-                lb = {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}
+                lb = {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]} if is_lb else {}
                 status = obj.setdefault("status", {}) or {}
                 if status.get("loadBalancer") == lb:
                     return False

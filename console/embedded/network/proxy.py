@@ -77,7 +77,7 @@ class ServiceProxy:
 
 
 class HttpConn(asyncio.Protocol):
-    def __init__(self, proxy: ServiceProxy):
+    def __init__(self, proxy: "ServiceProxy | None"):
         self.proxy = proxy
         self.app = None
         self.transport = None
@@ -91,8 +91,9 @@ class HttpConn(asyncio.Protocol):
     # -- connection ----------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        self.proxy.connections += 1
-        self.app = self.proxy.connect()
+        if self.proxy is not None:
+            self.proxy.connections += 1
+        self.app = self.proxy.connect() if self.proxy is not None else None
         if self.app is None:
             reset(transport)
             return
