@@ -241,8 +241,7 @@ class Engine:
         self.in_flight += 1
         try:
             for _ in range(MAX_HOPS + 1):
-                status, version, nbytes, location = await self._send(session, p)
-                now = self.clock()
+                status, version, nbytes, location, now = await self._send(session, p)
                 latency = now - t0
                 stats.record(status, latency, nbytes, now)
                 if self.on_response:
@@ -264,13 +263,18 @@ class Engine:
         self._check_failures()
 
     async def _send(self, session: aiohttp.ClientSession, p: _Prepared):
+        """(status, version, body bytes, Location, the time the answer was complete)."""
         if p.raw is not None:
-            return await self._http1.request(p.host, p.port, p.raw, p.method == "HEAD")
+            a = await self._http1.request(p.host, p.port, p.raw, p.method == "HEAD")
+            # the client stamps perf_counter(); an injected clock keeps its own time
+            done = a.done_at if self.clock is time.perf_counter else self.clock()
+            return a.status, a.version, a.nbytes, a.location, done
         async with session.request(p.method, p.url, data=p.body, headers=p.headers,
                                    allow_redirects=False) as resp:
             nbytes = len(await resp.read())
         v = resp.version
-        return resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, resp.headers.get("Location")
+        return (resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, resp.headers.get("Location"),
+                self.clock())
 
     @staticmethod
     def _follow(p: _Prepared, status: int, location: str) -> _Prepared:

@@ -12,8 +12,18 @@ Connection: close and HTTP/1.0; the body is counted, not kept.
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import NamedTuple
 
 _MAX_HEAD = 64 * 1024
+
+
+class Answer(NamedTuple):
+    status: int
+    version: str        # "HTTP/1.1"
+    nbytes: int         # body bytes (decoded from chunks)
+    location: str | None
+    done_at: float      # time.perf_counter() when the last byte arrived
 
 
 class ProtocolError(Exception):
@@ -88,7 +98,10 @@ class _Conn(asyncio.Protocol):
     def _done(self) -> None:
         w, self.waiter = self.waiter, None
         if w is not None and not w.done():
-            w.set_result((self.status, self.version, self.nbytes, self.keep, self.location))
+            # stamp the time here, not when the awaiting task resumes: a busy loop's
+            # scheduling delay is the generator's, not the server's
+            w.set_result((self.status, self.version, self.nbytes, self.keep, self.location,
+                          time.perf_counter()))
 
     def _parse(self) -> None:
         buf = self.buf
@@ -219,7 +232,7 @@ class Http1Client:
         return conn
 
     async def request(self, host: str, port: int, raw: bytes, head_only: bool = False):
-        """(status, "HTTP/1.x", body bytes, Location or None).
+        """An Answer: status, "HTTP/1.x", body bytes, Location or None, done_at.
 
         Raises OSError (refused, reset), TimeoutError, ServerClosed, ProtocolError.
         """
@@ -237,7 +250,7 @@ class Http1Client:
                 if conn is None:
                     conn = await self._connect(host, port)
                 try:
-                    status, version, nbytes, keep, location = await self._exchange(
+                    status, version, nbytes, keep, location, done_at = await self._exchange(
                         conn, raw, head_only)
                 except (ConnectionError, OSError) as exc:
                     conn.abort()
@@ -252,7 +265,7 @@ class Http1Client:
                 else:
                     conn.abort()
                     self.all.discard(conn)
-                return status, version, nbytes, location
+                return Answer(status, version, nbytes, location, done_at)
         raise AssertionError("unreachable")
 
     async def _exchange(self, conn: _Conn, raw: bytes, head_only: bool):
