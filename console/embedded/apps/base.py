@@ -203,7 +203,8 @@ class App:
         latency, spent on the simulated clock like every in-cluster duration."""
         delay = self.latency()
         if not probe:
-            self.cpu.add(self.cpu_per_request)
+            # in-cluster traffic already runs at simulated rates: no speed scaling
+            self.cpu.burned += self.cpu_per_request / 1000.0
             self.served += 1
         self.inflight += 1
         try:
