@@ -87,3 +87,14 @@ def test_nginx_welcome_page_and_access_log():
     assert r.status == 200 and b"Welcome to nginx!" in r.body and r.headers["Server"] == "nginx/1.17.0"
     assert lines[-1].endswith('"GET / HTTP/1.1" 200 615 "-" "curl/8" "-"')
     assert app.handle(Request("GET", "/x")).status == 404
+
+
+async def test_cpu_accounting_scales_outside_traffic_but_not_in_cluster_calls():
+    app = apps.start(ctx("jinyoung/order:stable", {"kubelab.dev/latency-ms": "0"}))
+    await app.call(Request("GET", "/orders"))                 # from a pod: simulated rate
+    assert app.cpu.burned == 12.0 / 1000
+    await call(app, "GET", "/orders")                         # from the host: real rate
+    assert app.cpu.burned == 12.0 / 1000 + 12.0 / 1000 * app.clock.speed
+    before = app.cpu.burned
+    await app.call(Request("GET", "/actuator/health"), probe=True)
+    assert app.cpu.burned == before                           # probes are not traffic
