@@ -212,3 +212,26 @@ async def test_two_container_pod_with_a_sidecar_still_reaches_its_app():
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://{addr}/orders") as r:
                 assert r.status == 200 and (await r.json())["version"] == "stable"
+
+
+async def test_a_killed_app_drops_its_connections():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("slow", image="jinyoung/order:stable", labels={"app": "slow"},
+                                            annotations={"kubelab.dev/boot-seconds": "1",
+                                                         "kubelab.dev/latency-ms": "60000"},
+                                            container={"ports": [{"containerPort": 8080}]}))
+        cluster.registry.create("services", service("slow", 8080, 8080))
+        addr = await until(lambda: host_port(cluster, "slow", 8080))
+        container = cluster.kubelet.container("default", "slow")
+        await until(lambda: container.app is not None and container.app.listening, what="booted")
+        async with aiohttp.ClientSession() as http:
+            request = asyncio.ensure_future(http.get(f"http://{addr}/orders"))
+            await until(lambda: container.app.inflight == 1, what="request in flight")
+            await container.kill(0)                     # SIGKILL: no grace
+            try:
+                resp = await asyncio.wait_for(request, 30)
+                raise AssertionError(f"answered {resp.status}")
+            except aiohttp.ClientConnectionError:
+                pass
+        await until(lambda: cstatus(cluster, "slow").get("restartCount") == 1, what="restarted")
+        assert cstatus(cluster, "slow")["lastState"]["terminated"]["exitCode"] == 137
