@@ -115,16 +115,35 @@ def pod_spec(spec, path: str) -> list:
 
 def pod(obj: dict, old: dict | None) -> list:
     out = _meta(obj) + pod_spec(obj.get("spec"), "spec")
-    if old is not None:
-        was, now = old.get("spec") or {}, obj.get("spec") or {}
-        if [c.get("name") for c in was.get("containers") or []] != \
-                [c.get("name") for c in now.get("containers") or []]:
-            out.append(("spec", "Forbidden: pod updates may not change fields other than "
-                        "`spec.containers[*].image`,`spec.initContainers[*].image`,"
-                        "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
-                        "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
-                        "to be set to 1 if it was previously negative)"))
+    if old is not None and _pod_view(old.get("spec"), old.get("spec")) != \
+            _pod_view(obj.get("spec"), old.get("spec")):
+        out.append(("spec", "Forbidden: pod updates may not change fields other than "
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+                    "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it "
+                    "to be set to 1 if it was previously negative)"))
     return out
+
+
+def _pod_view(spec, was) -> dict:
+    """A pod spec without what may change on update: images, activeDeadlineSeconds,
+    terminationGracePeriodSeconds, added tolerations, scheduling gates, and the
+    binding to a node (spec.nodeName set once, by the scheduler)."""
+    view = json.loads(json.dumps(spec or {}))
+    was = was or {}
+    for key in ("containers", "initContainers"):
+        for c in view.get(key) or []:
+            if isinstance(c, dict):
+                c.pop("image", None)
+    for key in ("activeDeadlineSeconds", "terminationGracePeriodSeconds", "schedulingGates"):
+        view.pop(key, None)
+    old_tol = was.get("tolerations") or []
+    tol = view.pop("tolerations", None) or []
+    if any(t not in tol for t in old_tol):
+        view["tolerations"] = tol  # removing a toleration is a change
+    if not was.get("nodeName"):
+        view.pop("nodeName", None)
+    return view
 
 
 def _replicas(spec: dict) -> list:

@@ -256,3 +256,25 @@ def test_values_of_the_wrong_type_are_a_400_like_the_go_decoder(cluster, api):
     body = _deployment("web", resources={"limits": {"cpu": 1, "memory": "64Mi"}})
     code, _, made = call(cluster, "POST", path, body)
     assert code == 201, made
+
+
+def test_pod_spec_is_immutable_but_images_and_binding_are_not(cluster, api):
+    ns = _ns(api)
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(ns, {"metadata": {"name": "p"}, "spec": {
+        "nodeSelector": {"no": "such-node"},  # stays unscheduled: nobody else writes it
+        "containers": [{"name": "c", "image": "nginx:1", "env": [{"name": "A", "value": "1"}]}]}})
+    path = f"/api/v1/namespaces/{ns}/pods/p"
+    code, _, pod = call(cluster, "PATCH", path, {"spec": {"containers": [
+        {"name": "c", "image": "nginx:2"}]}}, "application/strategic-merge-patch+json")
+    assert code == 200 and pod["spec"]["containers"][0]["image"] == "nginx:2"
+    code, _, st = call(cluster, "PATCH", path, {"spec": {"containers": [
+        {"name": "c", "env": [{"name": "B", "value": "2"}]}]}}, "application/strategic-merge-patch+json")
+    assert code == 422 and st["details"]["causes"][0]["field"] == "spec"
+    assert "pod updates may not change fields other than" in st["message"]
+    code, _, pod = call(cluster, "PATCH", path, {"spec": {"nodeName": "kubelab-node-1"}},
+                        "application/merge-patch+json")
+    assert code == 200 and pod["spec"]["nodeName"] == "kubelab-node-1"
+    code, _, st = call(cluster, "PATCH", path, {"spec": {"nodeName": "kubelab-node-2"}},
+                       "application/merge-patch+json")
+    assert code == 422
