@@ -13,9 +13,14 @@ _INDEX: "weakref.WeakKeyDictionary[Registry, dict]" = weakref.WeakKeyDictionary(
 
 def record(registry: Registry, obj: dict, reason: str, message: str,
            type_: str = "Normal", component: str = "kubelet", host: str | None = None,
-           field_path: str | None = None) -> dict:
+           field_path: str | None = None) -> dict | None:
+    """Returns the Event written, or None when its namespace is being deleted
+    (the API server's NamespaceLifecycle refuses new content there)."""
     meta = obj["metadata"]
     ns = meta.get("namespace") or "default"
+    home = registry.store.get("namespaces", "", ns)
+    if home is not None and home["metadata"].get("deletionTimestamp"):
+        return None
     involved = {
         "kind": obj.get("kind", ""),
         "namespace": meta.get("namespace", ""),
