@@ -1,6 +1,7 @@
 """The control plane end to end: over real HTTP, with kubectl as lab L7 types it
 and with the official Python client."""
 
+import os
 import time
 import uuid
 
@@ -27,13 +28,19 @@ def namespace(api) -> str:
     return name
 
 
+OLD_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.28"
+
+
 @pytest.mark.kubectl
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
-def test_lab_l7_rollout_history_and_undo_with_kubectl(cluster, api):
+@pytest.mark.parametrize("binary", [None, OLD_KUBECTL], ids=["server-version", "1.28"])
+def test_lab_l7_rollout_history_and_undo_with_kubectl(cluster, api, binary):
+    if binary and not os.path.exists(binary):
+        pytest.skip(f"{binary} is not installed on this machine")
     ns = namespace(api)
 
     def k(*args, check=True):
-        r = run_kubectl(cluster, "-n", ns, *args, timeout=90)
+        r = run_kubectl(cluster, "-n", ns, *args, binary=binary, timeout=90)
         if check:
             assert r.returncode == 0, f"kubectl {' '.join(args)}: {r.stderr}"
         return r.stdout
@@ -68,7 +75,8 @@ def test_lab_l7_rollout_history_and_undo_with_kubectl(cluster, api):
          and len(k("get", "pods", "--field-selector", "status.phase=Running", "-o", "name").split()) == 3,
          what="the deleted pod replaced")
     k("delete", "namespace", ns, "--wait=false")
-    poll(lambda: run_kubectl(cluster, "get", "namespace", ns).returncode != 0, what="namespace removed")
+    poll(lambda: run_kubectl(cluster, "get", "namespace", ns, binary=binary).returncode != 0,
+         what="namespace removed")
 
 
 def test_client_sees_endpoints_slices_and_foreground_deletion(cluster, api):
