@@ -99,6 +99,10 @@ class KubelabApp(Controls, LoadControls, App[None]):
         if self.watch_cluster:
             self.start_watches()
 
+    def on_unmount(self) -> None:
+        self.stop_watches()
+        self.sub.close()
+
     def start_watches(self) -> None:
         from console.cluster.informers import Informers
         from console.cluster.metrics import MetricsPoller

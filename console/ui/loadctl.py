@@ -3,7 +3,9 @@ engine, snapshots onto the bus, siege's summary at the end (kept after quit)."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import sys
 import threading
 import time
 
@@ -23,6 +25,36 @@ def parse_siege(text: str):
     if spec is None:
         raise UsageError("siege --help is not a load run")
     return spec
+
+
+@contextlib.contextmanager
+def real_stdio():
+    """Textual swaps sys.stdout/stderr for objects without a file descriptor;
+    multiprocessing (its resource tracker) needs the real ones to spawn."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def check_targets(spec, table: dict) -> None:
+    """A Service name that is not published here fails now, in one line."""
+    from yarl import URL
+
+    from console.loadgen.resolve import cluster_name
+    for t in spec.targets:
+        u = URL(t.url)
+        name = cluster_name(u.host or "")
+        if name and name[2] and f"{u.host}:{u.port}" not in table:
+            raise UsageError(f"service {u.host}:{u.port} is not reachable from here "
+                             f"(published: {', '.join(sorted(k for k in table if '.' not in k)) or 'none'})")
+
+
+def summary_text(spec, result: dict) -> str:
+    from console.loadgen import summary
+    return summary.text(result, spec.failures)
 
 
 def resolver_table(services: list[dict]) -> dict[str, tuple[str, int]]:
@@ -59,13 +91,15 @@ class LoadControls:
         self.push_screen(LoadDialog(self.load_command, check), chosen)
 
     def start_load(self, text: str) -> None:
-        from console.loadgen import worker
         from console.loadgen.resolve import StaticResolver
+        from console.loadgen.worker import LoadWorker
         from console.ui.panes.load import LoadPane
         try:
             spec = parse_siege(text)
             table = resolver_table(list(self.state.objects["services"].values()))
-            run = worker.start(spec, StaticResolver(table))
+            check_targets(spec, table)
+            with real_stdio():
+                run = LoadWorker(spec, StaticResolver(table)).start()
         except UsageError as exc:
             self.notify(str(exc), title="load", severity="error")
             return
@@ -80,11 +114,17 @@ class LoadControls:
                          name="load-pump", daemon=True).start()
 
     def _pump_load(self, run, run_id: str) -> None:
-        """Worker snapshots -> bus (<= 10/s); the final result -> LoadDone."""
-        for snap in run.snapshots():
-            self.bus.publish(bus.LoadSample(run=run_id, data=snap))
-        result, summary = run.result()
-        self.bus.publish(bus.LoadDone(run=run_id, summary=summary, data=result))
+        """Worker snapshots -> bus (the bus keeps the newest); the result -> LoadDone."""
+        while run.running:
+            for snap in run.snapshots():
+                self.bus.publish(bus.LoadSample(run=run_id, data=snap))
+            time.sleep(0.1)
+        result = run.result(timeout=30)
+        if result is None:
+            self.bus.publish(bus.LoadDone(run=run_id, summary=f"load run failed: {run.error}",
+                                          data={"error": run.error}))
+            return
+        self.bus.publish(bus.LoadDone(run=run_id, summary=summary_text(run.spec, result), data=result))
 
     def action_stop_load(self) -> None:
         if self.load_run is None:
@@ -94,20 +134,17 @@ class LoadControls:
         self.notify("stopping the load run ...")
 
     def stop_load(self, wait: bool = False) -> None:
+        """On quit: end the run and keep its summary (the worker logs it too)."""
         run = self.load_run
-        if run is not None:
-            run.stop()
-            if wait:
-                run.join(timeout=15)
-                self._keep_result(run)
-
-    def _keep_result(self, run) -> None:
-        try:
-            result, summary = run.result()
-        except Exception:
+        if run is None:
             return
-        if summary and summary not in self.load_results:
-            self.load_results.append(summary)
+        run.stop()
+        if wait:
+            result = run.result(timeout=30)
+            if result is not None:
+                text = summary_text(run.spec, result)
+                if text not in self.load_results:
+                    self.load_results.append(text)
 
     def load_finished(self, ev: bus.LoadDone) -> None:
         from console.ui.panes.load import LoadPane
@@ -115,4 +152,7 @@ class LoadControls:
         if ev.summary not in self.load_results:
             self.load_results.append(ev.summary)
         self.load_run = None
-        self.notify(f"availability {ev.data.get('availability', 0):.2f} %", title="load finished")
+        if "error" in ev.data:
+            self.notify(ev.summary, title="load", severity="error")
+        else:
+            self.notify(f"availability {ev.data.get('availability', 0):.2f} %", title="load finished")

@@ -20,6 +20,7 @@ class HpaPane(Vertical):
     def __init__(self, now=time.time, **kw):
         super().__init__(**kw)
         self.now = now
+        self.rows = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="hpa-table")
@@ -38,6 +39,7 @@ class HpaPane(Vertical):
             if metrics_hint:
                 msg.append(f"\n{metrics_hint}", style="yellow")
             table.update(msg)
+            self.rows = []
             charts.set_class(True, "-hidden")
             labels.set_class(True, "-hidden")
             return
@@ -48,7 +50,7 @@ class HpaPane(Vertical):
             grid.add_column(col, no_wrap=True)
         grid.add_row(*[Text(c, style="bold") for c in
                        ("NAME", "TARGETS", "MIN", "MAX", "REPLICAS", "AGE")])
-        rows = [hpa_row(h, now) for h in hpas]
+        self.rows = rows = [hpa_row(h, now) for h in hpas]
         for r in rows:
             over = r.utilization is not None and r.target and r.utilization > r.target
             reps = Text(f"{r.replicas}", style="bold")
