@@ -123,3 +123,18 @@ async def test_no_nodes_at_all_then_one_registers():
         await until(lambda: get(cluster, "early")["spec"].get("nodeName") == "late", what="bound when a node came")
     finally:
         await cluster.stop()
+
+
+async def test_mixed_reasons_and_preemption_summary():
+    cluster = await start(kubelet=False, nodes=0)
+    try:
+        add_node(cluster, "tiny", cpu="100m", labels={"pool": "a"})
+        add_node(cluster, "other", cpu="8", labels={"pool": "b"})
+        cluster.registry.create("pods", pod("p", cpu="500m", nodeSelector={"pool": "a"}))
+        await until(lambda: scheduled_cond(get(cluster, "p")).get("reason") == "Unschedulable", what="unschedulable")
+        assert scheduled_cond(get(cluster, "p"))["message"] == (
+            "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, "
+            "1 Preemption is not helpful for scheduling..")
+    finally:
+        await cluster.stop()

@@ -171,7 +171,7 @@ class Scheduler:
         if pod is None or (pod.get("spec") or {}).get("nodeName") or terminating(pod):
             return
         nodes = self.inf.all("nodes")
-        fits, reasons, resource_only = [], {}, True
+        fits, reasons, preemptible = [], {}, 0
         for node in nodes:
             why = self._filter(pod, node)
             if not why:
@@ -179,10 +179,10 @@ class Scheduler:
                 continue
             for r in why:
                 reasons[r] = reasons.get(r, 0) + 1
-            if not all(r.startswith("Insufficient") or r == "Too many pods" for r in why):
-                resource_only = False
+            if all(r.startswith("Insufficient") or r == "Too many pods" for r in why):
+                preemptible += 1   # evicting pods could make room here (none are lower priority)
         if not fits:
-            self._unschedulable(pod, len(nodes), reasons, resource_only)
+            self._unschedulable(pod, len(nodes), reasons, preemptible)
             return
         node = min(fits, key=self._score)
         self._bind(pod, node["metadata"]["name"])
@@ -249,16 +249,17 @@ class Scheduler:
         self.cluster.event(got, "Scheduled", f"Successfully assigned {ns}/{name} to {node}",
                            component=COMPONENT)
 
-    def _unschedulable(self, pod: dict, total: int, reasons: dict, resource_only: bool) -> None:
+    def _unschedulable(self, pod: dict, total: int, reasons: dict, preemptible: int) -> None:
         parts = sorted(f"{n} {r}" for r, n in reasons.items())
         message = f"0/{total} nodes are available"
         message += (": " + ", ".join(parts) + ".") if parts else "."
         if not total:
             message = "no nodes available to schedule pods"
-        elif resource_only:
-            message += f" preemption: 0/{total} nodes are available: {total} No preemption victims found for incoming pod.."
         else:
-            message += f" preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.."
+            post = [f"{n} {why}" for n, why in ((preemptible, "No preemption victims found for incoming pod"),
+                                                (total - preemptible, "Preemption is not helpful for scheduling"))
+                    if n]
+            message += f" preemption: 0/{total} nodes are available: {', '.join(sorted(post))}.."
         key = key_of(pod)
         self.unschedulable[key] = None
         self.queue.add_after(key, RETRY_ALL)
