@@ -79,6 +79,7 @@ class Context:
     env: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)   # path -> bytes from configMap/secret volumes
     net: object = None                          # the pod's network for curl/wget (kubelet/podnet.py)
+    grace_seconds: float = 30.0                 # the pod's terminationGracePeriodSeconds
 
 
 DEFAULT_CORES = 2.0      # without limits.cpu a container may burst to about this much

@@ -80,9 +80,10 @@ class OrderApp(App):
                   f"Started OrderApplication in {took:.3f} seconds (JVM running for {took + 1.2:.3f})")
 
     async def shutdown(self) -> None:
-        # Shutdown hooks run while Tomcat still answers; at least a moment of real
-        # time too, so endpoint removal (real time in here) wins the race as in a cluster.
-        await asyncio.sleep(max(self.clock.real(2.0), 1.0))
+        # Shutdown hooks run (2 s) while Tomcat still answers. Endpoint removal costs
+        # real time in here, so allow up to 1 s real too, within half the grace period.
+        floor = min(1.0, self.clock.real(self.ctx.grace_seconds) / 2)
+        await asyncio.sleep(max(self.clock.real(2.0), floor))
 
     def stopping(self) -> None:
         self._log("INFO", "ionShutdownHook", "o.s.b.w.e.tomcat.GracefulShutdown",
