@@ -147,3 +147,17 @@ async def test_namespace_reports_what_holds_it():
         await until(lambda: cluster.store.get("namespaces", "", "held") is None, what="namespace gone")
     finally:
         await cluster.stop()
+
+
+async def test_pods_of_a_deleted_node_are_collected_and_replaced():
+    cluster = await start(nodes=2)
+    try:
+        await rolled_out(cluster, replicas=4)
+        on_1 = [p["metadata"]["name"] for p in pods(cluster) if p["spec"]["nodeName"] == "node-1"]
+        assert on_1
+        cluster.registry.delete("nodes", "", "node-1")
+        await until(lambda: not set(on_1) & {p["metadata"]["name"] for p in pods(cluster)}, what="orphans removed")
+        await until(lambda: len([p for p in pods(cluster) if p["spec"].get("nodeName") == "node-2"
+                                 and (p.get("status") or {}).get("phase") == "Running"]) == 4, what="replaced on node-2")
+    finally:
+        await cluster.stop()

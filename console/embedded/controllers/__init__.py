@@ -12,6 +12,7 @@ scheduler.py   default-scheduler: Pods -> Nodes
 endpoints.py   Services -> Endpoints and EndpointSlices
 gc.py          ownerReferences: background, foreground, orphan
 namespace.py   a Terminating namespace is emptied, then removed
+podgc.py       pods of a deleted Node are removed
 eventttl.py    events expire after an hour
 """
 
@@ -23,6 +24,7 @@ from console.embedded.controllers.endpoints import EndpointsController
 from console.embedded.controllers.eventttl import EventTTL
 from console.embedded.controllers.gc import GarbageCollector
 from console.embedded.controllers.namespace import NamespaceController
+from console.embedded.controllers.podgc import PodGC
 from console.embedded.controllers.replicaset import ReplicaSetController
 from console.embedded.controllers.scheduler import Scheduler
 
@@ -33,6 +35,7 @@ CONTROLLERS = {
     "endpoints": EndpointsController,
     "garbage-collector": GarbageCollector,
     "namespace": NamespaceController,
+    "pod-garbage-collector": PodGC,
     "event-ttl": EventTTL,
 }
 
