@@ -235,3 +235,22 @@ async def test_a_killed_app_drops_its_connections():
                 pass
         await until(lambda: cstatus(cluster, "slow").get("restartCount") == 1, what="restarted")
         assert cstatus(cluster, "slow")["lastState"]["terminated"]["exitCode"] == 137
+
+
+async def test_force_deleted_pod_stops_serving_at_once():
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", pod("web", image="nginx", labels={"app": "web"}))
+        cluster.registry.create("services", service("web"))
+        addr = await until(lambda: host_port(cluster, "web", 80))
+        await until(lambda: cstatus(cluster, "web").get("ready"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{addr}/") as r:          # a kept-alive connection
+                assert r.status == 200
+            app = cluster.kubelet.container("default", "web").app
+            cluster.store.delete("pods", "default", "web")        # --force --grace-period=0
+            await until(lambda: not app.listening, what="app gone")
+            try:
+                async with http.get(f"http://{addr}/") as r:
+                    raise AssertionError(f"answered {r.status}")
+            except aiohttp.ClientConnectionError:
+                pass

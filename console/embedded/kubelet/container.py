@@ -295,9 +295,13 @@ class Container:
             await asyncio.wait([self.task])
 
     def abort(self) -> None:
+        """Gone at once (force delete, cluster stop): the process dies with its sockets."""
         self._stopping.set()
         self._kick.set()
         self.stop_probes()
+        if self.app is not None:
+            self.app.listening.clear()
+            self.app.drop_connections(graceful=False)
         for t in (self.proc, self.task):
             if t is not None and not t.done():
                 t.cancel()
