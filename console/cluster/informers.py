@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 
@@ -68,10 +69,12 @@ class Informer:
     def stop(self) -> None:
         self._stop.set()
         resp = self._resp
-        if resp is not None:
-            try:  # unblock the read now rather than at the next event
-                resp.close()
-            except Exception:
+        conn = getattr(resp, "connection", None) or getattr(resp, "_connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:  # unblock the reader now; closing from here could deadlock on TLS
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
                 pass
 
     @property

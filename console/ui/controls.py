@@ -209,4 +209,4 @@ class Controls:
             if yes:
                 self._run_action("apply", actions.apply, (str(manifest),))
         self.push_screen(ConfirmDialog(f"Namespace {self.conn.namespace} is empty. "
-                                       f"Apply the lab workload (manifests/order.yaml)"), answered)
+                                       f"Apply the lab workload (manifests/order.yaml)?"), answered)

@@ -34,7 +34,8 @@ def test_list_then_watch_sees_pods_come_up_and_go(cluster):
         assert [i.relists for i in infs.items] == [1] * len(infs.items)
     finally:
         infs.stop()
-        infs.join()
+        infs.join(30)
+    assert not any(i.thread.is_alive() for i in infs.items)   # stop() unblocks the watch reads
 
 
 def test_resume_from_resource_version_and_relist_on_410(start_cluster, monkeypatch):

@@ -1,13 +1,15 @@
 """REST verbs on resources: URL -> (kind, version, namespace, name, subresource)
 -> registry. Reads convert from the storage version, writes to it."""
 
+import copy
 import json
+import logging
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from console.embedded import kinds
-from console.embedded.api import codec, conversion, fields, reviews, tables, watch
+from console.embedded.api import codec, conversion, fields, managed, reviews, tables, watch
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
@@ -17,6 +19,7 @@ from console.embedded.registry import Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
 
 NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+log = logging.getLogger("kubelab.api")
 
 
 @dataclass
@@ -162,6 +165,19 @@ def _body_object(request, raw: bytes, t: Target) -> dict:
     return obj
 
 
+def track(request, cluster, t: Target, old: dict | None, new: dict) -> None:
+    """Record an Update by the request's field manager in new's managedFields."""
+    if request is None or t.sub not in (None, "scale"):
+        return
+    version = (new.get("apiVersion") or "").rpartition("/")[2] or t.version
+    m = fields.model_for(t.kind, version)
+    try:
+        managed.record_update(old, new, m.__name__ if m else None, managed.manager_of(request),
+                              t.kind.api_version(version), cluster.clock.stamp())
+    except Exception:  # bookkeeping must never fail a write
+        log.exception("managedFields for %s", t.kind.key)
+
+
 def _prepare(request, t: Target, obj: dict, headers: dict) -> dict:
     """Namespace, unknown fields (fieldValidation) and the storage version."""
     meta = obj["metadata"]
@@ -196,6 +212,8 @@ async def create(request, cluster, t: Target) -> web.Response:
         return respond(reviews.review(t.kind.key, obj, cluster.clock.stamp()), 201)
     obj = _body_object(request, raw, t)
     headers: dict = {}
+    obj["metadata"].pop("managedFields", None)
+    track(request, cluster, t, None, obj)
     obj = _prepare(request, t, obj, headers)
     name = obj["metadata"].get("name") or ""
     if not name and not obj["metadata"].get("generateName"):
@@ -216,11 +234,14 @@ async def update(request, cluster, t: Target) -> web.Response:
     obj = _body_object(request, await request.read(), t)
     headers: dict = {}
     if t.sub == "scale":
-        return respond(_update_scale(cluster, t, obj, _dry_run(request)))
+        return respond(_update_scale(cluster, t, obj, _dry_run(request), request))
     if obj["metadata"].get("name") and obj["metadata"]["name"] != t.name:
         raise bad_request(f"the name of the object ({obj['metadata']['name']}) does not match "
                           f"the name on the URL ({t.name})")
     obj["metadata"]["name"] = t.name
+    current = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if current is not None:
+        track(request, cluster, t, _wire(t, current), obj)
     obj = _prepare(request, t, obj, headers)
     return respond(_wire(t, write(cluster, t, obj, _dry_run(request))), 200, headers)
 
@@ -326,7 +347,7 @@ def to_scale(t: Target, obj: dict) -> dict:
                        "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items()))}}
 
 
-def _update_scale(cluster, t: Target, scale: dict, dry_run: bool) -> dict:
+def _update_scale(cluster, t: Target, scale: dict, dry_run: bool, request=None) -> dict:
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise invalid("Scale", t.name or "", [("spec.replicas", f"Invalid value: {json.dumps(replicas)}: "
@@ -338,6 +359,10 @@ def _update_scale(cluster, t: Target, scale: dict, dry_run: bool) -> dict:
     want_rv = (scale.get("metadata") or {}).get("resourceVersion")
     if want_rv:
         obj["metadata"]["resourceVersion"] = want_rv
+    before = _wire(t, obj)
+    obj = _wire(t, copy.deepcopy(obj))
     obj.setdefault("spec", {})["replicas"] = replicas
     full = Target(t.kind, t.version, t.namespace, t.name, None)
+    track(request, cluster, full, before, obj)
+    obj = conversion.to_storage(t.kind, obj, t.version)
     return to_scale(t, write(cluster, full, obj, dry_run))

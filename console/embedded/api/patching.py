@@ -43,9 +43,12 @@ async def patch(request, cluster, t) -> object:
             model = m.__name__ if m else None
         if ctype == APPLY:
             new = apply.apply(doc, body, model, request.query["fieldManager"],
-                              t.kind.api_version(t.version), cluster.clock.stamp())
+                              t.kind.api_version(t.version), cluster.clock.stamp(),
+                              force=request.query.get("force") in ("true", "1"))
         else:
             new = _apply(ctype, doc, body, model)
+            if t.sub is None and isinstance(new, dict):
+                handlers.track(request, cluster, t, doc, new)
         if not isinstance(new, dict):
             raise bad_request("the patched object is not a JSON object")
         meta = new.setdefault("metadata", {})
@@ -57,7 +60,7 @@ async def patch(request, cluster, t) -> object:
             meta["resourceVersion"] = rv
         try:
             if t.sub == "scale":
-                return respond(handlers._update_scale(cluster, t, new, dry))
+                return respond(handlers._update_scale(cluster, t, new, dry, request))
             headers: dict = {}
             version = (new.get("apiVersion") or "").rpartition("/")[2] or t.version
             fields.validate(request, t.kind, version, new, headers)
