@@ -128,6 +128,7 @@ async def test_exec_and_cpu_usage_reach_the_container():
         code, out = await cluster.kubelet.exec("default", "box", None, ["cat", "/nope"])
         assert code == 1 and out == "cat: can't open '/nope': No such file or directory\n"
         assert set(cluster.kubelet.cpu_usage("default", "box")) == {"app"}
+        assert cluster.kubelet.memory_usage("default", "box") == {"app": 2**20}   # busybox: 1 MiB
 
 
 async def test_new_image_on_a_pod_restarts_the_container_and_fixes_a_bad_pull():

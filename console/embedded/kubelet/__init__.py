@@ -10,6 +10,7 @@ per pod bound (spec.nodeName) to one of its nodes.
   container(ns, pod, container=None)            -> Container (.app: .fs .shell .cpu .exec)
   exec(ns, pod, container, argv)                -> (exit code, output) | None   (async)
   cpu_usage(ns, pod)                            -> {container: core-seconds, cumulative}
+  memory_usage(ns, pod)                         -> {container: working-set bytes}
 """
 
 import asyncio
@@ -69,6 +70,20 @@ class Kubelet:
             return {}
         return {c.name: c.app.cpu.usage_core_seconds() for c in w.containers
                 if c.app is not None and c.state == "running"}
+
+    def memory_usage(self, namespace: str, pod: str) -> dict[str, int]:
+        """Working-set bytes per running container: the app's footprint, reached as
+        it boots (what metrics-server would report)."""
+        w = self.workers.get((namespace, pod))
+        if w is None:
+            return {}
+        out = {}
+        for c in w.containers:
+            if c.app is None or c.state != "running":
+                continue
+            share = 1.0 if c.app.listening or not c.app.boot_seconds else 0.6
+            out[c.name] = int(c.app.memory_mb * share * 2**20)
+        return out
 
     # -- pods ----------------------------------------------------------------
     def register_nodes(self) -> None:
