@@ -156,6 +156,7 @@ class Engine:
         self._prepared: list[_Prepared] = []
         self._snap = (clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
         self._ended = False
+        self._cpu_start = self._cpu_end = None
 
     # -- control ---------------------------------------------------------------
     def stop(self) -> None:
@@ -213,6 +214,7 @@ class Engine:
             self._http1 = http1.Http1Client(limit, s.timeout, s.keepalive)
             self.stats = Stats(self.clock)
             self._snap = (self.clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
+            self._cpu_start = self._snap[2]
             if s.rate is None:
                 tasks = [asyncio.create_task(self._user(session, i)) for i in range(s.concurrent)]
             else:
@@ -227,6 +229,7 @@ class Engine:
                 t.cancel()
             await asyncio.gather(all_done, stop_wait, return_exceptions=True)
             self.stats.finish()
+            self._cpu_end = resource.getrusage(resource.RUSAGE_SELF)
             self._http1.close()
         return self.stats
 
@@ -376,6 +379,13 @@ class Engine:
             "cpu_percent": round(cpu, 1),
         }
 
+    def _cpu_percent(self) -> float | None:
+        """The process's CPU over the run, in % of one core: near 100 = the generator was the limit."""
+        a, b, el = self._cpu_start, self._cpu_end, self.stats.elapsed
+        if a is None or b is None or el <= 0:
+            return None
+        return round((b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime) / el * 100, 1)
+
     def result(self) -> dict:
         """siege's keys, then the extras and the per-second series (JSON-ready)."""
         s, st = self.spec, self.stats
@@ -386,6 +396,7 @@ class Engine:
             "rate": s.rate, "concurrent": s.concurrent, "reps": s.reps, "seconds": s.seconds,
             "keepalive": s.keepalive, "aborted": self.aborted, "interrupted": self.interrupted,
             "started_at": self.started_at,
+            "generator_cpu_percent": self._cpu_percent(),
             "urls": [f"{t.url} {t.method}" if t.method != "GET" else t.url for t in s.targets],
             "series": st.series,
         })

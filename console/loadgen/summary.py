@@ -53,6 +53,10 @@ def extras_block(result: dict) -> str:
         lines.append(_label("Achieved rate") + "{:12.2f} req/sec".format(result["request_rate"]))
         lines.append(_label("Late sends") + "{:12d}".format(result["late_sends"]))
         lines.append(_label("Dropped sends") + "{:12d}".format(result["dropped_sends"]))
+    cpu = result.get("generator_cpu_percent")
+    if cpu is not None:
+        note = "  (saturated: the generator is the limit)" if cpu >= 90 else ""
+        lines.append(_label("Generator CPU") + "{:12.1f} %".format(cpu) + note)
     for key in ("p50", "p90", "p95", "p99", "p99.9", "max"):
         lines.append(_label(f"Latency {key}") + _ms(lat[key]))
     codes = result["status_codes"]

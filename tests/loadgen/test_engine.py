@@ -212,3 +212,9 @@ async def test_redirects_are_followed_and_both_counted(server):
     assert [s.path for s in seen] == ["/moved", "/ok"] * 3
     _, r, _ = await run(["-c1", "-r1", server.url("/loop")])
     assert r["status_codes"] == {"302": 6}  # the request and five hops, then it stops
+
+
+async def test_generator_cpu_is_reported(server):
+    _, r, _ = await run(["-c2", "-r20", server.url("/ok")])
+    assert r["generator_cpu_percent"] is not None and r["generator_cpu_percent"] >= 0
+    assert "Generator CPU:\t\t" in summary.text(r, 1024)
