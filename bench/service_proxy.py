@@ -6,7 +6,7 @@ listener with wrk (keep-alive, one thread) — or, without wrk, with an aiohttp
 client in a child process. Prints the figures; asserts nothing.
 
     .venv/bin/python bench/service_proxy.py [--seconds 10] [--connections 32] [--image nginx]
-    .venv/bin/python bench/service_proxy.py --image jinyoung/order:stable --port 8080 --path /orders
+    .venv/bin/python bench/service_proxy.py --image jinyoung/order:stable --port 8080 --path /orders [--simulated]
 """
 
 import argparse
@@ -42,12 +42,14 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3])))
 """
 
 
-async def setup(image: str, port: int):
+async def setup(image: str, port: int, simulated: bool):
     cluster = Cluster(speed=50, nodes=2)
     cluster.spawn(kubelet.run(cluster), "kubelet")
     while getattr(cluster, "kubelet", None) is None:
         await asyncio.sleep(0.01)
-    ann = {"kubelab.dev/latency-ms": "0", "kubelab.dev/boot-seconds": "0"}
+    # the proxy's own figure: the app's simulated wait and CPU time are switched off
+    ann = {"kubelab.dev/boot-seconds": "0"} if simulated else {
+        "kubelab.dev/latency-ms": "0", "kubelab.dev/boot-seconds": "0", "kubelab.dev/cpu-per-request": "0"}
     for i in range(3):
         cluster.registry.create("pods", {
             "apiVersion": "v1", "kind": "Pod",
@@ -77,8 +79,10 @@ async def main() -> None:
     ap.add_argument("--image", default="nginx")
     ap.add_argument("--path", default="/", help="e.g. /orders for the order app")
     ap.add_argument("--port", type=int, default=80, help="the app's port (8080 for the order app)")
+    ap.add_argument("--simulated", action="store_true",
+                    help="keep the app's simulated latency and CPU limit (shows saturation)")
     args = ap.parse_args()
-    cluster, addr = await setup(args.image, args.port)
+    cluster, addr = await setup(args.image, args.port, args.simulated)
     url = f"http://{addr}{args.path}"
     wrk = shutil.which("wrk")
     if wrk:
@@ -95,7 +99,8 @@ async def main() -> None:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) if wrk else float(text)
     served = [w.containers[0].app.served for w in cluster.kubelet.workers.values()]
     print(f"service proxy: {rps:,.0f} requests/s to 3 pods ({args.image} {args.path}) over {args.seconds:g} s, "
-          f"{args.connections} keep-alive connections, {tool}")
+          f"{args.connections} keep-alive connections, {tool}"
+          f"{', app physics on' if args.simulated else ''}")
     print(f"per pod: {served}; cluster process CPU {cpu / args.seconds * 100:.0f}% of one core")
     if wrk:
         for line in text.splitlines():
