@@ -194,3 +194,40 @@ def test_server_side_apply_removes_what_the_manager_stopped_applying(cluster, ap
     assert c["image"] == "nginx:2" and [e["name"] for e in c["env"]] == ["A"]
     assert c["imagePullPolicy"] == "IfNotPresent"  # defaults stay
     assert {e["manager"] for e in d["metadata"]["managedFields"]} == {"kubectl", "ops"}
+
+
+def test_server_side_apply_conflicts_with_another_managers_field(cluster, api):
+    ns = f"p-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
+    base = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                        {"name": "web", "image": "nginx:1"}]}}}}
+    body = json.dumps(dep).encode()
+    assert call(cluster, "PATCH", base + "?fieldManager=kubectl", body,
+                "application/apply-patch+yaml")[0] == 201
+    # kubectl scale: an Update through the scale subresource now owns spec.replicas
+    code, _, _ = call(cluster, "PATCH", base + "/scale?fieldManager=kubectl-scale",
+                      {"spec": {"replicas": 3}}, "application/merge-patch+json")
+    assert code == 200
+    code, _, d = call(cluster, "GET", base)
+    owners = {e["manager"]: e for e in d["metadata"]["managedFields"]}
+    assert owners["kubectl-scale"]["operation"] == "Update"
+    assert owners["kubectl-scale"]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    code, _, st = call(cluster, "PATCH", base + "?fieldManager=kubectl", body,
+                       "application/apply-patch+yaml")
+    assert code == 409 and st["reason"] == "Conflict"
+    assert st["message"] == ('Apply failed with 1 conflict: conflict with "kubectl-scale" '
+                             'using apps/v1: .spec.replicas')
+    assert st["details"]["causes"][0]["field"] == ".spec.replicas"
+    # the same value is no conflict; force takes the field over
+    same = json.loads(body)
+    same["spec"]["replicas"] = 3
+    assert call(cluster, "PATCH", base + "?fieldManager=kubectl", json.dumps(same).encode(),
+                "application/apply-patch+yaml")[0] == 200
+    code, _, d = call(cluster, "PATCH", base + "?fieldManager=kubectl&force=true", body,
+                      "application/apply-patch+yaml")
+    assert code == 200 and d["spec"]["replicas"] == 1
+    owners = {e["manager"] for e in d["metadata"]["managedFields"]}
+    assert "kubectl-scale" not in owners

@@ -52,11 +52,13 @@ def diff(old, new, type_name: str | None, path: tuple = ()) -> dict:
         key = MERGE_KEYS.get((type_name, k)) if type_name else None
         if isinstance(v, dict) and v and not _is_map_type(child):
             sub = diff(before, v, child, (*path, k))
-            out[f"f:{k}"] = sub
+            if sub:  # nothing of its own (only skipped fields, or unchanged): no entry
+                out[f"f:{k}"] = sub
         elif isinstance(v, dict) and v:  # a map (labels, data ...): one field per key
             prev = before if isinstance(before, dict) else {}
-            out[f"f:{k}"] = {f"f:{kk}": {} for kk, vv in v.items()
-                             if old is None or prev.get(kk) != vv}
+            sub = {f"f:{kk}": {} for kk, vv in v.items() if old is None or prev.get(kk) != vv}
+            if sub:
+                out[f"f:{k}"] = sub
         elif isinstance(v, list) and key and key is not PRIMITIVE:
             prev = {_key(x, key): x for x in before or [] if isinstance(x, dict) and key in x} \
                 if isinstance(before, list) else {}
@@ -70,10 +72,13 @@ def diff(old, new, type_name: str | None, path: tuple = ()) -> dict:
                     if k2 not in prev or old is None:
                         sub["."] = {}
                     items[k2] = sub
-            out[f"f:{k}"] = items
+            if items:
+                out[f"f:{k}"] = items
         elif isinstance(v, list) and key is PRIMITIVE:
             prev = before if isinstance(before, list) else []
-            out[f"f:{k}"] = {"v:" + json.dumps(x): {} for x in v if old is None or x not in prev}
+            sub = {"v:" + json.dumps(x): {} for x in v if old is None or x not in prev}
+            if sub:
+                out[f"f:{k}"] = sub
         else:
             out[f"f:{k}"] = {}
     return out
