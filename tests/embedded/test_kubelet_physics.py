@@ -225,3 +225,15 @@ async def test_a_script_that_traps_term_stops_at_once():
         # the trapping shell ends at SIGTERM; the other waits out its grace period (an hour)
         await until(lambda: cluster.registry.get("pods", "default", "trapper") is None, what="gone")
         assert cluster.registry.get("pods", "default", "stubborn") is not None
+
+
+async def test_a_second_delete_with_a_shorter_grace_period_kills_sooner():
+    async with kubelet_cluster(speed=5) as cluster:
+        cluster.registry.create("pods", pod("slowstop", image="busybox", terminationGracePeriodSeconds=3600,
+                                            container={"command": ["sh", "-c", "sleep 3600"]}))
+        await until(lambda: cstatus(cluster, "slowstop").get("ready"))
+        cluster.registry.delete("pods", "default", "slowstop")
+        await until(lambda: cluster.registry.get("pods", "default", "slowstop")["metadata"]
+                    .get("deletionTimestamp"), what="terminating")
+        cluster.registry.delete("pods", "default", "slowstop", grace_seconds=1)
+        await until(lambda: cluster.registry.get("pods", "default", "slowstop") is None, what="gone")

@@ -35,6 +35,7 @@ class PodWorker:
         self._wake = asyncio.Event()
         self._dirty = False
         self._terminating = False
+        self._grace = 0.0
 
     # -- signals from the kubelet -------------------------------------------
     def poke(self, pod: dict) -> None:
@@ -95,12 +96,14 @@ class PodWorker:
         self.cluster.spawn(self._start_containers(), f"start {self.key[1]}")
         while not self.removed:
             meta = self.pod["metadata"]
-            if meta.get("deletionTimestamp") and not self._terminating:
-                self._terminating = True
+            if meta.get("deletionTimestamp"):
                 grace = meta.get("deletionGracePeriodSeconds")
                 if grace is None:
                     grace = self.grace()
-                self.cluster.spawn(self._terminate(grace), f"terminate {self.key[1]}")
+                # a second delete may shorten the grace period: kill sooner then
+                if not self._terminating or grace < self._grace:
+                    self._terminating, self._grace = True, grace
+                    self.cluster.spawn(self._terminate(grace), f"terminate {self.key[1]}")
             self._wake.clear()
             await self._wake.wait()
 
