@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
+
+from console.ui.panes.chart import bars
 
 from console.cluster.printer import hpa_row
 
@@ -25,14 +28,14 @@ class HpaPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="hpa-table")
         yield Static(id="hpa-replicas-label", classes="chart-label")
-        yield Sparkline([], id="hpa-replicas", summary_function=max)
+        yield Static(id="hpa-replicas", classes="chart")
         yield Static(id="hpa-util-label", classes="chart-label")
-        yield Sparkline([], id="hpa-util", summary_function=max)
+        yield Static(id="hpa-util", classes="chart")
 
     def show(self, hpas: list[dict], history: dict, metrics_hint: str = "") -> None:
         now = self.now()
         table = self.query_one("#hpa-table", Static)
-        charts = self.query(Sparkline)
+        charts = self.query(".chart")
         labels = self.query(".chart-label")
         if not hpas:
             msg = Text("no HorizontalPodAutoscaler — press a to autoscale", style="dim")
@@ -58,18 +61,19 @@ class HpaPane(Vertical):
                 reps = Text(f"{r.replicas} AT MAX", style="bold reverse yellow")
             grid.add_row(r.name, Text(r.targets, style="bold red" if over else ""),
                          str(r.minimum), str(r.maximum), reps, r.age)
-        if metrics_hint:
-            grid.add_row(Text(metrics_hint, style="yellow"))
-        table.update(grid)
+        table.update(Group(grid, Text(metrics_hint, style="yellow")) if metrics_hint else grid)
         first = rows[0]
         series = list(history.get(first.name, []))
         replicas = [p[1] for p in series] or [first.replicas]
-        util = [p[2] or 0 for p in series] or [0]
-        self.query_one("#hpa-replicas", Sparkline).data = replicas
-        self.query_one("#hpa-util", Sparkline).data = util
+        util = [p[2] for p in series] or [None]
+        width = max(10, self.content_region.width or 40)
+        self.query_one("#hpa-replicas", Static).update(
+            bars(replicas, first.maximum, width, over=first.maximum - 0.5))
+        target = first.target or 100
+        peak = max([u for u in util if u is not None] or [0])
+        self.query_one("#hpa-util", Static).update(bars(util, max(peak, 2 * target), width, over=target))
         self.query_one("#hpa-replicas-label", Static).update(Text.assemble(
             ("replicas ", "bold"), f"{replicas[0]}→{replicas[-1]}  (min {first.minimum}, max {first.maximum})"))
         cur = "<unknown>" if first.utilization is None else f"{first.utilization}%"
-        peak = max(util)
         self.query_one("#hpa-util-label", Static).update(Text.assemble(
             ("cpu ", "bold"), f"{cur} vs target {first.target}%  (peak {peak}%)"))

@@ -58,22 +58,31 @@ class LoadPane(Vertical):
         codes = "  ".join(f"{k}:{v}" for k, v in (snap.get("status_codes") or {}).items())
         errors = "  ".join(f"{k}:{v}" for k, v in (snap.get("errors") or {}).items())
         out = Text()
-        out.append(f"{snap.get('rps', 0):>7.1f} req/s", style="bold")
-        out.append(f"   p50 {ms(lat.get('p50'))}  p95 {ms(lat.get('p95'))}  p99 {ms(lat.get('p99'))}\n")
-        out.append("availability ")
-        out.append(f"{avail:.2f} %", style="bold green" if avail >= 100 else "bold red")
-        out.append(f"   hits {snap.get('transactions', 0)}  failed {snap.get('failed', 0)}"
-                   f"   {snap.get('elapsed', 0):.0f}s\n")
-        out.append(f"codes {codes or '-'}", style="")
+        out.append(f"{snap.get('rps', 0):.1f} req/s", style="bold")
+        out.append("  availability ")
+        out.append(f"{avail:.2f} %\n", style="bold green" if avail >= 100 else "bold red")
+        out.append(f"p50 {ms(lat.get('p50'))}  p95 {ms(lat.get('p95'))}  p99 {ms(lat.get('p99'))}\n")
+        out.append(f"hits {snap.get('transactions', 0)}  failed {snap.get('failed', 0)}"
+                   f"  {snap.get('elapsed', 0):.0f}s  codes {codes or '-'}")
         if errors:
-            out.append(f"   errors {errors}", style="red")
+            out.append(f"  errors {errors}", style="red")
         self.query_one("#load-figures", Static).update(out)
         if self.duration:
             self.query_one("#load-progress", ProgressBar).update(
                 progress=min(self.duration, snap.get("elapsed", 0)))
 
     def finished(self, summary: str, result: dict) -> None:
-        if self.duration:
-            self.query_one("#load-progress", ProgressBar).update(progress=self.duration)
+        """The final figures, then siege's own summary; the chart makes room for it."""
+        if "transactions" in result:
+            self.sample({
+                "rps": result.get("request_rate", 0.0), "latency": result.get("latency") or {},
+                "availability": result.get("availability", 0.0),
+                "transactions": result["transactions"],
+                "failed": result.get("failed_transactions", 0),
+                "elapsed": result.get("elapsed_time", 0.0),
+                "status_codes": result.get("status_codes") or {}, "errors": result.get("errors") or {}})
+        self.query_one("#load-chart").display = False
+        self.query_one("#load-progress").display = False
         self.border_title = f"Load finished siege {self.command}"
-        self.query_one("#load-summary", Static).update(Text(summary.strip("\n")))
+        text = summary.split("\nConnections:")[0]      # the extras are in the figures above
+        self.query_one("#load-summary", Static).update(Text(text.strip("\n")))

@@ -13,8 +13,9 @@ from textual.widgets import DataTable
 
 from console.cluster.printer import PodRow, pod_row, status_class
 
-COLUMNS = (("NAME", "name", 26), ("READY", "ready", 5), ("STATUS", "status", 17),
-           ("RESTARTS", "restarts", 13), ("AGE", "age", 6), ("NODE", "node", 12))
+# Fixed widths: NAME..AGE fit a 120-column terminal's pods pane; NODE may scroll.
+COLUMNS = (("NAME", "name", 24), ("READY", "ready", 5), ("STATUS", "status", 16),
+           ("RESTARTS", "restarts", 11), ("AGE", "age", 5), ("NODE", "node", 14))
 STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
 FLASH_SECONDS = 1.5
 
