@@ -11,11 +11,9 @@ console.loadgen.worker.LoadWorker in a child process.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import random
 import resource
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +24,7 @@ from yarl import URL
 
 from console.errors import UsageError
 from console.loadgen import http1
+from console.loadgen.failures import error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
 from console.loadgen.stats import Stats
@@ -79,45 +78,6 @@ class _Prepared:
     raw: bytes | None = None      # prebuilt request for the http1 client (plain http)
     host: str = ""
     port: int = 0
-
-
-_DNS_ERRORS = tuple(t for t in (getattr(aiohttp, "ClientConnectorDNSError", None),) if t)
-
-
-def error_kind(exc: BaseException) -> tuple[str, str]:
-    """(kind, detail) for a failed request: refused, reset, timeout, closed, ..."""
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return "timeout", "connection timed out"
-    if isinstance(exc, socket.gaierror):
-        return "dns", f"unable to resolve the host: {exc.strerror or exc}"
-    if isinstance(exc, _DNS_ERRORS):
-        return "dns", "unable to resolve the host"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused", "unable to connect: Connection refused"
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
-        return "reset", "read error: Connection reset by peer"
-    if isinstance(exc, http1.ServerClosed):
-        return "closed", "server closed the connection"
-    if isinstance(exc, http1.ProtocolError):
-        return "protocol", str(exc)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_err = exc.os_error
-        if isinstance(os_err, ConnectionRefusedError) or getattr(os_err, "errno", 0) == errno.ECONNREFUSED:
-            return "refused", "unable to connect: Connection refused"
-        return "connect", f"unable to connect: {getattr(os_err, 'strerror', None) or os_err}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "closed", "server closed the connection"
-    if isinstance(exc, aiohttp.ClientOSError):
-        if exc.errno in (errno.ECONNRESET, errno.EPIPE):
-            return "reset", "read error: Connection reset by peer"
-        return "socket", exc.strerror or str(exc)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "truncated", "response body cut short"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return "protocol", exc.message or "bad HTTP response"
-    if isinstance(exc, OSError):
-        return "socket", exc.strerror or str(exc)
-    return "other", f"{type(exc).__name__}: {exc}"
 
 
 def _ensure_files(users: int) -> None:

@@ -11,7 +11,6 @@ from typing import Protocol
 
 from yarl import URL
 
-from console.errors import UsageError
 
 
 class Resolver(Protocol):
