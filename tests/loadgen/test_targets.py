@@ -136,3 +136,26 @@ async def test_siege_on_a_service_name_end_to_end(apiserver, server, siege_cli):
 
 def kubeconfig_port(path):
     return json.loads(path.read_text())["clusters"][0]["cluster"]["server"].rsplit(":", 1)[1]
+
+
+async def test_cluster_that_does_not_answer(tmp_path, monkeypatch, refused_port):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{refused_port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}],
+    }))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with pytest.raises(targets.TargetError) as e:
+        await resolve("order", 8080)
+    assert f"service order: cannot reach the cluster at http://127.0.0.1:{refused_port}" in str(e.value)
+
+
+def test_broken_kubeconfig(tmp_path, monkeypatch):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with pytest.raises(targets.TargetError) as e:
+        ClusterResolver().resolve("order", 8080)
+    assert str(e.value).startswith(f"kubeconfig {kubeconfig}:")
