@@ -7,6 +7,7 @@ siege), 2 for bad input (raised as UsageError, printed by console.cli).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -16,25 +17,39 @@ from console.loadgen.engine import Engine, Response, run_sync
 from console.loadgen.resolve import ClusterResolver
 
 
-def _printers(spec):
-    """(on_response, on_error) for the engine; None when there is nothing to print."""
-    out_color = sys.stdout.isatty() and not _no_color()
-    err_color = sys.stderr.isatty() and not _no_color()
-    write_out, write_err = sys.stdout.write, sys.stderr.write
+class _Printers:
+    """-v lines to stdout, [error] lines to stderr. A closed pipe (`| head`) ends the
+    run, as SIGPIPE ends siege, instead of turning every request into a failure."""
 
-    def on_response(r: Response) -> None:
-        write_out(verbose.line(r, out_color) + "\n")
+    def __init__(self, spec, stop):
+        self.stop = stop
+        self.closed = False
+        self.out_color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        self.err_color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        talk = not spec.quiet and not spec.json
+        self.on_response = self._response if spec.verbose and talk else None
+        self.on_error = self._error if talk else None
 
-    def on_error(r: Response) -> None:
-        write_err(verbose.error_line(r, err_color) + "\n")
+    def _write(self, stream, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            stream.write(text)
+        except (BrokenPipeError, OSError):
+            self.closed = True
+            self.stop()
 
-    talk = not spec.quiet and not spec.json
-    return (on_response if spec.verbose and talk else None), (on_error if talk else None)
+    def _response(self, r: Response) -> None:
+        self._write(sys.stdout, verbose.line(r, self.out_color) + "\n")
+
+    def _error(self, r: Response) -> None:
+        self._write(sys.stderr, verbose.error_line(r, self.err_color) + "\n")
 
 
-def _no_color() -> bool:
-    import os
-    return bool(os.environ.get("NO_COLOR"))
+def _quiet_stdout() -> None:
+    # stdout's reader went away: point it at /dev/null so exiting doesn't complain
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 async def _run(engine: Engine, spec) -> None:
@@ -55,12 +70,16 @@ async def _run(engine: Engine, spec) -> None:
 def main(argv: list[str]) -> int:
     spec = options.parse(argv)
     if spec is None:
-        print(options.HELP)
+        try:
+            print(options.HELP, flush=True)
+        except BrokenPipeError:
+            _quiet_stdout()
         return 0
     for w in spec.warnings:
         print(w, file=sys.stderr)
-    on_response, on_error = _printers(spec)
-    engine = Engine(spec, ClusterResolver(), on_response, on_error)
+    engine = Engine(spec, ClusterResolver())
+    printers = _Printers(spec, engine.stop)
+    engine.on_response, engine.on_error = printers.on_response, printers.on_error
     engine.prepare()  # an unreachable in-cluster name is bad input: exit 2 before any load
     talk = not spec.quiet and not spec.json
     if talk:
@@ -69,7 +88,12 @@ def main(argv: list[str]) -> int:
                          "The server is now under siege...\n")
         sys.stderr.flush()
     run_sync(_run(engine, spec))
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        printers.closed = True
+    if printers.closed:
+        _quiet_stdout()
     result = engine.result()
     if spec.log:
         try:
@@ -77,7 +101,10 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             print(f"kubelab siege: could not append to the run log: {exc}", file=sys.stderr)
     if spec.json:
-        print(summary.as_json(result))
+        try:
+            print(summary.as_json(result), flush=True)
+        except BrokenPipeError:
+            _quiet_stdout()
     elif not spec.quiet:
         if spec.seconds or engine.interrupted:
             sys.stderr.write("\nLifting the server siege...")

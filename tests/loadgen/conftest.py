@@ -127,6 +127,8 @@ def siege_cli(tmp_path):
 
     run.state_dir = state_dir
     run.start = start
+    run.env = lambda **env: cli_env(state_dir, **env)
+    run.cwd = REPO
     return run
 
 

@@ -100,3 +100,23 @@ def test_no_textual_import():
     code = ("import sys, console.loadgen.cli, console.loadgen.worker; "
             "sys.exit('textual' in sys.modules)")
     assert os.system(f"{sys.executable} -c \"{code}\"") == 0
+
+
+async def test_closed_stdout_ends_the_run(server, siege_cli, tmp_path):
+    # `kubelab siege -v URL | head -3`, with no -t/-r: only the closed pipe can end it
+    import shlex
+    err_file = tmp_path / "err.txt"
+    cmd = (f"{shlex.quote(sys.executable)} -m console.cli siege -c2 -v {server.url('/ok')} "
+           f"2>{shlex.quote(str(err_file))} | head -3")
+    proc = await asyncio.create_subprocess_shell(
+        cmd, env=siege_cli.env(), cwd=siege_cli.cwd, stdout=asyncio.subprocess.PIPE)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert out.decode().count("HTTP/1.1 200") == 3
+    err = err_file.read_text()
+    assert "Lifting the server siege..." in err and "Traceback" not in err
+    assert "Errors:\t\t\tnone" in err  # the closed pipe is not the server's failure
