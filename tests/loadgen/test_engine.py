@@ -40,6 +40,8 @@ async def test_siege_counting_on_a_mix(server, refused_port, reset_port, tmp_pat
     total = sum(s.latency for s in answered)       # 5xx/408 time counts, as in siege
     assert r["response_time"] == pytest.approx(total / 6, rel=1e-4)
     assert r["concurrency"] == pytest.approx(total / r["elapsed_time"], rel=1e-4)
+    # one user, one request at a time: the run lasts at least as long as its requests
+    assert r["elapsed_time"] >= total and r["concurrency"] <= 1
     nbytes = 3 * (len(b"hello") + len(b"nope") + len(b"boom!") + len(b"late"))
     assert r["data_transferred"] == pytest.approx(nbytes / 2**20)
     assert r["throughput"] == pytest.approx(nbytes / 2**20 / r["elapsed_time"], rel=1e-4)
