@@ -270,7 +270,8 @@ class Engine:
 
     async def _open_loop(self, session: aiohttp.ClientSession, limit: int) -> None:
         s, targets = self.spec, self._prepared
-        total = None if s.reps is None else s.reps * s.concurrent
+        total = s.total if s.total is not None else (
+            None if s.reps is None else s.reps * s.concurrent)
         slots = asyncio.Semaphore(limit)
         pending: set[asyncio.Task] = set()
         start = self.clock()

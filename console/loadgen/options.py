@@ -46,6 +46,7 @@ class Spec:
     timeout: float = 30.0          # siege's default socket timeout
     failures: int = 1024           # siege aborts after this many failed transactions
     rate: float | None = None      # open loop: requests per second
+    total: int | None = None       # open loop: requests to send (from -r), None = by time
     json: bool = False
     log: bool = True
     progress: bool = True
@@ -108,7 +109,8 @@ siege's options, with siege's meanings:
 kubelab's extras:
   -j, --json             print one JSON document (siege's keys, percentiles, series)
   --rate=R               open loop: R requests/s, latency from the intended send time;
-                         -c caps requests in flight (default 1000), -r N sends N*c
+                         -c caps requests in flight (default 1000); -r N sends N
+                         requests (N per user, N*c, when -c is given, as siege counts)
   --no-keepalive         a new connection per request (siege's connection = close)
   --timeout=SECS         per-request timeout (default 30)
   --failures=N           abort after N failed transactions (siege: 1024)
@@ -295,6 +297,8 @@ def parse(argv: list[str]) -> Spec | None:
         spec.rate = _float(ns.rate, "--rate", strict=True)
         if spec.delay:
             raise UsageError("--rate sets the arrival rate; it cannot be used with -d/--delay")
+        if spec.reps is not None:
+            spec.total = spec.reps * (spec.concurrent if ns.concurrent is not None else 1)
         if ns.concurrent is None:
             spec.concurrent = OPEN_LOOP_INFLIGHT
     spec.log = not ns.no_log

@@ -62,6 +62,8 @@ def test_defaults_and_extras():
     s = parse(["--rate", "200", URL])
     assert s.rate == 200 and s.concurrent == OPEN_LOOP_INFLIGHT
     assert parse(["--rate=50", "-c", "4", URL]).concurrent == 4
+    assert parse(["--rate=50", "-r", "7", URL]).total == 7
+    assert parse(["--rate=50", "-r", "7", "-c", "3", URL]).total == 21
 
 
 def test_urls_file(tmp_path):
