@@ -4,6 +4,7 @@ server's own, as kube-apiserver makes them)."""
 
 import asyncio
 
+from console.embedded import kinds
 from console.embedded.store import Conflict
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -25,6 +26,12 @@ def populate(cluster) -> None:
                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
     except Conflict:
         pass
+    for k in kinds.KINDS:
+        if k.group.endswith("istio.io"):
+            try:
+                reg.create("customresourcedefinitions.apiextensions.k8s.io", crd(k))
+            except Conflict:
+                pass
     # the API server's own address behind it (selectorless: no controller touches it)
     port = getattr(cluster, "api_port", None) or 6443
     for res, obj in (
@@ -44,6 +51,26 @@ def populate(cluster) -> None:
             reg.create(res, obj)
         except Conflict:
             pass
+
+
+def crd(kind) -> dict:
+    """A CustomResourceDefinition for one of the custom kinds served here."""
+    columns = {"DestinationRule": [("Host", "string", ".spec.host")],
+               "VirtualService": [("Gateways", "string", ".spec.gateways"),
+                                  ("Hosts", "string", ".spec.hosts")]}.get(kind.kind, [])
+    printer = [{"name": n, "type": t, "jsonPath": p} for n, t, p in columns] + [
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": kind.key, "labels": {"app": "istio-pilot"}},
+            "spec": {"group": kind.group, "scope": "Namespaced",
+                     "names": {"plural": kind.resource, "singular": kind.singular,
+                               "kind": kind.kind, "listKind": f"{kind.kind}List",
+                               "shortNames": list(kind.short), "categories": list(kind.categories)},
+                     "versions": [{"name": v, "served": True, "storage": v == kind.storage_version,
+                                   "schema": schema, "subresources": {"status": {}},
+                                   "additionalPrinterColumns": printer}
+                                  for v in kind.versions]}}
 
 
 LEASE_RENEW = 10.0      # simulated seconds, as the kubelet renews

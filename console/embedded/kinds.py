@@ -58,6 +58,10 @@ KINDS: list[Kind] = [
          True, ("hpa",), ("status",), _ALL, storage="v2"),
     Kind("endpointslices", "EndpointSlice", "discovery.k8s.io", ("v1",), True),
     Kind("leases", "Lease", "coordination.k8s.io", ("v1",), True),
+    # the Istio kinds' definitions, as a cluster with Istio lists them (read-only here)
+    Kind("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io",
+         ("v1",), False, ("crd", "crds"), ("status",), ("api-extensions",),
+         verbs=("get", "list", "watch")),
     # create-only reviews: the one user of this cluster may do everything
     Kind("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", ("v1",),
          False, verbs=("create",)),

@@ -143,3 +143,14 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_istio_kinds_have_read_only_crds(cluster):
+    code, _, body = _get(cluster, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+    crds = {c["metadata"]["name"]: c for c in json.loads(body)["items"]}
+    assert set(crds) == {"destinationrules.networking.istio.io",
+                         "virtualservices.networking.istio.io"}
+    vs = crds["virtualservices.networking.istio.io"]["spec"]
+    assert [v["name"] for v in vs["versions"]] == ["v1", "v1beta1", "v1alpha3"]
+    assert [v["storage"] for v in vs["versions"]] == [True, False, False]
+    assert vs["names"]["shortNames"] == ["vs"]

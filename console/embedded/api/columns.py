@@ -259,6 +259,8 @@ VIRTUALSERVICE = Spec([NAME, _c("Gateways"), _c("Hosts"), _c("Age", "date")],
                       lambda v, now: [v["metadata"]["name"],
                                       _json_cell((v.get("spec") or {}).get("gateways")),
                                       _json_cell((v.get("spec") or {}).get("hosts")), _age(v, now)])
+CRD = Spec([NAME, _c("Created At", "date")],
+           lambda o, now: [o["metadata"]["name"], o["metadata"].get("creationTimestamp")])
 LEASE = Spec([NAME, _c("Holder"), AGE],
              lambda o, now: [o["metadata"]["name"], (o.get("spec") or {}).get("holderIdentity", ""),
                              _age(o, now)])
@@ -272,6 +274,7 @@ BY_KEY = {
     "destinationrules.networking.istio.io": DESTINATIONRULE,
     "virtualservices.networking.istio.io": VIRTUALSERVICE,
     "leases.coordination.k8s.io": LEASE,
+    "customresourcedefinitions.apiextensions.k8s.io": CRD,
 }
 
 
