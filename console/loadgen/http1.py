@@ -113,6 +113,12 @@ class _Conn(asyncio.Protocol):
                 return
             self._head(bytes(buf[:i]))
             del buf[:i + 4]
+            if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
+                head_only = self.head_only
+                self._reset()
+                self.head_only = head_only
+                self._parse()
+                return
         if self.mode == "len":
             take = min(self.left, len(buf))
             if take:
@@ -151,7 +157,7 @@ class _Conn(asyncio.Protocol):
                 i += 11
                 self.location = head[i:low.find(b"\r\n", i)].strip().decode("latin-1") or None
         self.keep = conn != b"close" and (self.version == "HTTP/1.1" or conn == b"keep-alive")
-        if self.head_only or self.status in (204, 304) or 100 <= self.status < 200:
+        if self.head_only or self.status in (204, 304):
             self.mode, self.left = "len", 0
         elif chunked:
             self.mode = "chunked"

@@ -66,7 +66,7 @@ async def test_framings_on_one_kept_alive_connection(raw_server):
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
         [b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
          b"4;ext=1\r\ndefg\r\n0\r\nX-Trailer: 1\r\n\r\n"],
-        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
         [b"HTTP/1.1 200 OK\r\nconTENT-length: 10\r\n\r\n01234", b"56789"],
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",  # HEAD: no body despite the length
         b"HTTP/1.1 302 Found\r\nLocation: /New/Place?A=1\r\nContent-Length: 0\r\n\r\n",
