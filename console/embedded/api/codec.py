@@ -51,6 +51,8 @@ def parse(raw: bytes, ctype: str, allowed=BODY_TYPES):
     if ctype in ("application/yaml", "application/apply-patch+yaml"):
         try:
             value = yaml.safe_load(text)
+        except RecursionError:
+            raise bad_request("error converting YAML to JSON: nested too deeply")
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -58,6 +60,8 @@ def parse(raw: bytes, ctype: str, allowed=BODY_TYPES):
         return value
     try:
         return json.loads(text)
+    except RecursionError:
+        raise bad_request("couldn't decode the body as JSON: nested too deeply")
     except json.JSONDecodeError as exc:
         raise bad_request(f"couldn't decode the body as JSON: {exc.msg} at line {exc.lineno}, "
                           f"column {exc.colno}")
