@@ -32,12 +32,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = _Parser(prog="kubelab cluster", description="Run the embedded Kubernetes cluster on "
                 "127.0.0.1 and write a kubeconfig for it.")
     p.add_argument("--port", type=int, default=0, help="API port (default: any free port)")
-    p.add_argument("--kubeconfig", type=Path, default=None,
+    p.add_argument("--kubeconfig", type=Path, default=None, metavar="PATH",
                    help="where to write the kubeconfig (default: state dir/embedded/kubeconfig)")
     p.add_argument("--speed", type=float, default=1.0,
                    help="compress every controller duration this many times (default 1)")
     p.add_argument("--nodes", type=int, default=2, help="simulated nodes (default 2)")
-    p.add_argument("--version", default="v1.33.1", dest="k8s_version",
+    p.add_argument("--version", default="v1.33.1", dest="k8s_version", metavar="VERSION",
                    help="Kubernetes version to report (default v1.33.1)")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     a = p.parse_args(argv)
