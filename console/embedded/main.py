@@ -106,6 +106,8 @@ async def serve(args) -> int:
     parent = os.environ.get("KUBELAB_EXIT_WITH_PARENT")
     if parent and parent.isdigit():
         loop.create_task(_watch_parent(int(parent), stop))
+    from console.embedded.api import openapi
+    loop.run_in_executor(None, openapi.warm)  # first kubectl apply need not wait for it
     try:
         await cluster.start()
         if args.kubeconfig is None:
