@@ -174,6 +174,8 @@ class Registry:
         obj = self.store.get(res, namespace, name)
         if obj is None:
             raise NotFound(f'{res} "{name}" not found')
+        if res == "namespaces" and name in ("default", "kube-system", "kube-public"):
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
         if propagation == "Foreground" and "foregroundDeletion" not in finalizers:

@@ -137,3 +137,11 @@ def test_namespace_deletion_goes_terminating_then_away(cluster, api):
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}})
         assert code == 403 and "being terminated" in st["message"]
     wait_for(lambda: not _exists(cluster, f"/api/v1/namespaces/{ns}"), what="namespace removal")
+
+
+def test_system_namespaces_may_not_be_deleted(cluster):
+    for ns in ("default", "kube-system", "kube-public"):
+        code, _, st = call(cluster, "DELETE", f"/api/v1/namespaces/{ns}")
+        assert code == 403 and st["reason"] == "Forbidden"
+        assert st["message"] == f'namespaces "{ns}" is forbidden: this namespace may not be deleted'
+        assert _exists(cluster, f"/api/v1/namespaces/{ns}")

@@ -273,7 +273,7 @@ async def delete(request, cluster, t: Target) -> web.Response:
                                       grace_seconds=opts.get("gracePeriodSeconds"),
                                       propagation=_propagation(t, opts),
                                       dry_run="All" in (opts.get("dryRun") or []))
-    except (Conflict, Invalid, NotFound) as exc:
+    except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, t.name)
     still = cluster.store.get(t.kind.key, t.namespace or "", t.name)
     if still is not None:  # graceful or finalizers pending: the object, as it is now
@@ -328,7 +328,7 @@ async def _delete_collection(request, cluster, t: Target, opts: dict) -> web.Res
             gone.append(cluster.registry.delete(t.kind.key, ns, name,
                                                 grace_seconds=opts.get("gracePeriodSeconds"),
                                                 propagation=_propagation(t, opts)))
-        except NotFound:
+        except (NotFound, Forbidden):
             continue
     return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
                     "metadata": {"resourceVersion": str(cluster.store.resource_version)},
