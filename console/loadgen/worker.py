@@ -97,6 +97,13 @@ class LoadWorker:
         self._q = None
         self._stop = None
 
+    @classmethod
+    def from_line(cls, line: str, **kw) -> LoadWorker:
+        """LoadWorker.from_line("-c20 -t40S http://order:8080/orders"); UsageError if bad."""
+        from console.loadgen.options import parse_line
+
+        return cls(parse_line(line), **kw)
+
     def start(self) -> LoadWorker:
         ctx = mp.get_context("spawn")
         self._q = ctx.Queue()

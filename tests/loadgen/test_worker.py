@@ -61,7 +61,7 @@ async def test_worker_reports_bad_input(state):
 
 
 async def test_worker_bounded_run_ends_by_itself(server, state):
-    w = LoadWorker(parse(["-c2", "-r5", server.url("/ok")]), log=False).start()
+    w = LoadWorker.from_line(f"siege -c2 -r5 {server.url('/ok')}", log=False).start()
     try:
         result = await asyncio.to_thread(w.result, 60)
     finally:
