@@ -120,3 +120,32 @@ async def test_closed_stdout_ends_the_run(server, siege_cli, tmp_path):
     err = err_file.read_text()
     assert "Lifting the server siege..." in err and "Traceback" not in err
     assert "Errors:\t\t\tnone" in err  # the closed pipe is not the server's failure
+
+
+async def test_progress_bar_on_a_terminal_only(server, siege_cli):
+    import pty
+    import subprocess
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "siege", "-c2", "-t2S",
+                             "--no-log", server.url("/ok")], stdin=slave, stdout=slave,
+                            stderr=slave, env=siege_cli.env(TERM="xterm"), cwd=siege_cli.cwd)
+    os.close(slave)
+    seen = b""
+    try:
+        while True:  # read the terminal until the process closes it
+            try:
+                chunk = await asyncio.wait_for(asyncio.to_thread(os.read, master, 65536), 60)
+            except OSError:  # EIO: the other side is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+        await asyncio.to_thread(proc.wait, 30)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "avail 100.00 %" in text and "req" in text   # the bar's live line
+    assert "Transactions:" in text                      # then siege's summary
