@@ -91,6 +91,12 @@ async def test_failure_threshold_aborts(refused_port):
     assert summary.text(r, 5).startswith("siege aborted due to excessive socket failure; you\n")
 
 
+async def test_5xx_count_toward_the_threshold_too(server):
+    # as in the circuit-breaker lab: siege gives up on a wall of 503s, not only on sockets
+    _, r, _ = await run(["-c1", "-r100", "--failures=4", server.url("/boom")])
+    assert r["aborted"] and r["failed_transactions"] == 4 and r["status_codes"] == {"500": 4}
+
+
 async def test_post_body_content_type_and_headers(server):
     _, r, _ = await run(["-c1", "-r2", "-T", "application/json", "-H", "X-Lab: l2",
                          server.url("/echo") + ' POST {"id": 7}'])
