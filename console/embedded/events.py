@@ -1,14 +1,24 @@
 """core/v1 Events as the control plane writes them, aggregated like client-go's
 recorder: the same (object, reason, message) bumps count and lastTimestamp."""
 
+import time
 import weakref
 
-from console.embedded.registry import Registry, random_suffix
+from console.embedded.registry import Registry
 
 # Per registry: (namespace, uid, reason, message, fieldPath) -> event name, so
 # aggregation does not scan every event of the namespace (1,000 pods make
 # thousands). A stale entry (event deleted meanwhile) is checked and dropped.
 _INDEX: "weakref.WeakKeyDictionary[Registry, dict]" = weakref.WeakKeyDictionary()
+_last_ns = 0
+
+
+def _name(obj_name: str) -> str:
+    """client-go's "<object>.<hex UnixNano>": names sort in creation order, so
+    `kubectl describe` lists events of the same second as they happened."""
+    global _last_ns
+    _last_ns = max(time.time_ns(), _last_ns + 1)
+    return f"{obj_name}.{_last_ns:x}"
 
 
 def record(registry: Registry, obj: dict, reason: str, message: str,
@@ -53,7 +63,7 @@ def record(registry: Registry, obj: dict, reason: str, message: str,
     ev = registry.create("events", {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": f"{meta['name']}.{random_suffix(16)}", "namespace": ns},
+        "metadata": {"name": _name(meta["name"]), "namespace": ns},
         "involvedObject": involved,
         "reason": reason,
         "message": message,
