@@ -8,7 +8,7 @@ any UI so that it is tested on its own.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 
@@ -67,10 +67,23 @@ class PodRow:
     restarts: str
     age: str
     node: str
+    created: float | None = None    # for ticking AGE / "(5m ago)" without re-reading the pod
+    last_restart: float = 0.0
+    restart_count: int = 0
 
     @property
     def cells(self) -> tuple[str, ...]:
         return (self.name, self.ready, self.status, self.restarts, self.age, self.node)
+
+    def at(self, now: float) -> PodRow:
+        """The same row printed at another moment."""
+        age = "<unknown>" if self.created is None else human_duration(now - self.created)
+        restarts = str(self.restart_count)
+        if self.restart_count and self.last_restart:
+            restarts = f"{self.restart_count} ({human_duration(now - self.last_restart)} ago)"
+        if age == self.age and restarts == self.restarts:
+            return self
+        return replace(self, age=age, restarts=restarts)
 
 
 # Statuses a person must notice; the UI colours them.
@@ -191,6 +204,9 @@ def pod_row(pod: dict, now: float) -> PodRow:
         restarts=restarts_s,
         age=since(meta.get("creationTimestamp"), now),
         node=spec.get("nodeName") or "<none>",
+        created=parse_time(meta.get("creationTimestamp")),
+        last_restart=last_restart,
+        restart_count=restarts,
     )
 
 

@@ -7,6 +7,7 @@ report with post_message.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from console.ui.panes.probes import ProbeLog
 from console.ui.panes.rollout import RolloutPane
 
 SIDE = ["probes", "hpa", "rollout", "load"]
+BATCH = 200   # events per UI update: keeps each update short so keys stay quick
 LINK_STYLE = {"live": "green", "connecting": "yellow", "reconnecting": "bold yellow",
               "stale": "bold red"}
 
@@ -78,22 +80,31 @@ class KubelabApp(Controls, LoadControls, App[None]):
         self.side = "probes"
         self.load_run = None
         self.load_results: list[str] = []
+        self._batch_done = threading.Event()
+        self._batch_done.set()
+        # the panes live on the base screen; keep them at hand (a dialog may be on top)
+        self.pods_table = PodsTable(now=self.now, id="pods")
+        self.probe_log = ProbeLog(id="probes", classes="side-pane shown")
+        self.hpa_pane = HpaPane(now=self.now, id="hpa", classes="side-pane")
+        self.rollout_pane = RolloutPane(id="rollout", classes="side-pane")
+        self.load_pane = LoadPane(id="load", classes="side-pane")
+        self.status = Static(id="status")
 
     # --- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield PodsTable(now=self.now, id="pods")
-                yield ProbeLog(id="probes", classes="side-pane shown")
+                yield self.pods_table
+                yield self.probe_log
             with Vertical(id="right"):
-                yield HpaPane(now=self.now, id="hpa", classes="side-pane")
-                yield RolloutPane(id="rollout", classes="side-pane")
-                yield LoadPane(id="load", classes="side-pane")
-        yield Static(id="status")
+                yield self.hpa_pane
+                yield self.rollout_pane
+                yield self.load_pane
+        yield self.status
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#pods").focus()
+        self.pods_table.focus()
         self.refresh_status()
         self.drain()
         if self.watch_cluster:
@@ -117,43 +128,57 @@ class KubelabApp(Controls, LoadControls, App[None]):
 
     def action_side(self, name: str) -> None:
         self.side = name
+        panes = {"probes": self.probe_log, "hpa": self.hpa_pane, "rollout": self.rollout_pane,
+                 "load": self.load_pane}
         for pane in SIDE:
-            self.query_one(f"#{pane}").set_class(pane == name, "shown")
+            panes[pane].set_class(pane == name, "shown")
 
     # --- the bus -----------------------------------------------------------------
     @work(thread=True, group="bus", exclusive=True, exit_on_error=False)
     def drain(self) -> None:
+        """Bus -> app, one bounded batch at a time: while the app draws, events
+        for the same object keep merging in the bus instead of queueing here."""
         worker = get_current_worker()
         while not worker.is_cancelled:
-            batch = self.sub.get_batch(timeout=0.25)
+            if not self._batch_done.wait(0.25):
+                continue
+            batch = self.sub.get_batch(timeout=0.25, limit=BATCH)
             if batch:
+                self._batch_done.clear()
                 self.post_message(BusBatch(batch))
-                time.sleep(0.02)   # let a burst pile up and merge in the bus
 
     def on_bus_batch(self, message: BusBatch) -> None:
+        try:
+            self.apply_batch(message.events)
+        finally:
+            self._batch_done.set()
+
+    def apply_batch(self, events: list) -> None:
+        if not self.pods_table.is_mounted:
+            return
         changed: set[str] = set()
         pod_uids: set[str] = set()
         resync = False
-        for ev in message.events:
+        for ev in events:
             changed |= self.state.apply(ev)
             if isinstance(ev, busmod.ObjectChanged) and ev.kind == "pods":
                 pod_uids.add(ev.uid)
             elif isinstance(ev, busmod.Synced) and ev.kind == "pods":
                 resync = True
             elif isinstance(ev, busmod.LoadSample):
-                self.query_one(LoadPane).sample(ev.data)
+                self.load_pane.sample(ev.data)
             elif isinstance(ev, busmod.LoadDone):
                 self.load_finished(ev)
         self.state.note_ready_changes(pod_uids)
         lines = self.state.take_new_lines()
         if lines:
-            self.query_one(ProbeLog).add(lines)
+            self.probe_log.add(lines)
         if "pods" in changed:
-            self.query_one(PodsTable).sync(self.state.objects["pods"], None if resync else pod_uids)
+            self.pods_table.sync(self.state.objects["pods"], None if resync else pod_uids)
         if changed & {"hpas", "metrics"}:
             self.show_hpa()
         if changed & {"deployments", "replicasets", "pods"}:
-            self.query_one(RolloutPane).show(self.state.rollout(self.deployment or ""))
+            self.rollout_pane.show(self.state.rollout(self.deployment or ""))
         if changed & {"links", "metrics", "deployments"}:
             self.refresh_status()
         if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
@@ -162,7 +187,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
     def show_hpa(self) -> None:
         m = self.state.metrics
         hint = m.hint if self.state.metrics_seen and not m.available else ""
-        self.query_one(HpaPane).show(self.state.hpas(), self.state.hpa_history, hint)
+        self.hpa_pane.show(self.state.hpas(), self.state.hpa_history, hint)
 
     def refresh_status(self) -> None:
         from rich.text import Text
@@ -181,7 +206,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
             out.append(dep, style="bold")
         if self.last_message:
             out.append(f"  │ {self.last_message}", style="dim")
-        self.query_one("#status", Static).update(out)
+        self.status.update(out)
 
     # --- selection -----------------------------------------------------------
     @property
@@ -189,7 +214,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
         """The Deployment the keys act on: the selected pod's, else `order`, else the first."""
         names = self.state.deployment_names()
         try:
-            uid = self.query_one(PodsTable).selected_uid()
+            uid = self.pods_table.selected_uid()
         except Exception:
             uid = None
         pod = self.state.objects["pods"].get(uid) if uid else None
@@ -199,7 +224,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
         return "order" if "order" in names else (names[0] if names else None)
 
     def selected_pod(self) -> str | None:
-        uid = self.query_one(PodsTable).selected_uid()
+        uid = self.pods_table.selected_uid()
         pod = self.state.objects["pods"].get(uid) if uid else None
         return pod["metadata"]["name"] if pod else None
 

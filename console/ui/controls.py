@@ -11,8 +11,7 @@ from textual import work
 
 from console.cluster import actions, faults
 from console.ui.messages import ActionFinished
-from console.ui.screens.dialogs import (AutoscaleDialog, ConfirmDialog, FilterDialog,
-                                        LoadDialog, PickDialog)
+from console.ui.screens.dialogs import AutoscaleDialog, ConfirmDialog, FilterDialog, PickDialog
 from console.ui.screens.help import HelpScreen
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
@@ -147,8 +146,7 @@ class Controls:
                          chosen)
 
     def action_filter(self) -> None:
-        from console.ui.panes.pods import PodsTable
-        table = self.query_one(PodsTable)
+        table = self.pods_table
 
         def chosen(text: str | None) -> None:
             if text is not None:
@@ -180,7 +178,6 @@ class Controls:
 
     def switch_to(self, namespace=None, context=None) -> None:
         from console.cluster.state import ClusterState
-        from console.ui.panes.pods import PodsTable
         try:
             new = self.conn.switch(namespace=namespace, context=context)
         except Exception as exc:
@@ -190,7 +187,7 @@ class Controls:
         self.conn = new
         self.state = ClusterState()
         self.offered_workload = False
-        table = self.query_one(PodsTable)
+        table = self.pods_table
         table.clear()
         table.printed.clear()
         table.sync({})

@@ -93,7 +93,6 @@ class LoadControls:
     def start_load(self, text: str) -> None:
         from console.loadgen.resolve import StaticResolver
         from console.loadgen.worker import LoadWorker
-        from console.ui.panes.load import LoadPane
         try:
             spec = parse_siege(text)
             table = resolver_table(list(self.state.objects["services"].values()))
@@ -108,7 +107,7 @@ class LoadControls:
             return
         self.load_command = text
         self.load_run = run
-        self.query_one(LoadPane).started(text, spec.seconds)
+        self.load_pane.started(text, spec.seconds)
         self.action_side("load")
         threading.Thread(target=self._pump_load, args=(run, f"{time.time():.0f}"),
                          name="load-pump", daemon=True).start()
@@ -147,8 +146,7 @@ class LoadControls:
                     self.load_results.append(text)
 
     def load_finished(self, ev: bus.LoadDone) -> None:
-        from console.ui.panes.load import LoadPane
-        self.query_one(LoadPane).finished(ev.summary, ev.data)
+        self.load_pane.finished(ev.summary, ev.data)
         if ev.summary not in self.load_results:
             self.load_results.append(ev.summary)
         self.load_run = None

@@ -5,7 +5,7 @@ import json
 from console import bus
 from console.cluster import actions, informers, metrics, rest
 from console.cluster.printer import pod_row
-from tests.cluster.helpers import Watched, namespace_conn, wait_for
+from tests.cluster.helpers import Watched, namespace_conn
 
 MANIFEST = "manifests/order.yaml"
 

@@ -100,7 +100,8 @@ async def test_connection_lost_shows_in_the_status_line(start_cluster):
         await until(pilot, lambda: app.state.link_summary()[0] == "live")
         c.stop()
         await until(pilot, lambda: "reconnecting" in str(app.query_one("#status").render()), 60)
-        assert "cannot reach the API server" in str(app.query_one("#status").render())
+        # first the broken watch ("connection lost: ..."), then the refused reconnects
+        await until(pilot, lambda: "cannot reach the API server" in str(app.query_one("#status").render()), 60)
         app.act("scale", actions.scale, "order", 2)    # an action while down: a readable error
         await until(pilot, lambda: "cannot reach the API server" in notes(app), 90)
         assert "Traceback" not in notes(app)

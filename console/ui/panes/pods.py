@@ -10,14 +10,16 @@ import time
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.cluster.printer import PodRow, pod_row, status_class
 
 # Fixed widths: NAME..AGE fit a 120-column terminal's pods pane; NODE may scroll.
-COLUMNS = (("NAME", "name", 24), ("READY", "ready", 5), ("STATUS", "status", 16),
+COLUMNS = (("NAME", "name", 23), ("READY", "ready", 5), ("STATUS", "status", 17),
            ("RESTARTS", "restarts", 11), ("AGE", "age", 5), ("NODE", "node", 14))
 STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
 FLASH_SECONDS = 1.5
+REDRAW = 0.2
 
 
 class PodsTable(DataTable):
@@ -30,6 +32,10 @@ class PodsTable(DataTable):
         self.pods: dict[str, dict] = {}
         self.flash_until: dict[str, float] = {}
         self.filter = ""
+        self._dirty = False
+        self._redraw_pending = False
+        self._silent = False
+        self._dirty_rows: set[str] = set()
 
     def on_mount(self) -> None:
         for label, key, width in COLUMNS:
@@ -60,6 +66,7 @@ class PodsTable(DataTable):
         now = self.now()
         uids = set(pods) if changed is None else changed | (set(self.printed) - set(pods))
         added = False
+        shown = set(self.visible_uids()) if self.printed else set()
         with self.app.batch_update():
             for uid in uids:
                 pod = pods.get(uid)
@@ -75,21 +82,63 @@ class PodsTable(DataTable):
                     self.add_row(*self.cells(row, False), key=uid)
                     added = True
                 elif old != row:
-                    if (old.ready, old.status, old.restarts.split(" ")[0]) != \
+                    if uid in shown and (old.ready, old.status, old.restarts.split(" ")[0]) != \
                             (row.ready, row.status, row.restarts.split(" ")[0]):
                         self.flash_until[uid] = time.monotonic() + FLASH_SECONDS
-                    self._update(uid, old, row)
+                    self._update(uid, old, row, visible=uid in shown)
                 self.printed[uid] = row
             if added:
                 self.sort("name", key=lambda name: name.plain)
+            self._flush()
         self.border_subtitle = f"{len(self.printed)}/{len(pods)}" if self.filter else f"{len(pods)}"
 
-    def _update(self, uid: str, old: PodRow | None, row: PodRow, force: bool = False) -> None:
+    def _update(self, uid: str, old: PodRow | None, row: PodRow, force: bool = False,
+                visible: bool = True) -> None:
+        """update_cell without its per-cell refresh: a burst redraws once (the
+        DataTable internals used here are those of the pinned Textual)."""
         flashing = self.flash_until.get(uid, 0) > time.monotonic()
         new = self.cells(row, flashing)
+        data = self._data.get(RowKey(uid))
+        if data is None:
+            return
         for i, (_, key, _) in enumerate(COLUMNS):
             if force or old is None or old.cells[i] != row.cells[i] or i == 2:
-                self.update_cell(uid, key, new[i])
+                data[ColumnKey(key)] = new[i]
+        if visible:
+            self._update_count += 1   # invalidates the render caches: only worth it on screen
+            self._dirty = True
+            self._dirty_rows.add(uid)
+        else:
+            self._silent = True       # cached renders of off-screen rows are now stale
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        if self._silent:
+            self._silent = False
+            self._update_count += 1
+        super().watch_scroll_y(old, new)
+
+    def _flush(self) -> None:
+        """Redraw at most every REDRAW seconds: under an event storm each frame
+        re-renders the visible rows, and keys must not wait behind frames."""
+        if self._dirty and not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(REDRAW, self._redraw)
+
+    def _redraw(self) -> None:
+        """Repaint only the rows that changed (other lines keep their pixels)."""
+        self._redraw_pending = False
+        rows, self._dirty_rows = self._dirty_rows, set()
+        if not self._dirty:
+            return
+        self._dirty = False
+        if len(rows) > 20:
+            self.refresh()
+            return
+        for uid in rows:
+            try:
+                self.refresh_row(self.get_row_index(uid))
+            except Exception:   # removed meanwhile
+                pass
 
     def tick(self) -> None:
         """Ages move and flashes fade: redraw only what changed."""
@@ -99,14 +148,20 @@ class PodsTable(DataTable):
                 if until <= mono and uid in self.printed:
                     del self.flash_until[uid]
                     self._update(uid, None, self.printed[uid], force=True)
-            for uid, old in list(self.printed.items()):
-                pod = self.pods.get(uid)
-                if pod is None:
+            for uid in self.visible_uids():     # off-screen ages catch up when scrolled to
+                old = self.printed.get(uid)
+                if old is None:
                     continue
-                row = pod_row(pod, now)
-                if row != old:
+                row = old.at(now)
+                if row is not old:
                     self._update(uid, old, row)
                     self.printed[uid] = row
+            self._flush()
+
+    def visible_uids(self) -> list[str]:
+        start = max(0, int(self.scroll_offset.y))
+        rows = self.ordered_rows[start:start + self.size.height + 1]
+        return [r.key.value for r in rows]
 
     def set_filter(self, text: str) -> None:
         self.filter = text
