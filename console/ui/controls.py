@@ -161,9 +161,22 @@ class Controls:
         self.push_screen(HelpScreen(keys))
 
     def action_switch(self) -> None:
-        if self.conn is None:
-            return
-        choices = [(f"ns:{ns}", f"namespace {ns}") for ns in ("default",)]
+        if self.conn is not None:
+            self._list_namespaces()
+
+    @work(thread=True, group="switch", exclusive=True, exit_on_error=False)
+    def _list_namespaces(self) -> None:
+        """The namespaces to offer (a 403 here just means: type one)."""
+        from console.cluster import rest
+        try:
+            body = rest.call(self.conn.api, "GET", "/api/v1/namespaces")
+            names = sorted(n["metadata"]["name"] for n in body.get("items") or [])
+        except Exception:
+            names = []
+        self.call_from_thread(self._show_switch, names)
+
+    def _show_switch(self, namespaces: list[str]) -> None:
+        choices = [(f"ns:{ns}", f"namespace {ns}") for ns in namespaces if ns != self.conn.namespace]
         choices += [(f"ctx:{c}", f"context {c}") for c in self.conn.contexts if c != self.conn.context]
 
         def chosen(value: str | None) -> None:
