@@ -6,15 +6,10 @@ kubectl        run /usr/bin/kubectl against `cluster` (skipped when absent)
 api            kubernetes.client.ApiClient for `cluster`
 """
 
-import os
-import shutil
-import subprocess
-
 import pytest
 
 from console.embedded import launch
-
-KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if os.path.exists("/usr/bin/kubectl") else None)
+from kubehelp import KUBECTL, api_client, run_kubectl
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +35,6 @@ def start_cluster():
         c.stop()
 
 
-def run_kubectl(c, *args, binary: str | None = None, input: str | None = None,
-                timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
-    binary = binary or KUBECTL
-    if binary is None or not os.path.exists(binary):
-        pytest.skip("kubectl is not installed on this machine")
-    return subprocess.run([binary, *args], env=c.env(), input=input, capture_output=True,
-                          text=True, timeout=timeout, check=check)
-
-
 @pytest.fixture
 def kubectl(cluster):
     """kubectl("get", "po", input=None, binary=None) -> CompletedProcess."""
@@ -58,14 +44,6 @@ def kubectl(cluster):
     def run(*args, **kw):
         return run_kubectl(cluster, *args, **kw)
     return run
-
-
-def api_client(c):
-    from kubernetes import client, config
-
-    cfg = client.Configuration()
-    config.load_kube_config(config_file=str(c.kubeconfig), client_configuration=cfg)
-    return client.ApiClient(cfg)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from apihelp import call, stream
-from conftest import api_client
+from kubehelp import api_client
 
 
 def _ns(api) -> str:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from kubernetes import client
 
-from conftest import KUBECTL, run_kubectl
+from kubehelp import KUBECTL, run_kubectl
 
 
 def poll(pred, timeout=60.0, what="condition"):

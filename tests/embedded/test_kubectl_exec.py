@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import KUBECTL
+from kubehelp import KUBECTL
 
 pytestmark = pytest.mark.kubectl
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import KUBECTL, run_kubectl
+from kubehelp import KUBECTL, run_kubectl
 
 pytestmark = pytest.mark.kubectl
 KUBECTL_131 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.31"

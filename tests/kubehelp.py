@@ -1,0 +1,27 @@
+"""Helpers shared by tests (importable by name: a module called `conftest`
+is ambiguous once several directories have one)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+KUBECTL = shutil.which("kubectl") or ("/usr/bin/kubectl" if os.path.exists("/usr/bin/kubectl") else None)
+
+
+def run_kubectl(c, *args, binary: str | None = None, input: str | None = None,
+                timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
+    binary = binary or KUBECTL
+    if binary is None or not os.path.exists(binary):
+        pytest.skip("kubectl is not installed on this machine")
+    return subprocess.run([binary, *args], env=c.env(), input=input, capture_output=True,
+                          text=True, timeout=timeout, check=check)
+
+
+def api_client(c):
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(c.kubeconfig), client_configuration=cfg)
+    return client.ApiClient(cfg)
