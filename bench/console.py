@@ -88,6 +88,8 @@ async def key_latency(app: KubelabApp, key: str) -> float:
     t0 = time.perf_counter()
     app.post_message(events.Key(key, None))
     while table.cursor_row == before:
+        if not app.is_running or time.perf_counter() - t0 > 30:
+            raise RuntimeError(f"the app stopped answering keys: {app._exception!r}")
         await asyncio.sleep(0.0005)
     app.call_after_refresh(lambda: done.done() or done.set_result(time.perf_counter()))
     return (await done) - t0

@@ -19,7 +19,7 @@ COLUMNS = (("NAME", "name", 23), ("READY", "ready", 5), ("STATUS", "status", 17)
            ("RESTARTS", "restarts", 11), ("AGE", "age", 5), ("NODE", "node", 14))
 STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
 FLASH_SECONDS = 1.5
-REDRAW = 0.2
+REDRAW = 0.5
 
 
 class PodsTable(DataTable):
@@ -90,7 +90,9 @@ class PodsTable(DataTable):
             if added:
                 self.sort("name", key=lambda name: name.plain)
             self._flush()
-        self.border_subtitle = f"{len(self.printed)}/{len(pods)}" if self.filter else f"{len(pods)}"
+        subtitle = f"{len(self.printed)}/{len(pods)}" if self.filter else f"{len(pods)}"
+        if subtitle != self.border_subtitle:   # setting it repaints the whole table
+            self.border_subtitle = subtitle
 
     def _update(self, uid: str, old: PodRow | None, row: PodRow, force: bool = False,
                 visible: bool = True) -> None:

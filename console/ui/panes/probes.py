@@ -11,6 +11,7 @@ from console.cluster.state import EventLine
 
 STYLE = {"Unhealthy": "bold yellow", "Killing": "bold red", "BackOff": "bold red",
          "Failed": "bold red", "Ready": "green", "NotReady": "yellow", "Started": "cyan"}
+BURST = 60    # lines written per update at most
 SHOWN = {"Unhealthy", "Killing", "BackOff", "Failed", "ProbeWarning", "Started",
          "Ready", "NotReady"}
 
@@ -23,9 +24,11 @@ class ProbeLog(RichLog):
         self.seen = 0
 
     def add(self, lines: list[EventLine]) -> None:
+        lines = [line for line in lines if line.reason in SHOWN]
+        if len(lines) > BURST:   # a storm: the screen shows the newest anyway
+            self.write(Text(f"… {len(lines) - BURST} earlier events skipped", style="dim"))
+            lines = lines[-BURST:]
         for line in lines:
-            if line.reason not in SHOWN:
-                continue
             self.seen += 1
             stamp = time.strftime("%H:%M:%S", time.localtime(line.ts))
             text = Text.assemble((stamp + " ", "dim"), (f"{line.reason:<10}", STYLE.get(line.reason, "")),
