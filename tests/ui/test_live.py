@@ -105,3 +105,19 @@ async def test_connection_lost_shows_in_the_status_line(start_cluster):
         app.act("scale", actions.scale, "order", 2)    # an action while down: a readable error
         await until(pilot, lambda: "cannot reach the API server" in notes(app), 90)
         assert "Traceback" not in notes(app)
+
+
+async def test_colon_switches_namespace_and_the_panes_follow(cluster):
+    conn = namespace_conn(cluster, "from")
+    other = namespace_conn(cluster, "to")
+    assert actions.apply(other, "manifests/order.yaml").ok
+    app = KubelabApp(conn)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")   # empty: offer
+        await pilot.press("n")
+        await pilot.press("colon")
+        await until(pilot, lambda: type(app.screen).__name__ == "PickDialog")
+        await pilot.press("tab", *other.namespace, "enter")
+        await until(pilot, lambda: app.conn.namespace == other.namespace)
+        await until(pilot, lambda: running(app, 2), 90)
+        assert other.namespace in str(app.query_one("#status").render())
