@@ -123,7 +123,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None,
         return start_embedded(namespace, speed, nodes)
     if kubeconfig:
         if not Path(kubeconfig).expanduser().is_file():
-            raise UsageError("no such file", where=f"--kubeconfig {kubeconfig}")
+            raise UsageError("no such file (or not a regular file)", where=f"--kubeconfig {kubeconfig}")
         return from_kubeconfig(str(Path(kubeconfig).expanduser()), context, namespace)
     path = default_kubeconfig()
     if path is None:

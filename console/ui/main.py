@@ -40,8 +40,16 @@ def main(argv: list[str]) -> int:
     from console.cluster.connect import connect, default_kubeconfig
     if args.embedded or (not args.kubeconfig and default_kubeconfig() is None):
         print("kubelab: starting the embedded cluster ...", file=sys.stderr, flush=True)
-    conn = connect(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace,
-                   embedded=args.embedded, speed=args.speed, nodes=args.nodes)
+    try:
+        conn = connect(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace,
+                       embedded=args.embedded, speed=args.speed, nodes=args.nodes)
+    except UsageError:
+        raise
+    except Exception as exc:  # the embedded cluster did not come up: say why, no traceback
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"kubelab: could not start the embedded cluster: {first} "
+              f"(log: {_log_file()})", file=sys.stderr)
+        return 1
     from console.ui.app import KubelabApp
     app = KubelabApp(conn, load_command=args.load)
     try:
