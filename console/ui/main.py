@@ -47,8 +47,9 @@ def main(argv: list[str]) -> int:
         raise
     except Exception as exc:  # the embedded cluster did not come up: say why, no traceback
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from console.paths import state_dir
         print(f"kubelab: could not start the embedded cluster: {first} "
-              f"(log: {_log_file()})", file=sys.stderr)
+              f"(log: {state_dir() / 'embedded-kubeconfig.log'})", file=sys.stderr)
         return 1
     from console.ui.app import KubelabApp
     app = KubelabApp(conn, load_command=args.load)
