@@ -11,9 +11,8 @@ import json
 import urllib.error
 import urllib.request
 
-from console.cluster import rest
+from console.cluster import rest, targets
 from console.cluster.actions import Result, action, scale
-from console.cluster.printer import ports_annotation
 
 BROKEN_PATH = "/kubelab-readiness-broken"
 SAVED_PROBE = "kubelab.dev/readiness-probe"
@@ -22,19 +21,24 @@ MESH_LABEL = {"app.kubernetes.io/managed-by": "kubelab"}
 
 
 def service_address(conn, service: str, port: int | None = None) -> tuple[str, int]:
-    """The loopback host:port the cluster publishes for a Service port."""
+    """The loopback host:port the cluster publishes for a Service port.
+
+    Read through the console's own connection (its context and namespace);
+    the annotation is parsed by console.cluster.targets, the load generator's reader.
+    """
     svc = rest.get(conn.api, "Service", conn.namespace, service)
-    ports = ports_annotation(svc)
-    if not ports:
+    raw = (svc["metadata"].get("annotations") or {}).get(targets.ANNOTATION)
+    if not raw:
         raise LookupError(f"service {service} is not reachable from here "
-                          f"(no kubelab.dev/host-ports annotation)")
+                          f"(no {targets.ANNOTATION} annotation)")
+    ports = targets.parse_host_ports(raw, service)
     key = str(port) if port is not None else next(iter(ports))
     if key not in ports:
         raise LookupError(f"service {service} has no port {port} (have {', '.join(ports)})")
-    host, _, p = ports[key].rpartition(":")
+    host, p = ports[key]
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
         raise LookupError(f"service {service} is published on {host}, not loopback")
-    return host, int(p)
+    return host, p
 
 
 def _http(method: str, host: str, port: int, path: str) -> int:
