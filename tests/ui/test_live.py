@@ -80,6 +80,16 @@ async def test_keys_change_the_cluster_and_the_panes_show_it(cluster):
         assert app.load_results and "Availability:" in app.load_results[0]
         assert "Transactions:" in app.load_results[0] and " 0 hits" not in app.load_results[0]
 
+        # a long run, stopped with L: siege's summary still comes
+        app.load_command = "-c2 -t120S --no-keepalive http://order:8080/orders"
+        await pilot.press("l")
+        await until(pilot, lambda: type(app.screen).__name__ == "LoadDialog")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.load_pane.last_t >= 1, 60)
+        await pilot.press("L")
+        await until(pilot, lambda: len(app.load_results) == 2, 60)
+        assert app.load_run is None and "Transactions:" in app.load_results[1]
+
         await pilot.press("f")
         await until(pilot, lambda: type(app.screen).__name__ == "PickDialog")
         await pilot.press("down", "down", "enter")          # readiness break
