@@ -89,27 +89,47 @@ def patch(api, kind: str, namespace: str, name: str, body, content_type: str = S
     return call(api, "PATCH", path_for(kind, namespace, name), body, content_type)
 
 
+APPLY = "application/apply-patch+yaml"
+FIELD_MANAGER = "kubelab"
+
+# Written by the server on every change; not part of what a manifest says.
+_VOLATILE = ("resourceVersion", "managedFields", "generation", "uid", "creationTimestamp")
+
+
 def create_or_update(api, obj: dict, namespace: str) -> str:
-    """kubectl apply's effect for the console's purposes: create, or replace the spec."""
+    """`kubectl apply --server-side --force-conflicts`: one PATCH, no resourceVersion,
+    so the controllers' status writes in between cannot make it fail."""
     kind, meta = obj.get("kind", ""), obj.get("metadata") or {}
     name = meta.get("name")
     if not name:
         raise UsageError(f"{kind or 'object'} has no metadata.name")
     ns = meta.get("namespace") or namespace
+    where = path_for(kind, ns, name, obj.get("apiVersion"))
     try:
-        call(api, "POST", path_for(kind, ns, api_version=obj.get("apiVersion")), obj)
-        return f"{kind.lower()}/{name} created"
+        before = call(api, "GET", where)
     except ApiException as exc:
-        if exc.status != 409:
+        if exc.status != 404:
             raise
-    current = call(api, "GET", path_for(kind, ns, name, obj.get("apiVersion")))
-    obj = json.loads(json.dumps(obj))
-    obj.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
-    if kind == "Service":  # clusterIP is immutable and assigned by the server
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("clusterIP", current.get("spec", {}).get("clusterIP"))
-    call(api, "PUT", path_for(kind, ns, name, obj.get("apiVersion")), obj)
-    return f"{kind.lower()}/{name} configured"
+        before = None
+    after = call(api, "PATCH", where, json.dumps(obj), APPLY,
+                 query=[("fieldManager", FIELD_MANAGER), ("force", "true")])
+    if before is None:
+        verb = "created"
+    else:
+        verb = "unchanged" if _content(before) == _content(after) else "configured"
+    return f"{display_kind(obj)}/{name} {verb}"
+
+
+def display_kind(obj: dict) -> str:
+    """As kubectl prints it: deployment.apps, service, destinationrule.networking.istio.io."""
+    group = (obj.get("apiVersion") or "").rpartition("/")[0]
+    kind = (obj.get("kind") or "").lower()
+    return f"{kind}.{group}" if group else kind
+
+
+def _content(obj: dict) -> dict:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def load_manifest(path: str | Path) -> list[dict]:

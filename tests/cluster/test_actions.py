@@ -23,9 +23,24 @@ def image(conn):
     return dep(conn)["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
-def test_apply_twice_configures(conn):
-    res = actions.apply(conn, MANIFEST)
-    assert res.ok and res.message == "deployment/order configured; service/order configured"
+def test_apply_twice_is_unchanged_then_configured(conn):
+    # The controllers write the Deployment's status meanwhile: apply must not lose to them.
+    wait_for(lambda: dep(conn).get("status", {}).get("observedGeneration"), what="a status write")
+    for _ in range(3):
+        res = actions.apply(conn, MANIFEST)
+        assert res.ok and res.message == "deployment.apps/order unchanged; service/order unchanged", res.message
+    docs = rest.load_manifest(MANIFEST)
+    docs[0]["spec"]["replicas"] = 3
+    res = actions.apply(conn, docs)
+    assert res.ok and res.message == "deployment.apps/order configured; service/order unchanged", res.message
+    assert dep(conn)["spec"]["replicas"] == 3
+    assert rest.get(conn.api, "Service", conn.namespace, "order")["spec"].get("clusterIP")
+
+
+def test_apply_creates_like_kubectl(cluster):
+    c = namespace_conn(cluster, "new")
+    res = actions.apply(c, MANIFEST)
+    assert res.ok and res.message == "deployment.apps/order created; service/order created", res.message
 
 
 def test_scale_set_image_and_undo_like_kubectl(conn):
