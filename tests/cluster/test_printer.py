@@ -97,3 +97,34 @@ def test_hpa_targets_unknown_then_measured():
     row = printer.hpa_row(hpa, NOW)
     assert row.targets == "cpu: 1152%/50%" and row.at_max
     assert (row.utilization, row.target, row.reference) == (1152, 50, "Deployment/order")
+
+
+def test_console_and_server_print_pods_alike():
+    """The console's rows and the embedded server's Table cells share kubectl's rules."""
+    from datetime import datetime, timezone
+
+    from console.embedded.api.podstatus import pod_row as server_row
+
+    sidecar = pod(phase="Running", conditions=[{"type": "Initialized", "status": "True"}],
+                  initContainerStatuses=[{"name": "proxy", "started": True, "ready": True,
+                                          "restartCount": 1, "state": {"running": {}},
+                                          "lastState": {"terminated": {"finishedAt": iso(NOW - 90)}}}],
+                  containerStatuses=[{"name": "order", "ready": False, "restartCount": 2,
+                                      "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                                      "lastState": {"terminated": {"finishedAt": iso(NOW - 30)}}}])
+    sidecar["spec"]["initContainers"] = [{"name": "proxy", "restartPolicy": "Always"}]
+    signalled = pod(phase="Pending", initContainerStatuses=[
+        {"name": "init", "state": {"terminated": {"exitCode": 137, "signal": 9}}}])
+    signalled["spec"]["initContainers"] = [{"name": "init"}]
+    done = pod(phase="Succeeded", containerStatuses=[
+        {"name": "order", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}])
+    done["metadata"]["deletionTimestamp"] = iso(NOW)
+    now_dt = datetime.fromtimestamp(NOW, timezone.utc)
+    seen = []
+    for p in (sidecar, signalled, done):
+        mine = printer.pod_row(p, NOW)
+        theirs = server_row(p, now_dt)
+        assert list(mine.cells[:5]) == theirs[:5]
+        seen.append(theirs[1:4])
+    assert seen == [["1/2", "CrashLoopBackOff", "3 (30s ago)"],
+                    ["0/1", "Init:Signal:9", "0"], ["0/1", "Completed", "0"]]

@@ -9,7 +9,7 @@ from kubernetes import client
 
 from apihelp import call, stream
 from console.embedded.api.podstatus import pod_row
-from console.embedded.api.tables import human_duration
+from console.kubeprint import human_duration
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
