@@ -70,7 +70,8 @@ def default_kubeconfig() -> str | None:
 
 
 def from_kubeconfig(path: str, context: str | None = None,
-                    namespace: str | None = None) -> Connection:
+                    namespace: str | None = None, retries: int | None = None) -> Connection:
+    """`retries`: urllib3's retries per request (its default is three)."""
     try:
         contexts, active = config.list_kube_config_contexts(config_file=path)
     except ConfigException as exc:
@@ -98,6 +99,8 @@ def from_kubeconfig(path: str, context: str | None = None,
                                 client_configuration=cfg, persist_config=False)
     except (ConfigException, TypeError, AttributeError, KeyError, ValueError) as exc:
         raise UsageError(f"context {chosen['name']!r}: {str(exc).splitlines()[0]}", where=path) from None
+    if retries is not None:
+        cfg.retries = retries
     ns = namespace or (chosen.get("context") or {}).get("namespace") or "default"
     return Connection(client.ApiClient(cfg), ns, chosen["name"], path, contexts=names)
 

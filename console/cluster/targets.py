@@ -3,15 +3,13 @@
 The embedded cluster publishes, on each Service, the loopback address of each of
 its ports: annotation kubelab.dev/host-ports = {"8080": "127.0.0.1:41234"}.
 A real cluster has no such thing (yet): port-forward support will land here.
-Self-contained on purpose: the current kubeconfig, its current context and
-namespace, read the way kubectl reads them.
+The kubeconfig is read by console.cluster.connect, as the console reads it; the
+kubernetes client loads only when a Service is looked up.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 from console.errors import UsageError
 
@@ -22,30 +20,15 @@ class TargetError(UsageError):
     """A Service that cannot be reached from here, said in one line."""
 
 
-def _kubeconfig() -> str | None:
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        for part in env.split(os.pathsep):
-            if part and Path(part).expanduser().is_file():
-                return str(Path(part).expanduser())
-        return None
-    home = Path.home() / ".kube" / "config"
-    return str(home) if home.is_file() else None
+def _connect(kubeconfig: str):
+    from console.cluster.connect import from_kubeconfig
 
-
-def _api(kubeconfig: str):
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-
-    cfg = client.Configuration()
     try:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
-        _, active = config.list_kube_config_contexts(config_file=kubeconfig)
-    except (ConfigException, OSError, ValueError) as exc:
-        raise TargetError(f"kubeconfig {kubeconfig}: {exc}") from None
-    cfg.retries = 1  # one quick answer, not urllib3's three retries
-    namespace = (active or {}).get("context", {}).get("namespace") or "default"
-    return client.CoreV1Api(client.ApiClient(cfg)), namespace, cfg.host
+        # one quick answer, not urllib3's three retries
+        conn = from_kubeconfig(kubeconfig, retries=1)
+    except UsageError as exc:
+        raise TargetError(f"kubeconfig {kubeconfig}: {exc.args[0]}") from None
+    return conn.api, conn.namespace
 
 
 def parse_host_ports(text: str, service: str) -> dict[str, tuple[str, int]]:
@@ -67,17 +50,21 @@ def service_address(name: str, namespace: str | None, port: int) -> tuple[str, i
     Raises TargetError (exit 2) naming what is missing: a cluster, the Service,
     the port, or the published address.
     """
-    kubeconfig = _kubeconfig()
-    if kubeconfig is None:
-        raise TargetError(f"{name!r} looks like an in-cluster name, but there is no cluster: "
-                          "no KUBECONFIG and no ~/.kube/config (start one with `kubelab cluster`)")
-    api, default_ns, server = _api(kubeconfig)
-    ns = namespace or default_ns
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
+    from console.cluster.connect import default_kubeconfig
+
+    kubeconfig = default_kubeconfig()
+    if kubeconfig is None:
+        raise TargetError(f"{name!r} looks like an in-cluster name, but there is no cluster: "
+                          "no KUBECONFIG and no ~/.kube/config (start one with `kubelab cluster`)")
+    api, default_ns = _connect(kubeconfig)
+    ns = namespace or default_ns
+    server = api.configuration.host
     try:
-        svc = api.read_namespaced_service(name, ns, _request_timeout=10)
+        svc = client.CoreV1Api(api).read_namespaced_service(name, ns, _request_timeout=10)
     except ApiException as exc:
         if exc.status == 404:
             raise TargetError(f"service {name} not found in namespace {ns} "
@@ -88,7 +75,7 @@ def service_address(name: str, namespace: str | None, port: int) -> tuple[str, i
         raise TargetError(f"service {name}: cannot reach the cluster at {server} "
                           f"({type(exc).__name__})") from None
     finally:
-        api.api_client.close()
+        api.close()
     ports = [p.port for p in (svc.spec.ports or [])]
     if ports and port not in ports:
         raise TargetError(f"service {name} has no port {port} "

@@ -55,27 +55,6 @@ def parse_labels(expr: str | None):
     return lambda labels: all(r(labels or {}) for r in reqs)
 
 
-def match_labels(selector: dict | None, labels: dict | None) -> bool:
-    """A metav1.LabelSelector (matchLabels + matchExpressions) against labels."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in selector.get("matchExpressions") or []:
-        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(k) not in vals:
-            return False
-        if op == "NotIn" and k in labels and labels[k] in vals:
-            return False
-        if op == "Exists" and k not in labels:
-            return False
-        if op == "DoesNotExist" and k in labels:
-            return False
-    return True
-
-
 def _field(obj: dict, path: str):
     cur = obj
     for part in path.split("."):

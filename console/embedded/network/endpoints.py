@@ -5,33 +5,8 @@ does), else from the Endpoints object, else computed from the pods (so the
 proxy works in a cluster without the endpoints controllers).
 """
 
-SLICES = "endpointslices.discovery.k8s.io"
-
-
-def _matches(selector: dict, labels: dict) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
-def _pod_ready(pod: dict) -> bool:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
-
-
-def _target_port(svc_port: dict, pod: dict) -> int | None:
-    tp = svc_port.get("targetPort", svc_port.get("port"))
-    if isinstance(tp, int):
-        return tp
-    if tp is None:
-        return svc_port.get("port")
-    if str(tp).isdigit():
-        return int(tp)
-    for c in (pod.get("spec") or {}).get("containers") or []:
-        for p in c.get("ports") or []:
-            if p.get("name") == tp:
-                return p.get("containerPort")
-    return None
+from console.embedded.controllers.base import map_matches, pod_ready
+from console.embedded.controllers.endpoints import SLICES, target_port
 
 
 def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
@@ -67,12 +42,12 @@ def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
         return []
     out = []
     for pod in store.scan("pods", ns):
-        if pod["metadata"].get("deletionTimestamp") or not _pod_ready(pod):
+        if pod["metadata"].get("deletionTimestamp") or not pod_ready(pod):
             continue
-        if not _matches(selector, pod["metadata"].get("labels") or {}):
+        if not map_matches(selector, pod["metadata"].get("labels")):
             continue
         ip = (pod.get("status") or {}).get("podIP")
-        port = _target_port(svc_port, pod)
+        port = target_port(svc_port, pod)
         if ip and port:
             out.append((ip, port))
     return sorted(out)
