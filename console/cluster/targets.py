@@ -44,8 +44,14 @@ def parse_host_ports(text: str, service: str) -> dict[str, tuple[str, int]]:
                           f'{{"<port>": "127.0.0.1:<port>"}} JSON: {text[:80]!r}') from None
 
 
-def service_address(name: str, namespace: str | None, port: int) -> tuple[str, int]:
+def service_address(name: str, namespace: str | None, port: int | None,
+                    api=None) -> tuple[str, int]:
     """The loopback (host, port) that reaches Service `name` port `port`.
+
+    With `api` (a kubernetes.client.ApiClient: the console's own connection)
+    the Service is read through it, in `namespace` or "default"; without it,
+    through the current kubeconfig and its context's namespace, as kubectl
+    would. `port` None means the Service's first port.
 
     Raises TargetError (exit 2) naming what is missing: a cluster, the Service,
     the port, or the published address.
@@ -54,13 +60,17 @@ def service_address(name: str, namespace: str | None, port: int) -> tuple[str, i
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    from console.cluster.connect import default_kubeconfig
+    own = api is None
+    if own:
+        from console.cluster.connect import default_kubeconfig
 
-    kubeconfig = default_kubeconfig()
-    if kubeconfig is None:
-        raise TargetError(f"{name!r} looks like an in-cluster name, but there is no cluster: "
-                          "no KUBECONFIG and no ~/.kube/config (start one with `kubelab cluster`)")
-    api, default_ns = _connect(kubeconfig)
+        kubeconfig = default_kubeconfig()
+        if kubeconfig is None:
+            raise TargetError(f"{name!r} looks like an in-cluster name, but there is no cluster: "
+                              "no KUBECONFIG and no ~/.kube/config (start one with `kubelab cluster`)")
+        api, default_ns = _connect(kubeconfig)
+    else:
+        default_ns = "default"
     ns = namespace or default_ns
     server = api.configuration.host
     try:
@@ -75,8 +85,13 @@ def service_address(name: str, namespace: str | None, port: int) -> tuple[str, i
         raise TargetError(f"service {name}: cannot reach the cluster at {server} "
                           f"({type(exc).__name__})") from None
     finally:
-        api.close()
+        if own:
+            api.close()
     ports = [p.port for p in (svc.spec.ports or [])]
+    if port is None:
+        if not ports:
+            raise TargetError(f"service {name} has no ports")
+        port = ports[0]
     if ports and port not in ports:
         raise TargetError(f"service {name} has no port {port} "
                           f"(it has {', '.join(map(str, ports))})")

@@ -159,3 +159,24 @@ def test_broken_kubeconfig(tmp_path, monkeypatch):
     with pytest.raises(targets.TargetError) as e:
         ClusterResolver().resolve("order", 8080)
     assert str(e.value).startswith(f"kubeconfig {kubeconfig}:")
+
+
+async def test_through_the_consoles_own_client(apiserver, monkeypatch, tmp_path):
+    """With an ApiClient and a namespace, the kubeconfig in the environment is not read."""
+    from console.cluster.connect import from_kubeconfig
+
+    services, asked, kubeconfig = apiserver
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    conn = from_kubeconfig(str(kubeconfig))
+    services[("other", "order")] = service("order", "other",
+                                           {targets.ANNOTATION: '{"80": "127.0.0.1:41999"}'}, (80,))
+    try:
+        got = await asyncio.to_thread(targets.service_address, "order", "other", None, conn.api)
+        assert got == ("127.0.0.1", 41999)
+        with pytest.raises(targets.TargetError) as e:
+            await asyncio.to_thread(targets.service_address, "order", None, 80, conn.api)
+        assert "service order not found in namespace default" in str(e.value)
+        assert asked == [("other", "order"), ("default", "order")]
+        assert conn.api.configuration.host.startswith("http://127.0.0.1:")  # still open for its owner
+    finally:
+        conn.close()
