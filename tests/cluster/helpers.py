@@ -39,9 +39,13 @@ class Watched:
         self.seen: list[bus.Event] = []
 
     def pump(self):
+        uids = set()
         for ev in self.sub.get_batch(timeout=0.2):
             self.seen.append(ev)
             self.state.apply(ev)
+            if isinstance(ev, bus.ObjectChanged) and ev.kind == "pods":
+                uids.add(ev.uid)
+        self.state.note_ready_changes(uids)   # as the app does after each batch
         return self.state
 
     def until(self, condition, timeout=60.0, what="condition"):

@@ -88,7 +88,8 @@ def test_faults_and_their_undo(conn):
     probe = dep(conn)["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
     assert probe["httpGet"]["path"] == faults.BROKEN_PATH
     assert faults.readiness_fix(conn, "order").ok
-    assert "readinessProbe" not in dep(conn)["spec"]["template"]["spec"]["containers"][0]
+    probe = dep(conn)["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["httpGet"]["path"] == "/actuator/health"   # the manifest's own, back
     assert not faults.readiness_fix(conn, "order").ok
 
     assert faults.dependency_down(conn, "order").message == "order down (was 2 replicas)"

@@ -23,8 +23,15 @@ def test_list_then_watch_sees_pods_come_up_and_go(cluster):
     try:
         w.until(lambda s: {"pods", "deployments", "events"} <= s.synced, what="first lists")
         assert actions.apply(conn, MANIFEST).ok
-        w.until(lambda s: running_ready(s, 2), what="2 pods Running 1/1")
+        readies = set()
+
+        def up(s):
+            readies.update(pod_row(p, 0).ready for p in s.pods)
+            return running_ready(s, 2)
+        w.until(up, what="2 pods Running 1/1")
+        assert "0/1" in readies   # the readiness probe holds them back while the app boots
         w.until(lambda s: s.rollout("order") and s.rollout("order").complete, what="rollout complete")
+        w.until(lambda s: sum(e.reason == "Ready" for e in s.events) >= 2, what="readiness changes logged")
         assert any(isinstance(e, bus.ObjectChanged) and e.kind == "endpointslices" for e in w.seen)
         assert "order" in w.state.service_names()
         assert {e.reason for e in w.state.events} >= {"Scheduled", "Started"}
