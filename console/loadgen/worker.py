@@ -16,10 +16,12 @@ Messages on the queue: ("snapshot", dict), ("result", dict), ("error", str).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import time
 
 from console.loadgen.options import Spec
@@ -81,6 +83,43 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
     q.put(("result", result))
 
 
+class _NoFileno:
+    """Writes go to the stream it wraps; fileno() says there is none."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def fileno(self) -> int:
+        raise OSError("no file descriptor")
+
+
+@contextlib.contextmanager
+def _spawnable_stderr():
+    """multiprocessing's resource tracker passes sys.stderr.fileno() to its child and
+    skips it only when fileno() raises. Textual's stand-in returns -1 instead, which
+    makes spawning fail ("bad value(s) in fds_to_keep"). For the moment of the spawn,
+    such a stream is wrapped so that fileno() raises; what is written still goes to it,
+    and the child keeps the process's own fd 2."""
+    stream = sys.stderr
+    try:
+        usable = stream is not None and stream.fileno() >= 0
+    except Exception:
+        usable = True  # raising is what multiprocessing expects
+    if usable:
+        yield
+        return
+    wrapped = _NoFileno(stream)
+    sys.stderr = wrapped
+    try:
+        yield
+    finally:
+        if sys.stderr is wrapped:  # someone else may have replaced it meanwhile
+            sys.stderr = stream
+
+
 class LoadWorker:
     def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool | None = None):
         """`resolver` must be picklable (e.g. StaticResolver); None = the current cluster.
@@ -106,13 +145,14 @@ class LoadWorker:
 
     def start(self) -> LoadWorker:
         ctx = mp.get_context("spawn")
-        self._q = ctx.Queue()
-        self._stop = ctx.Event()
-        self._proc = ctx.Process(
-            target=_child, name="kubelab-loadgen", daemon=True,
-            args=(self.spec, self.resolver, self._q, self._stop, self.interval,
-                  os.getpid(), self.log))
-        self._proc.start()
+        with _spawnable_stderr():
+            self._q = ctx.Queue()
+            self._stop = ctx.Event()
+            self._proc = ctx.Process(
+                target=_child, name="kubelab-loadgen", daemon=True,
+                args=(self.spec, self.resolver, self._q, self._stop, self.interval,
+                      os.getpid(), self.log))
+            self._proc.start()
         return self
 
     @property

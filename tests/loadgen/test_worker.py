@@ -110,3 +110,49 @@ async def test_the_run_is_logged_when_the_console_goes(server, state, tmp_path, 
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["source"] == "worker" and record["result"]["interrupted"]
     assert record["result"]["transactions"] > 0
+
+
+UNDER_TEXTUAL = """
+import io, json, sys, traceback
+from console.loadgen.worker import LoadWorker
+
+
+class Capture(io.TextIOBase):  # what Textual puts in sys.stdout/stderr while it runs
+    def write(self, text):
+        return len(text)
+
+    def fileno(self):
+        return -1
+
+
+if __name__ == "__main__":
+    sys.stdout = sys.stderr = Capture()
+    try:
+        w = LoadWorker.from_line(f"-c2 -r3 {sys.argv[1]}", log=False).start()
+    except Exception:
+        sys.__stderr__.write(traceback.format_exc())
+        sys.exit(1)
+    try:
+        result = w.result(60)
+    finally:
+        w.kill()
+    assert isinstance(sys.stderr, Capture)
+    sys.__stdout__.write(json.dumps({"error": w.error, "result": result}) + "\\n")
+"""
+
+
+async def test_worker_starts_where_stderr_has_no_descriptor(server, state, tmp_path):
+    # a fresh interpreter: multiprocessing's resource tracker is not running yet there
+    import os
+    import sys
+    script = tmp_path / "under_textual.py"
+    script.write_text(UNDER_TEXTUAL)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), server.url("/ok"), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    got = json.loads(out.decode().splitlines()[-1])
+    assert got["error"] is None and got["result"]["transactions"] == 6
+    assert server.seen.paths.count("/ok") == 6
