@@ -9,6 +9,7 @@ Hooks per resource (filled in by `defaults.py`, `validation.py`):
 """
 
 import copy
+import importlib
 import random
 import uuid
 from datetime import timedelta
@@ -55,8 +56,10 @@ class Registry:
     def __init__(self, store: Store, clock: Clock):
         self.store = store
         self.clock = clock
-        # the admission hooks register themselves on import
-        from console.embedded import defaults, validation  # noqa: F401
+        # the admission hooks register themselves on import (here, not at the top:
+        # they import this module)
+        for module in ("console.embedded.defaults", "console.embedded.validation"):
+            importlib.import_module(module)
 
     # -- reads (copies) ----------------------------------------------------
     def get(self, res: str, namespace: str, name: str) -> dict | None:

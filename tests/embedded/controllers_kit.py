@@ -12,11 +12,6 @@ import time
 from console.embedded import controllers
 from console.embedded.cluster import Cluster
 
-try:  # the API server's defaulting, when it is there
-    import console.embedded.defaults  # noqa: F401
-except Exception:  # mid-work elsewhere: the controllers must cope without it
-    pass
-
 
 async def until(pred, timeout: float = 45.0, what: str = "condition"):
     """Poll pred() until truthy; fail with `what` after timeout (real) seconds."""

@@ -1,6 +1,7 @@
 """The commands the small shell knows, worded as busybox (or GNU) words them.
 Each is `async def cmd(shell, argv, io) -> exit status`."""
 
+import importlib
 import time
 
 from console.embedded.apps.fs import MESSAGES, FsError
@@ -352,4 +353,6 @@ async def _network(sh, argv, io):
     return 1
 
 
-from console.embedded.apps import netcmds, textcmds  # noqa: E402,F401  (register more commands)
+# more commands, registered on import (at the end: they use @command from here)
+for _module in ("console.embedded.apps.netcmds", "console.embedded.apps.textcmds"):
+    importlib.import_module(_module)
