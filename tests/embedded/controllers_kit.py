@@ -7,22 +7,10 @@ so the controllers can be tested alone.
 """
 
 import asyncio
-import time
 
 from console.embedded import controllers
 from console.embedded.cluster import Cluster
-
-
-async def until(pred, timeout: float = 45.0, what: str = "condition"):
-    """Poll pred() until truthy; fail with `what` after timeout (real) seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+from waits import until
 
 
 def add_node(cluster: Cluster, name: str, cpu: str = "2", memory: str = "4Gi", pods: str = "110",

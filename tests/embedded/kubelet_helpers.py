@@ -1,10 +1,10 @@
 """Shared helpers for the kubelet/apps/traffic tests: an in-process cluster with
 only the kubelet component, pods bound by hand (no scheduler needed)."""
 
-import asyncio
 import contextlib
 
 from console.embedded.cluster import Cluster
+from waits import until
 
 
 @contextlib.asynccontextmanager
@@ -19,19 +19,6 @@ async def kubelet_cluster(speed: float = 50, nodes: int = 2):
     finally:
         task.cancel()
         await cluster.stop()
-
-
-async def until(cond, timeout: float = 60, what: str = "condition"):
-    """Poll a condition (sync callable) until true; generous timeout, no timing asserts."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def pod(name, image="nginx", node="kubelab-node-1", ns="default", **spec):
@@ -69,19 +56,6 @@ def log_lines(cluster, name, container=None, previous=False, ns="default"):
 
 
 # -- over real HTTP, against `kubelab cluster` ------------------------------------
-
-def wait_for(cond, timeout: float = 120, what: str = "condition", every: float = 0.1):
-    """Poll a condition until it returns something truthy (generous timeout)."""
-    import time
-    end = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
-
 
 class Lab:
     """A private `kubelab cluster` with the official client and kubectl."""

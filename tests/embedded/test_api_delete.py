@@ -2,24 +2,14 @@
 propagationPolicy via finalizers with the garbage collector, custom finalizers,
 namespaces going Terminating."""
 
-import time
 import uuid
 
 from kubernetes import client
 
 from apihelp import call
+from waits import wait_for
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-def wait_for(fn, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
 def _ns(api) -> str:

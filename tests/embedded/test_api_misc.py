@@ -1,7 +1,6 @@
 """Pod logs through the kubelet, protobuf bodies, and the catch-all 500."""
 
 import asyncio
-import time
 import uuid
 
 import aiohttp
@@ -11,16 +10,7 @@ from kubernetes import client
 from apihelp import call
 from console.embedded.cluster import Cluster
 from console.embedded.server import make_app
-
-
-def wait_for(fn, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+from waits import wait_for
 
 
 def test_pod_logs_tail_timestamps_and_errors(cluster, api):

@@ -2,7 +2,8 @@
 
 import copy
 
-from controllers_kit import deployment, events, pods, start, until
+from controllers_kit import deployment, events, pods, start
+from waits import until
 
 from console.embedded.controllers import deployutil as du
 from console.embedded.controllers.base import controller_ref

@@ -2,24 +2,13 @@
 and with the official Python client."""
 
 import os
-import time
 import uuid
 
 import pytest
 from kubernetes import client
 
 from kubehelp import KUBECTL, run_kubectl
-
-
-def poll(pred, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+from waits import wait_for
 
 
 def namespace(api) -> str:
@@ -71,12 +60,12 @@ def test_lab_l7_rollout_history_and_undo_with_kubectl(cluster, api, binary):
 
     victim = k("get", "pods", "-o", "name").split()[0]
     k("delete", victim, "--wait=false")
-    poll(lambda: victim not in k("get", "pods", "-o", "name").split()
-         and len(k("get", "pods", "--field-selector", "status.phase=Running", "-o", "name").split()) == 3,
-         what="the deleted pod replaced")
+    wait_for(lambda: victim not in k("get", "pods", "-o", "name").split()
+             and len(k("get", "pods", "--field-selector", "status.phase=Running", "-o", "name").split()) == 3,
+             what="the deleted pod replaced")
     k("delete", "namespace", ns, "--wait=false")
-    poll(lambda: run_kubectl(cluster, "get", "namespace", ns, binary=binary).returncode != 0,
-         what="namespace removed")
+    wait_for(lambda: run_kubectl(cluster, "get", "namespace", ns, binary=binary).returncode != 0,
+             what="namespace removed")
 
 
 def test_client_sees_endpoints_slices_and_foreground_deletion(cluster, api):
@@ -96,7 +85,7 @@ def test_client_sees_endpoints_slices_and_foreground_deletion(cluster, api):
     def ready_addresses():
         ep = core.read_namespaced_endpoints("web", ns)
         return [a for s in ep.subsets or [] for a in s.addresses or []]
-    addrs = poll(lambda: len(ready_addresses()) == 2 and ready_addresses(), what="2 endpoints")
+    addrs = wait_for(lambda: len(ready_addresses()) == 2 and ready_addresses(), what="2 endpoints")
     assert {a.target_ref.kind for a in addrs} == {"Pod"}
     assert core.read_namespaced_endpoints("web", ns).subsets[0].ports[0].port == 80
     (sl,) = disc.list_namespaced_endpoint_slice(ns, label_selector="kubernetes.io/service-name=web").items
@@ -104,14 +93,14 @@ def test_client_sees_endpoints_slices_and_foreground_deletion(cluster, api):
     assert all(e.conditions.ready for e in sl.endpoints) and sl.ports[0].port == 80
 
     # Endpoints and the Deployment's status are written by different controllers.
-    d = poll(lambda: (x := apps.read_namespaced_deployment("web", ns)).status.available_replicas == 2
-             and x.status.observed_generation == 1
-             and "NewReplicaSetAvailable" in [c.reason for c in x.status.conditions or []] and x,
-             what="deployment complete")
+    d = wait_for(lambda: (x := apps.read_namespaced_deployment("web", ns)).status.available_replicas == 2
+                 and x.status.observed_generation == 1
+                 and "NewReplicaSetAvailable" in [c.reason for c in x.status.conditions or []] and x,
+                 what="deployment complete")
     assert {c.type: c.reason for c in d.status.conditions} == {
         "Available": "MinimumReplicasAvailable", "Progressing": "NewReplicaSetAvailable"}
     apps.delete_namespaced_deployment("web", ns, propagation_policy="Foreground")
-    poll(lambda: not apps.list_namespaced_deployment(ns).items, what="deployment gone")
+    wait_for(lambda: not apps.list_namespaced_deployment(ns).items, what="deployment gone")
     assert not apps.list_namespaced_replica_set(ns).items
     assert not [p for p in core.list_namespaced_pod(ns).items if not p.metadata.deletion_timestamp]
     core.delete_namespace(ns)

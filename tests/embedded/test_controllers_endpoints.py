@@ -1,6 +1,7 @@
 """Endpoints and EndpointSlices, in process."""
 
-from controllers_kit import set_ready, start, until
+from controllers_kit import set_ready, start
+from waits import until
 
 SLICES = "endpointslices.discovery.k8s.io"
 

@@ -1,6 +1,7 @@
 """Garbage collector and namespace deletion, in process."""
 
-from controllers_kit import deployment, pods, start, until
+from controllers_kit import deployment, pods, start
+from waits import until
 
 RS = "replicasets.apps"
 DEP = "deployments.apps"

@@ -2,7 +2,8 @@
 a one-replica Deployment with a readiness probe never leaves its Service
 without a ready endpoint (lab L2's point), and the old pod goes only after."""
 
-from controllers_kit import deployment, until
+from controllers_kit import deployment
+from waits import until
 
 from console.embedded.cluster import Cluster
 

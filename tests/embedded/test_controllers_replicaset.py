@@ -1,6 +1,7 @@
 """ReplicaSet controller, in process: pods made, replaced, removed, status kept."""
 
-from controllers_kit import events, pods, set_ready, start, until
+from controllers_kit import events, pods, set_ready, start
+from waits import until
 
 from console.embedded.controllers.base import controller_ref
 from console.embedded.registry import _SUFFIX

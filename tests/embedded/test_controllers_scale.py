@@ -1,7 +1,8 @@
 """1,000 pods through the whole control plane, in process (no timing asserted:
 the point is that it finishes and stays consistent; figures go to the report)."""
 
-from controllers_kit import deployment, start, until
+from controllers_kit import deployment, start
+from waits import until
 
 SLICES = "endpointslices.discovery.k8s.io"
 

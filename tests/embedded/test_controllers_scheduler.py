@@ -1,6 +1,7 @@
 """default-scheduler, in process: binding, fit by requests, FailedScheduling."""
 
-from controllers_kit import add_node, events, start, until
+from controllers_kit import add_node, events, start
+from waits import until
 
 from console.embedded.controllers.scheduler import quantity, requests
 

@@ -2,22 +2,12 @@
 same object JSON would make. Plus logs, dry-run and wide output."""
 
 import re
-import time
 import uuid
 
 import pytest
+from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
-
-
-def wait_for(fn, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
 def ok(r):

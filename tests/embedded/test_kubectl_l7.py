@@ -8,11 +8,11 @@ second cluster reporting v1.31 runs kubectl 1.31 (JSON bodies).
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
 from kubehelp import KUBECTL, run_kubectl
+from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
 KUBECTL_131 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.31"
@@ -53,17 +53,6 @@ spec:
     targetPort: 80
     nodePort: 30080
 """
-
-
-def wait_for(fn, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Restart back-off as kubelet's flowcontrol.Backoff; startup probes gate the others."""
 
 from console.embedded.kubelet.pull import Backoff
-from kubelet_helpers import cstatus, events, kubelet_cluster, pod, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, pod
+from waits import until
 
 
 def test_back_off_doubles_to_five_minutes_and_resets_after_ten():

@@ -1,6 +1,7 @@
 """Nodes register; a bound pod reaches Running and Ready; deletion removes it."""
 
-from kubelet_helpers import cstatus, kubelet_cluster, pod, status, until
+from kubelet_helpers import cstatus, kubelet_cluster, pod, status
+from waits import until
 
 
 async def test_nodes_registered():

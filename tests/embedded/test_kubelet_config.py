@@ -1,6 +1,7 @@
 """ConfigMap env and volumes (lab L6), and the kubelet's errors when they are missing."""
 
-from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod
+from waits import until
 
 CM = {"apiVersion": "v1", "kind": "ConfigMap",
       "metadata": {"name": "rental-region", "namespace": "default"},

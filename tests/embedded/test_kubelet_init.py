@@ -1,6 +1,7 @@
 """Init containers run one by one to a clean exit before the app containers."""
 
-from kubelet_helpers import cstatus, kubelet_cluster, log_lines, pod, status, until
+from kubelet_helpers import cstatus, kubelet_cluster, log_lines, pod, status
+from waits import until
 
 
 def init(name, script):

@@ -4,7 +4,8 @@
 import pytest
 
 from console.embedded import launch
-from kubelet_helpers import Lab, http, wait_for
+from kubelet_helpers import Lab, http
+from waits import wait_for
 
 LIVENESS_EXEC = """
 apiVersion: v1

@@ -1,6 +1,7 @@
 """Kubelet physics in-process at --speed: pulls, probes, restarts, back-off."""
 
-from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, status, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, status
+from waits import until
 
 LIVENESS_EXEC = {
     "args": ["/bin/sh", "-c", "touch /tmp/healthy; sleep 30; rm -rf /tmp/healthy; sleep 600"],

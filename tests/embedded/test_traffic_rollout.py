@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from console.embedded import launch
-from kubelet_helpers import Lab, http, wait_for
+from kubelet_helpers import Lab, http
+from waits import wait_for
 
 SPEED = 20
 RATE = 1.0 * SPEED          # "1 request/s" of simulated time, in real requests per second

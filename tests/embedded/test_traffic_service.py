@@ -5,7 +5,8 @@ import json
 
 import aiohttp
 
-from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod, until
+from kubelet_helpers import cstatus, events, kubelet_cluster, log_lines, pod
+from waits import until
 
 
 def service(name, port=80, target=80, selector=None, type_="ClusterIP"):
