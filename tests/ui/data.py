@@ -17,7 +17,7 @@ IMAGES = {2: "jinyoung/order:stable", 3: "jinyoung/order:canary"}
 
 
 def pod(name, phase="Running", ready=True, waiting=None, restarts=0, last=None, age=300,
-        deleting=False, rev=3, node="node-1"):
+        deleting=False, rev=3, node="kubelab-node-1"):
     cs = {"name": "order", "ready": ready, "restartCount": restarts,
           "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}
     if last:
@@ -35,11 +35,11 @@ def pod(name, phase="Running", ready=True, waiting=None, restarts=0, last=None, 
 def events():
     out = []
     pods = [
-        pod("order-3-a1b2c"),
-        pod("order-3-d3e4f", ready=False, restarts=4, waiting="CrashLoopBackOff", last=42, node="node-2"),
-        pod("order-3-g5h6i", ready=False, age=8),
-        pod("order-2-j7k8l", deleting=True, rev=2, age=900, node="node-2"),
-        pod("order-3-m9n0p", phase="Pending", ready=False, waiting="ContainerCreating", age=3),
+        pod("order-7c9d8f6b5-a1b2c"),
+        pod("order-7c9d8f6b5-d3e4f", ready=False, restarts=4, waiting="CrashLoopBackOff", last=42, node="kubelab-node-2"),
+        pod("order-7c9d8f6b5-g5h6i", ready=False, age=8),
+        pod("order-5f4b8c7d9-j7k8l", deleting=True, rev=2, age=900, node="kubelab-node-2"),
+        pod("order-7c9d8f6b5-m9n0p", phase="Pending", ready=False, waiting="ContainerCreating", age=3),
     ]
     for p in pods:
         out.append(bus.ObjectChanged(kind="pods", type="ADDED", obj=p, ts=NOW))
@@ -66,11 +66,11 @@ def events():
                      "minReplicas": 1, "maxReplicas": 3, "metrics": [{"type": "Resource", "resource": {
                          "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]},
             "status": {"currentReplicas": reps, "desiredReplicas": reps, "currentMetrics": cur}}))
-    msgs = [("Warning", "Unhealthy", "order-3-d3e4f", "Liveness probe failed: HTTP probe failed with statuscode: 503"),
-            ("Normal", "Killing", "order-3-d3e4f", "Container order failed liveness probe, will be restarted"),
-            ("Warning", "BackOff", "order-3-d3e4f", "Back-off restarting failed container order in pod order-3-d3e4f"),
-            ("Warning", "Unhealthy", "order-3-g5h6i", "Readiness probe failed: Get \"http://10.0.0.7:8080/orders\": connection refused"),
-            ("Normal", "Started", "order-3-a1b2c", "Started container order")]
+    msgs = [("Warning", "Unhealthy", "order-7c9d8f6b5-d3e4f", "Liveness probe failed: HTTP probe failed with statuscode: 503"),
+            ("Normal", "Killing", "order-7c9d8f6b5-d3e4f", "Container order failed liveness probe, will be restarted"),
+            ("Warning", "BackOff", "order-7c9d8f6b5-d3e4f", "Back-off restarting failed container order in pod order-7c9d8f6b5-d3e4f"),
+            ("Warning", "Unhealthy", "order-7c9d8f6b5-g5h6i", "Readiness probe failed: Get \"http://10.0.0.7:8080/orders\": connection refused"),
+            ("Normal", "Started", "order-7c9d8f6b5-a1b2c", "Started container order")]
     for i, (typ, reason, name, msg) in enumerate(msgs):
         out.append(bus.ObjectChanged(kind="events", ts=NOW, obj={
             "metadata": {"name": f"ev{i}", "uid": f"ev{i}", "resourceVersion": str(i)},
@@ -79,7 +79,7 @@ def events():
             "lastTimestamp": iso(NOW - 50 + i * 5)}))
     for kind in ("pods", "deployments", "replicasets", "hpas", "events", "services"):
         out.append(bus.WatchState(kind=kind, state="live", ts=NOW))
-    out.append(bus.Metrics(available=True, cpu={"order-3-a1b2c": 230}, ts=NOW))
+    out.append(bus.Metrics(available=True, cpu={"order-7c9d8f6b5-a1b2c": 230}, ts=NOW))
     return out
 
 

@@ -37,7 +37,7 @@ async def test_destructive_keys_ask_first_on_a_real_cluster():
         a.pods_table.focus()
         await pilot.press("k")
         await until(pilot, lambda: type(a.screen).__name__ == "ConfirmDialog")
-        assert "Delete pod order-2-j7k8l on prod?" in str(a.screen.query_one(".title").render())
+        assert "Delete pod order-5f4b8c7d9-j7k8l on prod?" in str(a.screen.query_one(".title").render())
         await pilot.press("n")
         await until(pilot, lambda: type(a.screen).__name__ == "Screen")
         assert not a._notifications            # nothing was sent
@@ -83,12 +83,12 @@ async def test_a_changed_row_flashes_then_settles():
     async with a.run_test(size=(120, 36)) as pilot:
         await feed(a, pilot, with_load=False)
         table = a.pods_table
-        pod = copy.deepcopy(table.pods["uid-order-3-g5h6i"])
+        pod = copy.deepcopy(table.pods["uid-order-7c9d8f6b5-g5h6i"])
         pod["status"]["containerStatuses"][0]["ready"] = True
         pod["status"]["conditions"][0]["status"] = "True"
         a.bus.publish(bus.ObjectChanged(kind="pods", type="MODIFIED", obj=pod))
-        await until(pilot, lambda: table.printed["uid-order-3-g5h6i"].ready == "1/1")
-        cell = table.get_cell("uid-order-3-g5h6i", "ready")
+        await until(pilot, lambda: table.printed["uid-order-7c9d8f6b5-g5h6i"].ready == "1/1")
+        cell = table.get_cell("uid-order-7c9d8f6b5-g5h6i", "ready")
         assert "reverse" in str(cell.style)
         assert any(line.reason == "Ready" for line in a.state.events)   # readiness change logged
-        await until(pilot, lambda: "reverse" not in str(table.get_cell("uid-order-3-g5h6i", "ready").style))
+        await until(pilot, lambda: "reverse" not in str(table.get_cell("uid-order-7c9d8f6b5-g5h6i", "ready").style))

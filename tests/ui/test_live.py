@@ -76,7 +76,7 @@ async def test_keys_change_the_cluster_and_the_panes_show_it(cluster):
         await pilot.press("l")
         await until(pilot, lambda: type(app.screen).__name__ == "LoadDialog")
         await pilot.press("enter")
-        await until(pilot, lambda: "Transactions:" in str(app.query_one("#load-summary").render()), 90)
+        await until(pilot, lambda: "Transactions:" in str(app.query_one("#load-summary").content), 90)
         assert app.load_results and "Availability:" in app.load_results[0]
         assert "Transactions:" in app.load_results[0] and " 0 hits" not in app.load_results[0]
 

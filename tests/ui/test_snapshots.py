@@ -1,4 +1,5 @@
-"""Every pane and dialog at 80x24 and 160x48, from fixed data fed through the bus."""
+"""Every pane and dialog at 80x24 and 160x48 (and 120x36, the wide layout at its
+narrowest), from fixed data fed through the bus."""
 
 import pytest
 
@@ -8,6 +9,7 @@ from tests.ui import data
 from tests.ui.feed import feed, until
 
 SIZES = [(80, 24), (160, 48)]
+WITH_120 = SIZES + [(120, 36)]
 
 
 def app():
@@ -23,7 +25,7 @@ def before(*keys, load=True):
     return run
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", WITH_120)
 def test_pods_and_probe_events(snap_compare, size):
     assert snap_compare(app(), terminal_size=size, run_before=before("1"))
 
@@ -54,7 +56,7 @@ Longest transaction:\t        0.90
 Shortest transaction:\t        0.01"""
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", WITH_120)
 def test_load_pane_finished_with_siege_summary(snap_compare, size):
     async def run(pilot):
         await before("4")(pilot)
@@ -73,6 +75,18 @@ def test_empty_namespace(snap_compare, size):
         pilot.app.bus.publish(bus.Metrics(available=False, hint="error: Metrics API not available"))
         await until(pilot, lambda: pilot.app.state.metrics_seen and "hpas" in pilot.app.state.synced)
         await pilot.press("2")
+        await pilot.pause()
+    assert snap_compare(app(), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [(80, 24)])
+def test_offer_to_apply_wraps(snap_compare, size):
+    from console.ui.screens.dialogs import ConfirmDialog
+
+    async def run(pilot):
+        pilot.app.push_screen(ConfirmDialog("Namespace default is empty. Apply the lab workload "
+                                            "(manifests/order.yaml)?"))
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmDialog")
         await pilot.pause()
     assert snap_compare(app(), terminal_size=size, run_before=run)
 

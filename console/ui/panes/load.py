@@ -10,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
+from console.ui.panes.summary import SiegeSummary
+
 
 def ms(value) -> str:
     return "-" if value is None else f"{value * 1000:.0f}ms"
@@ -85,4 +87,4 @@ class LoadPane(Vertical):
         self.query_one("#load-progress").display = False
         self.border_title = f"Load finished siege {self.command}"
         text = summary.split("\nConnections:")[0]      # the extras are in the figures above
-        self.query_one("#load-summary", Static).update(Text(text.strip("\n")))
+        self.query_one("#load-summary", Static).update(SiegeSummary(text))

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.cluster.printer import PodRow, pod_row, status_class
+from console.ui.panes.columns import GAP, NAMES, clip, fit, squeeze
 
-# Fixed widths: NAME..AGE fit a 120-column terminal's pods pane; NODE may scroll.
-COLUMNS = (("NAME", "name", 23), ("READY", "ready", 5), ("STATUS", "status", 17),
-           ("RESTARTS", "restarts", 11), ("AGE", "age", 5), ("NODE", "node", 14))
+COLUMNS = tuple((label, label.lower()) for label in NAMES)
 STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
 FLASH_SECONDS = 1.5
 REDRAW = 0.5
@@ -36,11 +36,36 @@ class PodsTable(DataTable):
         self._redraw_pending = False
         self._silent = False
         self._dirty_rows: set[str] = set()
+        self.widths = fit(80, {})
+        self.longest: dict[str, int] = {}   # column -> the widest value seen
 
     def on_mount(self) -> None:
-        for label, key, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        # No cell padding: the gap is part of each column, so six columns fit 70 cells.
+        self.cell_padding = 0
+        for (label, key), width in zip(COLUMNS, self.widths):
+            self.add_column(label, key=key, width=width + GAP)
         self.set_interval(1.0, self.tick)
+
+    def on_resize(self) -> None:
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Fit the columns to the pane; rows are re-cut only when widths change."""
+        avail = self.scrollable_content_region.width
+        if avail <= 0:
+            return
+        widths = fit(avail, self.longest)
+        if widths == self.widths:
+            return
+        self.widths = widths
+        for (_, key), width in zip(COLUMNS, widths):
+            self.columns[ColumnKey(key)].width = width + GAP
+        for uid, row in self.printed.items():
+            self._update(uid, None, row, force=True, visible=False)
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.refresh()
 
     # --- drawing ---------------------------------------------------------------
     def cells(self, row: PodRow, flashing: bool) -> list:
@@ -50,8 +75,9 @@ class PodsTable(DataTable):
         base = "reverse" if flashing else ""
         restarts_style = "yellow" if row.restarts != "0" else ""
         styles = (base, base, f"{status_style} {base}", f"{restarts_style} {base}", base, base)
-        return [Text(value, style=style.strip(), end="", no_wrap=True, overflow="ellipsis")
-                for value, style in zip(row.cells, styles)]
+        cut = (squeeze, clip, clip, clip, clip, squeeze)
+        return [Text(c(value, w), style=style.strip(), end="", no_wrap=True)
+                for value, style, c, w in zip(row.cells, styles, cut, self.widths)]
 
     def visible(self, row: PodRow) -> bool:
         if not self.filter:
@@ -66,6 +92,7 @@ class PodsTable(DataTable):
         now = self.now()
         uids = set(pods) if changed is None else changed | (set(self.printed) - set(pods))
         added = False
+        longest = dict(self.longest)
         shown = set(self.visible_uids()) if self.printed else set()
         with self.app.batch_update():
             for uid in uids:
@@ -77,6 +104,9 @@ class PodsTable(DataTable):
                         del self.printed[uid]
                         self.flash_until.pop(uid, None)
                     continue
+                for label, value in zip(NAMES, row.cells):
+                    if len(value) > longest.get(label, 0):
+                        longest[label] = len(value)
                 old = self.printed.get(uid)
                 if old is None:
                     self.add_row(*self.cells(row, False), key=uid)
@@ -88,11 +118,22 @@ class PodsTable(DataTable):
                     self._update(uid, old, row, visible=uid in shown)
                 self.printed[uid] = row
             if added:
-                self.sort("name", key=lambda name: name.plain)
+                self._sort_by_name()
+            if longest != self.longest:
+                self.longest = longest
+                self.relayout()
             self._flush()
         subtitle = f"{len(self.printed)}/{len(pods)}" if self.filter else f"{len(pods)}"
         if subtitle != self.border_subtitle:   # setting it repaints the whole table
             self.border_subtitle = subtitle
+
+    def _sort_by_name(self) -> None:
+        """DataTable.sort on the full names (the cells may be shortened)."""
+        printed = self.printed
+        order = sorted(self._data, key=lambda rk: printed[rk.value].name if rk.value in printed else "")
+        self._row_locations = TwoWayDict({rk: i for i, rk in enumerate(order)})
+        self._update_count += 1
+        self.refresh()
 
     def _update(self, uid: str, old: PodRow | None, row: PodRow, force: bool = False,
                 visible: bool = True) -> None:
@@ -103,7 +144,7 @@ class PodsTable(DataTable):
         data = self._data.get(RowKey(uid))
         if data is None:
             return
-        for i, (_, key, _) in enumerate(COLUMNS):
+        for i, (_, key) in enumerate(COLUMNS):
             if force or old is None or old.cells[i] != row.cells[i] or i == 2:
                 data[ColumnKey(key)] = new[i]
         if visible:
@@ -158,6 +199,9 @@ class PodsTable(DataTable):
                 if row is not old:
                     self._update(uid, old, row)
                     self.printed[uid] = row
+                    if len(row.restarts) > self.longest.get("RESTARTS", 0):   # "(59s ago)" -> "(1m0s ago)"
+                        self.longest = {**self.longest, "RESTARTS": len(row.restarts)}
+                        self.relayout()
             self._flush()
 
     def visible_uids(self) -> list[str]:
