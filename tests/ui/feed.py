@@ -25,6 +25,9 @@ async def feed(app, pilot, with_load=True):
                 and len(app.state.events) == 5 and app.state.links.get("services"))
     if with_load:
         app.query_one("#load").started("-c20 -t40S http://order:8080/orders", 40)
+        # ProgressBar rounds to its width when updated: let the shown bar get its
+        # final width first (a real run's first sample comes a second later).
+        await pilot.pause()
         app.bus.publish(data.load_sample())
         await until(pilot, lambda: app.query_one("#load").last_t == 20)
     await pilot.pause()
