@@ -1,6 +1,8 @@
-"""What a fresh cluster has before anyone writes: the four system namespaces and
+"""What a fresh cluster has before anyone writes: the four system namespaces,
 the `kubernetes` Service in default with its Endpoints/EndpointSlice (the API
-server's own, as kube-apiserver makes them)."""
+server's own, as kube-apiserver makes them), and CoreDNS in kube-system, so that
+lab L7's `kubectl get pods --all-namespaces` lists system pods as on a real
+cluster."""
 
 import asyncio
 
@@ -51,6 +53,49 @@ def populate(cluster) -> None:
             reg.create(res, obj)
         except Conflict:
             pass
+    for res, obj in (("services", KUBE_DNS), ("deployments.apps", COREDNS)):
+        try:
+            reg.create(res, obj)
+        except Conflict:
+            pass
+
+
+DNS_LABELS = {"k8s-app": "kube-dns"}
+
+COREDNS = {
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "coredns", "namespace": "kube-system", "labels": DNS_LABELS},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": DNS_LABELS},
+        "template": {
+            "metadata": {"labels": DNS_LABELS},
+            "spec": {
+                "priorityClassName": "system-cluster-critical",
+                "containers": [{
+                    "name": "coredns",
+                    "image": "registry.k8s.io/coredns/coredns:v1.12.0",
+                    "args": ["-conf", "/etc/coredns/Corefile"],
+                    "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                              {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                              {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}],
+                    "resources": {"requests": {"cpu": "100m", "memory": "70Mi"},
+                                  "limits": {"memory": "170Mi"}},
+                }],
+            },
+        },
+    },
+}
+
+KUBE_DNS = {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                 "labels": {**DNS_LABELS, "kubernetes.io/name": "CoreDNS"}},
+    "spec": {"selector": DNS_LABELS, "clusterIP": "10.96.0.10", "ports": [
+        {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+        {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+        {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
+}
 
 
 def crd(kind) -> dict:

@@ -82,8 +82,12 @@ def test_01_nodes_and_pods(l7):
     assert header[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] and "INTERNAL-IP" in header
     rows = _rows(out)
     assert len(rows) == 2 and all(r[1] == "Ready" for r in rows)
-    r = k(l7, "get", "pods", "--all-namespaces")
-    assert "No resources found" in r.stderr or r.stdout.startswith("NAMESPACE")
+    # as on a real cluster, the system pods (CoreDNS) are there before anyone writes
+    def coredns_running():
+        out = k(l7, "get", "pods", "--all-namespaces").stdout
+        return out if re.search(r"kube-system\s+coredns-\S+\s+1/1\s+Running", out) else None
+    out = wait_for(coredns_running, what="coredns Running in kube-system")
+    assert out.splitlines()[0].split()[:3] == ["NAMESPACE", "NAME", "READY"]
 
 
 def test_02_run_and_create_deployment(l7):
