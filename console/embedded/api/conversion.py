@@ -14,6 +14,18 @@ _V1_METRICS = "autoscaling.alpha.kubernetes.io/metrics"
 _V1_CURRENT = "autoscaling.alpha.kubernetes.io/current-metrics"
 _V1_CONDITIONS = "autoscaling.alpha.kubernetes.io/conditions"
 _V2_BEHAVIOR = "autoscaling.alpha.kubernetes.io/behavior"
+_MISSING = object()
+
+
+def _take_json(ann: dict, key: str):
+    """Pops an annotation that carries a v2-only field as JSON; _MISSING when it
+    is absent or not JSON (a hand-edited annotation must not break reads)."""
+    if key not in ann:
+        return _MISSING
+    try:
+        return json.loads(ann.pop(key))
+    except ValueError:
+        return _MISSING
 
 
 def to_wire(kind: Kind, obj: dict, version: str) -> dict:
@@ -84,18 +96,14 @@ def hpa_v1_to_v2(obj: dict) -> dict:
     if pct is not None:
         metrics.append({"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": pct}}})
-    if _V1_METRICS in ann:
-        try:
-            metrics.extend(json.loads(ann.pop(_V1_METRICS)))
-        except ValueError:
-            pass
+    extra = _take_json(ann, _V1_METRICS)
+    if extra is not _MISSING:
+        metrics.extend(extra)
     if metrics:
         spec["metrics"] = metrics
-    if _V2_BEHAVIOR in ann:
-        try:
-            spec["behavior"] = json.loads(ann.pop(_V2_BEHAVIOR))
-        except ValueError:
-            pass
+    behavior = _take_json(ann, _V2_BEHAVIOR)
+    if behavior is not _MISSING:
+        spec["behavior"] = behavior
     status = out.get("status")
     if status is not None:
         cur = status.pop("currentCPUUtilizationPercentage", None)
@@ -103,18 +111,14 @@ def hpa_v1_to_v2(obj: dict) -> dict:
         if cur is not None:
             current.append({"type": "Resource", "resource": {
                 "name": "cpu", "current": {"averageUtilization": cur}}})
-        if _V1_CURRENT in ann:
-            try:
-                current.extend(json.loads(ann.pop(_V1_CURRENT)))
-            except ValueError:
-                pass
+        extra = _take_json(ann, _V1_CURRENT)
+        if extra is not _MISSING:
+            current.extend(extra)
         if current:
             status["currentMetrics"] = current
-        if _V1_CONDITIONS in ann:
-            try:
-                status["conditions"] = json.loads(ann.pop(_V1_CONDITIONS))
-            except ValueError:
-                pass
+        conditions = _take_json(ann, _V1_CONDITIONS)
+        if conditions is not _MISSING:
+            status["conditions"] = conditions
     for k in (_V1_CURRENT, _V1_CONDITIONS):
         ann.pop(k, None)
     if ann:
