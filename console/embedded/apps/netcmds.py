@@ -10,22 +10,20 @@ from console.embedded.apps.builtins import command
 
 
 async def fetch(sh, method: str, url: str, body: bytes, timeout: float):
-    """(status, body) | raises LookupError (no such host) | ConnectionRefusedError."""
+    """(status, body) | raises LookupError (no such host) | ConnectionRefusedError |
+    ConnectionResetError (the app died holding it) | asyncio.TimeoutError."""
     parts = urlsplit(url if "://" in url else "http://" + url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     net = getattr(sh, "net", None)
-    app = None if net is None else net(host, port)
-    if app is None and net is not None and net.knows(host):
-        raise ConnectionRefusedError(host, port)
-    if app is None:
+    if net is None:
         raise LookupError(host)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
     req = Request(method, target, {"host": f"{host}:{port}", "user-agent": "curl/8.5.0"}, body,
                   client=sh.env.get("POD_IP", "10.244.0.1"))
-    resp = await asyncio.wait_for(app.call(req), sh_timeout(sh, timeout))
+    resp = await asyncio.wait_for(net.request(host, port, req), sh_timeout(sh, timeout))
     return resp.status, resp.body
 
 
@@ -81,6 +79,8 @@ async def _curl(sh, argv, io):
     except ConnectionRefusedError:
         return error(7, f"Failed to connect to {host.hostname} port {host.port or 80} after 0 ms: "
                         "Couldn't connect to server")
+    except ConnectionResetError:
+        return error(56, "Recv failure: Connection reset by peer")
     except asyncio.TimeoutError:
         return error(28, "Operation timed out")
     if fail and status >= 400:
@@ -126,6 +126,9 @@ async def _wget(sh, argv, io):
         return 1
     except ConnectionRefusedError:
         io.err(f"wget: can't connect to remote host ({parts.hostname}): Connection refused\n")
+        return 1
+    except ConnectionResetError:
+        io.err("wget: error getting response: Connection reset by peer\n")
         return 1
     except asyncio.TimeoutError:
         io.err("wget: download timed out\n")

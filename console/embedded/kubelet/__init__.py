@@ -138,6 +138,9 @@ class Kubelet:
         if w.ip and self.by_ip.get(w.ip) is w:
             del self.by_ip[w.ip]
         w.node.release_ip(w.ip)
+        network = getattr(self.cluster, "network", None)
+        if network is not None:
+            network.forget_pod(w)
 
 
 async def run(cluster) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 
+from console.embedded.network.egress import Egress
 from console.embedded.network.endpoints import ready_endpoints
 from console.embedded.network.proxy import HttpConn, ServiceProxy
 
@@ -30,6 +31,30 @@ class Network:
         self._cache: dict[tuple, tuple[int, list]] = {}
         self._queue: asyncio.Queue = asyncio.Queue()
         self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
+        self._egress: dict[str, Egress] = {}      # pod uid ->
+
+    # -- a pod's outbound path (egress.py) ---------------------------------------------
+    def egress(self, worker) -> Egress:
+        got = self._egress.get(worker.uid)
+        if got is None or got.worker is not worker:
+            got = self._egress[worker.uid] = Egress(self, worker)
+        return got
+
+    def forget_pod(self, worker) -> None:
+        """The pod is gone: its egress goes with it."""
+        got = self._egress.get(worker.uid)
+        if got is not None and got.worker is worker:
+            del self._egress[worker.uid]
+
+    def service_at(self, ip: str) -> tuple[str, str] | None:
+        """The Service whose ClusterIP (or LoadBalancer ingress IP) is ip."""
+        for svc in self.cluster.store.scan("services"):
+            spec = svc.get("spec") or {}
+            ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            if spec.get("clusterIP") == ip or ip in (spec.get("clusterIPs") or ()) \
+                    or any(i.get("ip") == ip for i in ingress):
+                return (svc["metadata"].get("namespace") or "default", svc["metadata"]["name"])
+        return None
 
     # -- what the proxies ask ---------------------------------------------------------
     def endpoints(self, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
