@@ -106,10 +106,16 @@ def test_l3_002_variant_reaches_crash_loop_back_off(lab):
 def test_l3_http_liveness_actuator_down_through_the_service_restarts_the_pod(lab):
     lab.kubectl("apply", "-f", "-", input=ORDER_LIVENESS)
     lab.kubectl("expose", "deploy", "order", "--type=LoadBalancer", "--port=8080")
-    addr = wait_for(lambda: lab.service_address("order", 8080), what="host port")
+
+    def external_ip():
+        row = lab.kubectl("get", "svc", "order", "--no-headers").stdout.split()
+        return row if row[3] != "<pending>" else None
+    row = wait_for(external_ip, what="EXTERNAL-IP")
+    assert row[1] == "LoadBalancer" and row[4].startswith("8080:3")
+    # the lab types http PUT http://<EXTERNAL-IP>:8080/actuator/down: an address of its own
+    assert row[3].startswith("127.") and row[3] != "127.0.0.1"
+    addr = f"{row[3]}:8080"
     wait_for(lambda: http("GET", addr, "/actuator/health")[0] == 200, timeout=120, what="booted")
-    row = lab.kubectl("get", "svc", "order", "--no-headers").stdout.split()
-    assert row[1] == "LoadBalancer" and row[3] == "127.0.0.1" and row[4].startswith("8080:3")
     assert http("PUT", addr, "/actuator/down")[0] == 200
     assert http("GET", addr, "/actuator/health")[0] == 503
     pod = lab.pods(selector="app=order")[0].metadata.name

@@ -85,23 +85,6 @@ async def test_booting_app_refuses_then_serves():
         assert app.cpu.usage_core_seconds() > 0
 
 
-async def test_load_balancer_gets_loopback_ingress():
-    async with kubelet_cluster(speed=50) as cluster:
-        cluster.registry.create("services", service("lb", type_="LoadBalancer"))
-        await until(lambda: ((cluster.registry.get("services", "default", "lb").get("status") or {})
-                             .get("loadBalancer") or {}).get("ingress"), what="ingress")
-        ing = cluster.registry.get("services", "default", "lb")["status"]["loadBalancer"]["ingress"]
-        assert ing[0]["ip"] == "127.0.0.1"
-
-        def to_cluster_ip(obj):
-            obj["spec"]["type"] = "ClusterIP"
-        cluster.registry.mutate("services", "default", "lb", to_cluster_ip)
-        await until(lambda: not (cluster.registry.get("services", "default", "lb").get("status") or {})
-                    .get("loadBalancer"), what="ingress cleared")
-        cluster.registry.delete("services", "default", "lb")
-        await until(lambda: not cluster.network.proxies, what="listener closed")
-
-
 async def test_head_expect_continue_and_keep_alive():
     async with kubelet_cluster(speed=50) as cluster:
         cluster.registry.create("pods", pod("echo", image="example/app", labels={"app": "echo"},

@@ -19,10 +19,13 @@ def wait_for(cond, timeout: float = 120.0, what: str = "condition", every: float
 
 
 async def until(cond, timeout: float = 60.0, what: str = "condition"):
-    """The same without blocking the event loop the cluster runs in."""
+    """The same without blocking the event loop the cluster runs in; cond may be a
+    coroutine function (its result is awaited)."""
     end = time.monotonic() + timeout
     while True:
         value = cond()
+        if asyncio.iscoroutine(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > end:

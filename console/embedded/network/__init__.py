@@ -4,7 +4,8 @@ Each TCP port of a Service with a cluster IP gets a listener on 127.0.0.1 (an
 ephemeral port), published on the Service as the annotation
 `kubelab.dev/host-ports`: {"8080": "127.0.0.1:40123"}. NodePorts are also
 opened on 127.0.0.1:<nodePort> when that port is free, as kind's port mapping
-would; LoadBalancer Services get 127.0.0.1 as their ingress IP.
+would; LoadBalancer Services get an address of their own in 127.0.0.0/8 on
+their own ports (lb.py).
 
 Started by the kubelet component (it is the nodes' kube-proxy);
 `cluster.network` is the object below.
@@ -16,6 +17,7 @@ import logging
 
 from console.embedded.network.egress import Egress
 from console.embedded.network.endpoints import ready_endpoints
+from console.embedded.network.lb import LoadBalancers
 from console.embedded.network.proxy import HttpConn, ServiceProxy
 
 log = logging.getLogger("kubelab.network")
@@ -32,6 +34,7 @@ class Network:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
         self._egress: dict[str, Egress] = {}      # pod uid ->
+        self.lbs = LoadBalancers(self)
 
     # -- a pod's outbound path (egress.py) ---------------------------------------------
     def egress(self, worker) -> Egress:
@@ -99,6 +102,7 @@ class Network:
         finally:
             for key in list(self.proxies):
                 self._close(key, set())
+            self.lbs.close_all()
 
     def _close(self, key, keep: set[int], keep_node_ports: set[int] = frozenset()) -> None:
         for port, proxy in list(self.proxies.get(key, {}).items()):
@@ -117,6 +121,7 @@ class Network:
         spec = (svc or {}).get("spec") or {}
         if svc is None or spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
             self._close(key, set())
+            self.lbs.release(key, svc)
             return
         ports = {p["port"]: p for p in spec.get("ports") or []
                  if isinstance(p.get("port"), int) and (p.get("protocol") or "TCP") == "TCP"}
@@ -137,6 +142,8 @@ class Network:
         node_ports = {sp.get("nodePort") for sp in ports.values()}
         self._close(key, set(ports), node_ports)
         self._publish(key, svc)
+        await self.lbs.sync(key, self.cluster.store.get("services", *key), sorted(ports),
+                            lambda number: HttpConn(self.proxies.get(key, {}).get(number)))
 
     async def _open_node_port(self, key, number: int, node_port) -> None:
         if not isinstance(node_port, int):
@@ -171,16 +178,6 @@ class Network:
 
         if want:
             reg.mutate("services", key[0], key[1], annotate)
-        is_lb = (svc.get("spec") or {}).get("type") == "LoadBalancer"
-        if is_lb or ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-            def ingress(obj):
-                lb = {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]} if is_lb else {}
-                status = obj.setdefault("status", {}) or {}
-                if status.get("loadBalancer") == lb:
-                    return False
-                status["loadBalancer"] = lb
-                obj["status"] = status
-            reg.mutate("services", key[0], key[1], ingress, subresource="status")
 
 
 async def run(cluster) -> None:
