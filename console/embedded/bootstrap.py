@@ -6,7 +6,6 @@ cluster."""
 
 import asyncio
 
-from console.embedded import kinds
 from console.embedded.store import Conflict
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -28,7 +27,7 @@ def populate(cluster) -> None:
                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
     except Conflict:
         pass
-    for k in kinds.KINDS:
+    for k in cluster.kinds:
         if k.group.endswith("istio.io"):
             try:
                 reg.create("customresourcedefinitions.apiextensions.k8s.io", crd(k))

@@ -14,6 +14,7 @@ import logging
 
 from console.embedded import events
 from console.embedded.clock import Clock
+from console.embedded.kinds import Catalogue
 from console.embedded.registry import Registry
 from console.embedded.store import Store
 
@@ -32,6 +33,8 @@ class Cluster:
         self.clock = Clock(speed)
         self.store = Store()
         self.registry = Registry(self.store, self.clock)
+        self.kinds = Catalogue()  # what this cluster's API serves (its own, see kinds.py)
+        self.recorder = events.Recorder(self.registry)
         self.nodes = nodes
         self.version = version
         self._tasks: list[asyncio.Task] = []
@@ -40,7 +43,7 @@ class Cluster:
               component: str = "kubelet", host: str | None = None,
               field_path: str | None = None) -> None:
         try:
-            events.record(self.registry, obj, reason, message, type_, component, host, field_path)
+            self.recorder.record(obj, reason, message, type_, component, host, field_path)
         except Exception:  # an event must never take a controller down
             log.exception("recording event %s failed", reason)
 

@@ -2,14 +2,13 @@
 plus the admission plugins every cluster runs: DefaultTolerationSeconds,
 ServiceAccount), and ClusterIP/NodePort allocation for Services.
 
-Importing this module registers the defaulters in registry.DEFAULTERS.
+The tables at the end are the built-in admission hooks (admission.py).
 """
 
 import ipaddress
 import random
 
-from console.embedded import registry
-from console.embedded.registry import Invalid
+from console.embedded.admission import Invalid
 
 PROBE = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
@@ -262,10 +261,10 @@ def _free_ip(used: set) -> str:
     raise RuntimeError("service IP range exhausted")
 
 
-registry.DEFAULTERS.update({
+DEFAULTERS = {
     "pods": pod, "deployments.apps": deployment, "replicasets.apps": replicaset,
     "namespaces": namespace, "services": service,
     "horizontalpodautoscalers.autoscaling": hpa, "secrets": secret, "endpoints": endpoints,
     "endpointslices.discovery.k8s.io": endpointslice,
-})
-registry.ALLOCATORS["services"] = allocate_service
+}
+ALLOCATORS = {"services": allocate_service}

@@ -2,30 +2,40 @@
 recorder: the same (object, reason, message) bumps count and lastTimestamp."""
 
 import time
-import weakref
 
 from console.embedded.registry import Registry
 
-# Per registry: (namespace, uid, reason, message, fieldPath) -> event name, so
-# aggregation does not scan every event of the namespace (1,000 pods make
-# thousands). A stale entry (event deleted meanwhile) is checked and dropped.
-_INDEX: "weakref.WeakKeyDictionary[Registry, dict]" = weakref.WeakKeyDictionary()
-_last_ns = 0
+
+class Recorder:
+    """One cluster's event recorder.
+
+    It keeps (namespace, uid, reason, message, fieldPath) -> event name, so
+    aggregation does not scan every event of the namespace (1,000 pods make
+    thousands); a stale entry (event deleted meanwhile) is checked and dropped.
+    """
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.index: dict[tuple, str] = {}
+        self.last_ns = 0
+
+    def name(self, obj_name: str) -> str:
+        """client-go's "<object>.<hex UnixNano>": names sort in creation order, so
+        `kubectl describe` lists events of the same second as they happened."""
+        self.last_ns = max(time.time_ns(), self.last_ns + 1)
+        return f"{obj_name}.{self.last_ns:x}"
+
+    def record(self, obj: dict, reason: str, message: str, type_: str = "Normal",
+               component: str = "kubelet", host: str | None = None,
+               field_path: str | None = None) -> dict | None:
+        return _record(self, obj, reason, message, type_, component, host, field_path)
 
 
-def _name(obj_name: str) -> str:
-    """client-go's "<object>.<hex UnixNano>": names sort in creation order, so
-    `kubectl describe` lists events of the same second as they happened."""
-    global _last_ns
-    _last_ns = max(time.time_ns(), _last_ns + 1)
-    return f"{obj_name}.{_last_ns:x}"
-
-
-def record(registry: Registry, obj: dict, reason: str, message: str,
-           type_: str = "Normal", component: str = "kubelet", host: str | None = None,
-           field_path: str | None = None) -> dict | None:
+def _record(rec: Recorder, obj: dict, reason: str, message: str, type_: str,
+            component: str, host: str | None, field_path: str | None) -> dict | None:
     """Returns the Event written, or None when its namespace is being deleted
     (the API server's NamespaceLifecycle refuses new content there)."""
+    registry = rec.registry
     meta = obj["metadata"]
     ns = meta.get("namespace") or "default"
     home = registry.store.get("namespaces", "", ns)
@@ -44,7 +54,7 @@ def record(registry: Registry, obj: dict, reason: str, message: str,
     if field_path:
         involved["fieldPath"] = field_path
     now = registry.clock.stamp()
-    index = _INDEX.setdefault(registry, {})
+    index = rec.index
     if len(index) > 50_000:
         index.clear()  # bounded: at worst one event is not aggregated
     key = (ns, involved["uid"], reason, message, field_path)
@@ -63,7 +73,7 @@ def record(registry: Registry, obj: dict, reason: str, message: str,
     ev = registry.create("events", {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": _name(meta["name"]), "namespace": ns},
+        "metadata": {"name": rec.name(meta["name"]), "namespace": ns},
         "involvedObject": involved,
         "reason": reason,
         "message": message,

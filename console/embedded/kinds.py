@@ -1,11 +1,20 @@
-"""The resources the embedded API server serves: names, versions, scope, verbs.
+"""The resources an embedded API server serves: names, versions, scope, verbs.
 
 `key` is the store's resource name ("pods", "deployments.apps"). Objects are
 stored in `storage` version; the API layer converts on the way in and out.
-Other components may `register` more kinds (metrics, custom resources).
+
+`BUILTIN` are the kinds every cluster serves (constants). Each Cluster has its
+own `Catalogue` starting from them; kinds added at run time (an aggregated API
+such as metrics.k8s.io, custom resources) go into that cluster's catalogue
+only, so two clusters in one process never see each other's kinds.
+
+A kind with a `Provider` is computed, not stored (as an aggregated API server's
+kinds are): its get/list come from the provider, which may also say the API is
+unavailable (the 503 the aggregator gives when an APIService has no backend).
 """
 
 from dataclasses import dataclass
+from typing import Iterable, Protocol
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -40,10 +49,23 @@ class Kind:
         return f"{self.group}/{v}" if self.group else v
 
 
+class Provider(Protocol):
+    """Where a computed kind's objects come from (in the kind's served form)."""
+
+    def unavailable(self) -> str | None:
+        """None when serving; else why not (the API answers 503 with it)."""
+
+    def list(self, namespace: str | None) -> Iterable[dict]:
+        """Objects in name order within namespace; namespace None: all."""
+
+    def get(self, namespace: str, name: str) -> dict | None:
+        ...
+
+
 _ALL = ("all",)
 _ISTIO = ("v1", "v1beta1", "v1alpha3")
 
-KINDS: list[Kind] = [
+BUILTIN: tuple[Kind, ...] = (
     Kind("namespaces", "Namespace", "", ("v1",), False, ("ns",), ("status", "finalize")),
     Kind("nodes", "Node", "", ("v1",), False, ("no",), ("status",)),
     Kind("pods", "Pod", "", ("v1",), True, ("po",), ("status", "log", "exec"), _ALL),
@@ -73,52 +95,70 @@ KINDS: list[Kind] = [
          ("status",), ("istio-io", "networking-istio-io")),
     Kind("virtualservices", "VirtualService", "networking.istio.io", _ISTIO, True, ("vs",),
          ("status",), ("istio-io", "networking-istio-io")),
-]
-
-# Group order as the real server lists it (discovery order matters to kubectl's
-# short-name resolution only through the preferred version; keep it stable).
-_BY_PATH: dict[tuple[str, str, str], Kind] = {}
-_BY_KEY: dict[str, Kind] = {}
+)
 
 
-def register(kind: Kind) -> None:
-    if kind not in KINDS:
-        KINDS.append(kind)
-    _BY_KEY[kind.key] = kind
-    for v in kind.versions:
-        _BY_PATH[(kind.group, v, kind.resource)] = kind
+class Catalogue:
+    """One cluster's kinds, in registration order (discovery lists groups in
+    first-seen order, as the real server keeps its group priority stable)."""
 
+    def __init__(self, builtin: Iterable[Kind] = BUILTIN):
+        self._kinds: list[Kind] = []
+        self._by_path: dict[tuple[str, str, str], Kind] = {}
+        self._by_key: dict[str, Kind] = {}
+        self._providers: dict[str, Provider] = {}
+        for k in builtin:
+            self.register(k)
 
-for _k in list(KINDS):
-    register(_k)
+    def register(self, kind: Kind, provider: Provider | None = None) -> None:
+        old = self._by_key.get(kind.key)
+        if old is not None and old != kind:
+            self.unregister(kind.key)
+        if kind not in self._kinds:
+            self._kinds.append(kind)
+        self._by_key[kind.key] = kind
+        for v in kind.versions:
+            self._by_path[(kind.group, v, kind.resource)] = kind
+        if provider is not None:
+            self._providers[kind.key] = provider
 
+    def unregister(self, key: str) -> None:
+        kind = self._by_key.pop(key, None)
+        if kind is None:
+            return
+        self._kinds.remove(kind)
+        self._providers.pop(key, None)
+        for v in kind.versions:
+            self._by_path.pop((kind.group, v, kind.resource), None)
 
-def lookup(group: str, version: str, resource: str) -> Kind | None:
-    return _BY_PATH.get((group, version, resource))
+    def __iter__(self):
+        return iter(list(self._kinds))
 
+    def provider(self, key: str) -> Provider | None:
+        return self._providers.get(key)
 
-def by_key(key: str) -> Kind | None:
-    return _BY_KEY.get(key)
+    def lookup(self, group: str, version: str, resource: str) -> Kind | None:
+        return self._by_path.get((group, version, resource))
 
+    def by_key(self, key: str) -> Kind | None:
+        return self._by_key.get(key)
 
-def by_kind(api_version: str, kind: str) -> Kind | None:
-    group, _, version = api_version.rpartition("/")
-    for k in KINDS:
-        if k.group == group and k.kind == kind and version in k.versions:
-            return k
-    return None
+    def by_kind(self, api_version: str, kind: str) -> Kind | None:
+        group, _, version = api_version.rpartition("/")
+        for k in self._kinds:
+            if k.group == group and k.kind == kind and version in k.versions:
+                return k
+        return None
 
+    def groups(self) -> dict[str, list[str]]:
+        """group -> served versions (preferred first), in first-seen order."""
+        out: dict[str, list[str]] = {}
+        for k in self._kinds:
+            vs = out.setdefault(k.group, [])
+            for v in k.versions:
+                if v not in vs:
+                    vs.append(v)
+        return out
 
-def groups() -> dict[str, list[str]]:
-    """group -> served versions (preferred first), in first-seen order."""
-    out: dict[str, list[str]] = {}
-    for k in KINDS:
-        vs = out.setdefault(k.group, [])
-        for v in k.versions:
-            if v not in vs:
-                vs.append(v)
-    return out
-
-
-def in_version(group: str, version: str) -> list[Kind]:
-    return [k for k in KINDS if k.group == group and version in k.versions]
+    def in_version(self, group: str, version: str) -> list[Kind]:
+        return [k for k in self._kinds if k.group == group and version in k.versions]

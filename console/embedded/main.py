@@ -107,7 +107,7 @@ async def serve(args) -> int:
     if parent and parent.isdigit():
         loop.create_task(_watch_parent(int(parent), stop))
     from console.embedded.api import openapi
-    loop.run_in_executor(None, openapi.warm)  # first kubectl apply need not wait for it
+    loop.run_in_executor(None, openapi.warm, tuple(cluster.kinds))  # first kubectl apply need not wait
     try:
         await cluster.start()
         if args.kubeconfig is None:

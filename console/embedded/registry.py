@@ -1,27 +1,24 @@
 """Admission in front of the store: what the API server does to every write.
 
 Both the REST layer and the controllers write through here, so a pod created by
-the ReplicaSet controller is defaulted exactly like one sent by kubectl.
-
-Hooks per resource (filled in by `defaults.py`, `validation.py`):
-  DEFAULTERS[res](obj)          -> fills defaults in place
-  VALIDATORS[res](obj, old)     -> list of (field path, message); non-empty -> Invalid
+the ReplicaSet controller is defaulted exactly like one sent by kubectl. The
+hooks (defaulting, mutating admission, validation, allocation) are this
+registry's own `admission` (admission.py): one cluster's hooks are not another's.
 """
 
 import copy
-import importlib
 import random
 import uuid
 from datetime import timedelta
 from typing import Callable
 
+from console.embedded import defaults, validation
+from console.embedded.admission import Admission, Forbidden, Invalid
 from console.embedded.clock import Clock
 from console.embedded.store import Conflict, NotFound, Store
 
-DEFAULTERS: dict[str, Callable[[dict], None]] = {}
-VALIDATORS: dict[str, Callable[[dict, dict | None], list[tuple[str, str]]]] = {}
-# Defaulting that needs the store (Service clusterIP / nodePort allocation).
-ALLOCATORS: dict[str, Callable[["Registry", dict, dict | None], None]] = {}
+__all__ = ["Registry", "Invalid", "Forbidden", "builtin_admission", "random_suffix"]
+
 # Kinds whose status is written only through the /status subresource.
 STATUS_SUBRESOURCE = {
     "pods", "services", "namespaces", "nodes", "deployments.apps", "replicasets.apps",
@@ -35,17 +32,14 @@ GENERATION = {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # what k8s utilrand uses: no vowels, no 0/1/3
 
 
-class Invalid(Exception):
-    """422: field errors, as [(path, message)]."""
-
-    def __init__(self, kind: str, name: str, causes: list[tuple[str, str]]):
-        self.kind, self.name, self.causes = kind, name, causes
-        detail = ", ".join(f"{p}: {m}" for p, m in causes)
-        super().__init__(f'{kind} "{name}" is invalid: {detail}')
-
-
-class Forbidden(Exception):
-    """403: e.g. new content in a namespace that is being terminated."""
+def builtin_admission() -> Admission:
+    """A fresh set of the built-in hooks (one per Registry)."""
+    a = Admission()
+    for phase, table in (("default", defaults.DEFAULTERS), ("validate", validation.VALIDATORS),
+                         ("allocate", defaults.ALLOCATORS)):
+        for res, fn in table.items():
+            a.add(phase, res, fn)
+    return a
 
 
 def random_suffix(n: int = 5) -> str:
@@ -53,13 +47,10 @@ def random_suffix(n: int = 5) -> str:
 
 
 class Registry:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: Store, clock: Clock, admission: Admission | None = None):
         self.store = store
         self.clock = clock
-        # the admission hooks register themselves on import (here, not at the top:
-        # they import this module)
-        for module in ("console.embedded.defaults", "console.embedded.validation"):
-            importlib.import_module(module)
+        self.admission = admission if admission is not None else builtin_admission()
 
     # -- reads (copies) ----------------------------------------------------
     def get(self, res: str, namespace: str, name: str) -> dict | None:
@@ -232,11 +223,4 @@ class Registry:
 
     # -- hooks -------------------------------------------------------------
     def _admit(self, res: str, obj: dict, old: dict | None) -> None:
-        if res in DEFAULTERS:
-            DEFAULTERS[res](obj)
-        if res in VALIDATORS:
-            causes = VALIDATORS[res](obj, old)
-            if causes:
-                raise Invalid(obj.get("kind", res), obj["metadata"].get("name", ""), causes)
-        if res in ALLOCATORS:
-            ALLOCATORS[res](self, obj, old)
+        self.admission.admit(self, res, obj, old)

@@ -2,7 +2,9 @@
 
 Every request needs the run's bearer token (health probes excepted); every error
 leaves as a meta/v1 Status; an unexpected exception is logged and answered with
-a short 500 Status, and the server keeps serving.
+a short 500 Status, and the server keeps serving. Each handler is handed the
+cluster (and its catalogue of kinds) it serves: nothing here is process-wide,
+so two clusters in one process each have their own app.
 """
 
 import logging
@@ -14,7 +16,6 @@ from console.embedded.api import discovery, handlers, metrics, openapi, patching
 from console.embedded.api.status import REASONS, ApiError, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
-CLUSTER = web.AppKey("cluster", object)
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
 METHODS = {"GET": handlers.get, "POST": handlers.create, "PUT": handlers.update,
            "PATCH": patching.patch, "DELETE": handlers.delete}
@@ -59,7 +60,8 @@ def make_app(cluster, token: str) -> web.Application:
         return await handler(request)
 
     app = web.Application(middlewares=[errors, auth], client_max_size=16 * 1024 * 1024)
-    app[CLUSTER] = cluster
+    app[metrics.GAUGES] = metrics.Gauges()
+    cat = cluster.kinds
 
     async def health(request):
         return web.Response(text="ok")
@@ -75,8 +77,8 @@ def make_app(cluster, token: str) -> web.Application:
             if request.method != "GET":
                 raise ApiError(405, "the server does not allow this method on the requested "
                                "resource", "MethodNotAllowed")
-            return discovery.resource_list(group, ver)
-        t = handlers.resolve(group, ver, [s for s in tail.split("/") if s != ""])
+            return discovery.resource_list(cat, group, ver)
+        t = handlers.resolve(cat, group, ver, [s for s in tail.split("/") if s != ""])
         fn = METHODS.get(request.method)
         if fn is None or (t.sub is None and _verb(request.method, t) not in t.kind.verbs):
             raise ApiError(405, "the server does not allow this method on the requested "
@@ -84,24 +86,31 @@ def make_app(cluster, token: str) -> web.Application:
         return await fn(request, cluster, t)
 
     async def api_group(request):
-        return discovery.group(request, request.match_info["group"])
+        return discovery.group(cat, request.match_info["group"])
 
     r = app.router
     for path in ("/healthz", "/readyz", "/livez"):
         r.add_get(path, health)
     r.add_get("/version", version)
-    r.add_get("/metrics", metrics.serve)
-    r.add_get("/api", discovery.api_root)
-    r.add_get("/apis", discovery.apis_root)
-    r.add_get("/openapi/v3", openapi.index)
-    r.add_get("/openapi/v3/{path:.+}", openapi.document)
-    r.add_get("/openapi/v2", openapi.v2)
+    r.add_get("/metrics", _bound(metrics.serve, cluster))
+    r.add_get("/api", _bound(discovery.api_root, cat))
+    r.add_get("/apis", _bound(discovery.apis_root, cat))
+    r.add_get("/openapi/v3", _bound(openapi.index, cat))
+    r.add_get("/openapi/v3/{path:.+}", _bound(openapi.document, cat))
+    r.add_get("/openapi/v2", _bound(openapi.v2, cluster.version))
     r.add_route("*", "/api/{version}", resources)
     r.add_route("*", "/api/{version}/{tail:.*}", resources)
     r.add_get("/apis/{group}", api_group)
     r.add_route("*", "/apis/{group}/{version}", resources)
     r.add_route("*", "/apis/{group}/{version}/{tail:.*}", resources)
     return app
+
+
+def _bound(handler, *args):
+    """An aiohttp handler that calls handler(request, *args)."""
+    async def handle(request):
+        return await handler(request, *args)
+    return handle
 
 
 def _verb(method: str, t) -> str:

@@ -2,13 +2,12 @@
 (k8s.io/kubernetes pkg/apis/*/validation). Each validator returns
 [(field path, message)]; the registry turns a non-empty list into a 422.
 
-Importing this module registers the validators in registry.VALIDATORS.
+`VALIDATORS` at the end are the built-in admission hooks (admission.py).
 """
 
 import json
 import re
 
-from console.embedded import registry
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -259,9 +258,9 @@ def hpa(obj: dict, old: dict | None) -> list:
     return out
 
 
-registry.VALIDATORS.update({
+VALIDATORS = {
     "pods": pod, "deployments.apps": deployment, "replicasets.apps": replicaset,
     "services": service, "namespaces": namespace, "configmaps": simple, "secrets": simple,
     "endpoints": simple, "horizontalpodautoscalers.autoscaling": hpa,
     "destinationrules.networking.istio.io": simple, "virtualservices.networking.istio.io": simple,
-})
+}

@@ -238,17 +238,13 @@ async def test_surge_only_and_unavailable_only_bounds():
 
 
 async def test_pods_that_cannot_be_created_show_as_replica_failure():
-    from console.embedded import registry
-
     cluster = await start()
-    before = registry.VALIDATORS.get("pods")
 
     def deny(obj, old):
-        extra = before(obj, old) if before else []
         if obj["spec"]["containers"][0].get("image") == "forbidden:1":
-            extra = extra + [("spec.containers[0].image", "Forbidden: not on this cluster")]
-        return extra
-    registry.VALIDATORS["pods"] = deny
+            return [("spec.containers[0].image", "Forbidden: not on this cluster")]
+        return []
+    cluster.registry.admission.add("validate", "pods", deny)  # this cluster's alone
     try:
         cluster.registry.create(DEP, deployment(replicas=1, image="forbidden:1"))
         await until(lambda: cond(dep(cluster), "ReplicaFailure").get("reason") == "FailedCreate", what="failure")
@@ -258,8 +254,4 @@ async def test_pods_that_cannot_be_created_show_as_replica_failure():
         set_image(cluster, "nginx:1.25")
         await until(lambda: complete(cluster) and not cond(dep(cluster), "ReplicaFailure"), what="recovered")
     finally:
-        if before is None:
-            registry.VALIDATORS.pop("pods", None)
-        else:
-            registry.VALIDATORS["pods"] = before
         await cluster.stop()

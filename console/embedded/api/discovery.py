@@ -1,12 +1,13 @@
 """Discovery in both forms: aggregated (apidiscovery.k8s.io v2 / v2beta1, chosen
 by the Accept header and echoed in Content-Type) and the plain documents
-(/api, /apis, /api/v1, /apis/G, /apis/G/V)."""
+(/api, /apis, /api/v1, /apis/G, /apis/G/V), of one cluster's Catalogue."""
 
 import json
 
 from aiohttp import web
 
 from console.embedded import kinds
+from console.embedded.kinds import Catalogue
 from console.embedded.api.status import ApiError, respond
 
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
@@ -50,14 +51,14 @@ def _resource_doc(k: kinds.Kind, version: str) -> dict:
     return doc
 
 
-def _aggregated(core: bool, ctype: str) -> web.Response:
+def _aggregated(cat: Catalogue, core: bool, ctype: str) -> web.Response:
     items = []
-    for group, versions in kinds.groups().items():
+    for group, versions in cat.groups().items():
         if (group == "") != core:
             continue
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
             {"version": v, "freshness": "Current",
-             "resources": [_resource_doc(k, v) for k in kinds.in_version(group, v)]}
+             "resources": [_resource_doc(k, v) for k in cat.in_version(group, v)]}
             for v in versions]})
     api_version = ctype.split("v=")[1].split(";")[0]
     body = {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{api_version}",
@@ -66,10 +67,10 @@ def _aggregated(core: bool, ctype: str) -> web.Response:
                         headers={"Content-Type": ctype, "Vary": "Accept"})
 
 
-async def api_root(request) -> web.Response:
+async def api_root(request, cat: Catalogue) -> web.Response:
     ctype = _aggregated_type(request)
     if ctype:
-        return _aggregated(True, ctype)
+        return _aggregated(cat, True, ctype)
     host = request.host or "127.0.0.1"
     return respond({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
         {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}, headers={"Vary": "Accept"})
@@ -80,24 +81,24 @@ def _group_doc(group: str, versions: list[str]) -> dict:
     return {"name": group, "versions": vs, "preferredVersion": vs[0]}
 
 
-async def apis_root(request) -> web.Response:
+async def apis_root(request, cat: Catalogue) -> web.Response:
     ctype = _aggregated_type(request)
     if ctype:
-        return _aggregated(False, ctype)
-    groups = [_group_doc(g, vs) for g, vs in kinds.groups().items() if g]
+        return _aggregated(cat, False, ctype)
+    groups = [_group_doc(g, vs) for g, vs in cat.groups().items() if g]
     return respond({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups},
                    headers={"Vary": "Accept"})
 
 
-def group(request, name: str) -> web.Response:
-    versions = kinds.groups().get(name)
+def group(cat: Catalogue, name: str) -> web.Response:
+    versions = cat.groups().get(name)
     if not name or not versions:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
     return respond({"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, versions)})
 
 
-def resource_list(group: str, version: str) -> web.Response:
-    ks = kinds.in_version(group, version)
+def resource_list(cat: Catalogue, group: str, version: str) -> web.Response:
+    ks = cat.in_version(group, version)
     if not ks:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
     resources = []

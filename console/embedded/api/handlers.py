@@ -1,5 +1,9 @@
 """REST verbs on resources: URL -> (kind, version, namespace, name, subresource)
--> registry. Reads convert from the storage version, writes to it."""
+-> registry. Reads convert from the storage version, writes to it.
+
+A kind with a provider in the cluster's catalogue (an aggregated API such as
+metrics.k8s.io) is read from the provider, not the store; while the provider is
+unavailable its requests get the aggregator's 503 ServiceUnavailable."""
 
 import copy
 import json
@@ -8,13 +12,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from console.embedded import kinds
 from console.embedded.api import codec, conversion, fields, managed, reviews, tables, watch
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
                                          invalid, not_found, respond, success)
-from console.embedded.kinds import Kind
+from console.embedded.kinds import Catalogue, Kind, Provider
 from console.embedded.registry import Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
 
@@ -32,7 +35,7 @@ class Target:
     watch: bool = False
 
 
-def resolve(group: str, version: str, segs: list[str]) -> Target:
+def resolve(cat: Catalogue, group: str, version: str, segs: list[str]) -> Target:
     """Parse what follows /api/v1 or /apis/G/V."""
     w = False
     if segs and segs[0] == "watch":
@@ -42,7 +45,7 @@ def resolve(group: str, version: str, segs: list[str]) -> Target:
         ns, segs = segs[1], segs[2:]
     if not segs or len(segs) > 3:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
-    kind = kinds.lookup(group, version, segs[0])
+    kind = cat.lookup(group, version, segs[0])
     if kind is None:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
     if ns is not None and not kind.namespaced:
@@ -96,9 +99,22 @@ def check_namespace(cluster, t: Target, creating: bool = True) -> None:
 
 
 # -- reads -------------------------------------------------------------------
+def _provider(cluster, t: Target) -> Provider | None:
+    p = cluster.kinds.provider(t.kind.key)
+    if p is not None:
+        why = p.unavailable()
+        if why is not None:
+            raise ApiError(503, why, "ServiceUnavailable")
+    return p
+
+
 async def get(request, cluster, t: Target) -> web.StreamResponse:
+    provider = _provider(cluster, t)
     if t.name is None:
         if t.watch or request.query.get("watch") in ("true", "1"):
+            if provider is not None or "watch" not in t.kind.verbs:
+                raise ApiError(405, "the server does not allow this method on the requested "
+                               "resource", "MethodNotAllowed")
             return await watch.serve(request, cluster, t)
         return list_(request, cluster, t)
     if t.sub == "log":
@@ -107,7 +123,10 @@ async def get(request, cluster, t: Target) -> web.StreamResponse:
     if t.sub == "exec":
         from console.embedded.api import exec as exec_
         return await exec_.serve(request, cluster, t)
-    obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
+    if provider is not None:
+        obj = provider.get(t.namespace or "", t.name)
+    else:
+        obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
     if obj is None:
         raise not_found(t.kind.resource, t.name, t.kind.group)
     if t.sub == "scale":
@@ -123,7 +142,10 @@ def list_(request, cluster, t: Target) -> web.Response:
     label = parse_labels(q.get("labelSelector"))
     field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
     rv = str(cluster.store.resource_version)
-    items = cluster.store.scan(t.kind.key, t.namespace if t.kind.namespaced else None)
+    scope = t.namespace if t.kind.namespaced else None
+    provider = cluster.kinds.provider(t.kind.key)
+    items = (provider.list(scope) if provider is not None
+             else cluster.store.scan(t.kind.key, scope))
     if label:
         items = (o for o in items if label(o["metadata"].get("labels")))
     if field:

@@ -5,6 +5,10 @@ What clients rely on: every PATCH operation carries x-kubernetes-group-version-k
 and the fieldValidation query parameter (kubectl then validates server-side), and
 list fields carry x-kubernetes-patch-merge-key/-strategy (kubectl computes its
 client-side apply patches from them).
+
+Documents describe one cluster's Catalogue. Building one is a pure function of
+the kinds in it, so the (process-wide) memo is keyed by those kinds: two
+clusters serving different kinds get different documents.
 """
 
 import functools
@@ -16,6 +20,7 @@ import kubernetes.client.models as models
 from aiohttp import web
 
 from console.embedded import kinds
+from console.embedded.kinds import Catalogue
 from console.embedded.api.fields import _DICT, _LIST, fields_of, model_for
 from console.embedded.api.patch import MERGE_KEYS, PRIMITIVE
 from console.embedded.api.status import ApiError
@@ -149,11 +154,15 @@ def _op(action: str, k: kinds.Kind, version: str, schema: str, params: list, bod
     return op
 
 
-@functools.lru_cache(maxsize=64)
-def build(group: str, version: str) -> bytes:
-    ks = kinds.in_version(group, version)
+def build(cat: Catalogue, group: str, version: str) -> bytes:
+    ks = tuple(cat.in_version(group, version))
     if not ks:
         raise KeyError(group)
+    return _build(group, version, ks)
+
+
+@functools.lru_cache(maxsize=64)
+def _build(group: str, version: str, ks: tuple[kinds.Kind, ...]) -> bytes:
     schemas: dict = {}
     paths: dict = {}
     _model("V1Status", schemas)
@@ -196,31 +205,35 @@ def build(group: str, version: str) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def _digest(group: str, version: str) -> str:
+def _digest(cat: Catalogue, group: str, version: str) -> str:
     """Names the document's content without building it: what it is derived from."""
     import kubernetes
     what = [group, version, kubernetes.__version__] + [
-        f"{k.kind}/{k.resource}/{k.subresources}" for k in kinds.in_version(group, version)]
+        f"{k.kind}/{k.resource}/{k.subresources}/{k.verbs}/{k.namespaced}"
+        for k in cat.in_version(group, version)]
     return hashlib.sha512("|".join(what).encode()).hexdigest()[:32].upper()
 
 
-def warm() -> None:
-    """Build every document (about a second of CPU): run it off the event loop."""
-    for group, versions in kinds.groups().items():
+def warm(served: tuple[kinds.Kind, ...]) -> None:
+    """Build every document (about a second of CPU) of the kinds given (a
+    snapshot taken on the loop): run it off the event loop."""
+    cat = Catalogue(served)
+    for group, versions in cat.groups().items():
         for v in versions:
-            build(group, v)
+            build(cat, group, v)
 
 
-async def index(request) -> web.Response:
+async def index(request, cat: Catalogue) -> web.Response:
     paths = {}
-    for group, versions in kinds.groups().items():
+    for group, versions in cat.groups().items():
         for v in versions:
             path = _gv_path(group, v)
-            paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={_digest(group, v)}"}
+            paths[path] = {"serverRelativeURL":
+                           f"/openapi/v3/{path}?hash={_digest(cat, group, v)}"}
     return web.json_response({"paths": paths})
 
 
-async def document(request) -> web.Response:
+async def document(request, cat: Catalogue) -> web.Response:
     parts = request.match_info["path"].strip("/").split("/")
     if len(parts) == 2 and parts[0] == "api":
         group, version = "", parts[1]
@@ -229,7 +242,7 @@ async def document(request) -> web.Response:
     else:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
     try:
-        body = build(group, version)
+        body = build(cat, group, version)
     except KeyError:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
     return web.Response(body=body, content_type="application/json",
@@ -242,15 +255,13 @@ def _pb_string(field: int, text: str) -> bytes:
     return bytes([field << 3 | 2, len(data)]) + data
 
 
-async def v2(request) -> web.Response:
+async def v2(request, version: str) -> web.Response:
     """A minimal OpenAPI v2 document with no definitions.
 
     kubectl reads v2 (as gnostic protobuf) only for kinds the v3 documents do
     not describe; with no definition there it skips client-side validation and
     reports an unknown kind as `no matches for kind`, as against a real server.
     """
-    from console.embedded import server
-    version = request.app[server.CLUSTER].version
     if "protobuf" in request.headers.get("Accept", ""):
         info = _pb_string(1, "Kubernetes") + _pb_string(2, version)
         body = _pb_string(1, "2.0") + bytes([2 << 3 | 2, len(info)]) + info

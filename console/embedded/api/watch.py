@@ -91,7 +91,8 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             "metadata": {"resourceVersion": start_rv,
                          "annotations": {"k8s.io/initial-events-end": "true"}}}})
     deadline = loop.time() + timeout if timeout is not None else None
-    metrics.opened(t.kind.key)
+    gauges = request.app[metrics.GAUGES]
+    gauges.opened(t.kind.key)
     try:
         if pending == 0:
             await initial_events_end()
@@ -141,7 +142,7 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             return resp
     finally:
         store.stop_watch(watcher)
-        metrics.closed(t.kind.key)
+        gauges.closed(t.kind.key)
     try:
         await resp.write_eof()
     except (ConnectionResetError, RuntimeError):
