@@ -121,6 +121,15 @@ class LoadSample(Event):
 
 
 @dataclass
+class LoadStarted(Event):
+    """A load run began (from a key or a scenario): its siege command line."""
+    name: ClassVar[str] = "load.started"
+    run: str = ""
+    command: str = ""
+    seconds: float | None = None
+
+
+@dataclass
 class LoadDone(Event):
     """A load run ended: siege's summary text and its figures."""
     name: ClassVar[str] = "load.done"

@@ -9,3 +9,16 @@ def state_dir() -> Path:
     path = Path(base) / "kubelab"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manifests_dir() -> Path:
+    """The labs' manifests (the repository's manifests/)."""
+    return ROOT / "manifests"
+
+
+def scenarios_dir() -> Path:
+    """One scenario file per lab (the repository's scenarios/)."""
+    return ROOT / "scenarios"

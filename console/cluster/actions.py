@@ -1,14 +1,16 @@
-"""What a key press does to the cluster: rollouts, scaling, autoscaling, deletes.
+"""What a key press or a scenario step does to the cluster: apply, delete, patch,
+rollouts, scaling, autoscaling.
 
-Each action is a plain function over a Connection (roadmap: the scenario
-runner calls the same ones) and returns a Result: ok, and either what was
-done or the API server's own error message. Nothing here raises.
+Each action is a plain function over a Connection and returns a Result: ok, and
+either what was done (as kubectl words it) or the API server's own error
+message, plus the objects it created (a scenario's cleanup removes them).
+Nothing here raises. console.cluster.catalogue lists them for keys and scenarios.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.cluster import rest
@@ -17,9 +19,22 @@ from console.cluster.printer import revision
 
 
 @dataclass(frozen=True)
+class Ref:
+    """An object an action created: what cleanup deletes."""
+    kind: str
+    namespace: str | None
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()}/{self.name}"
+
+
+@dataclass(frozen=True)
 class Result:
     ok: bool
     message: str
+    created: tuple[Ref, ...] = ()
+    data: dict = field(default_factory=dict)   # e.g. exec output, a load run's name
 
     def __bool__(self) -> bool:
         return self.ok
@@ -50,9 +65,66 @@ def set_image(conn, deployment: str, image: str, container: str | None = None) -
 
 
 @action
-def apply(conn, source: str | Path | list[dict]) -> str:
+def apply(conn, source: str | Path | list[dict]) -> Result:
+    """`kubectl apply -f FILE` (a path) or `kubectl apply -f -` (the documents)."""
     docs = rest.load_manifest(source) if isinstance(source, (str, Path)) else source
-    return "; ".join(rest.create_or_update(conn.api, d, conn.namespace) for d in docs)
+    lines, created = [], []
+    for doc in docs:
+        line = rest.create_or_update(conn.api, doc, conn.namespace)
+        lines.append(line)
+        if line.endswith(" created"):
+            meta = doc.get("metadata") or {}
+            ns = None if not rest.KINDS.get(doc["kind"], ("", "", True))[2] else \
+                meta.get("namespace") or conn.namespace
+            created.append(Ref(doc["kind"], ns, meta["name"]))
+    return Result(True, "; ".join(lines), tuple(created))
+
+
+def _names(conn, kind: str, selector: str | None) -> list[str]:
+    query = [("labelSelector", selector)] if selector else []
+    body = rest.call(conn.api, "GET", rest.path_for(kind, conn.namespace), query=query)
+    return [o["metadata"]["name"] for o in body.get("items") or []]
+
+
+@action
+def delete(conn, kind: str, name: str | None = None, selector: str | None = None,
+           all: bool = False, ignore_not_found: bool = False) -> Result:
+    """`kubectl delete KIND NAME | -l SELECTOR | --all`, each line as kubectl prints it."""
+    kind = rest.kind_of(kind)
+    if sum(bool(x) for x in (name, selector, all)) != 1:
+        return Result(False, "delete needs exactly one of a name, a selector or all")
+    names = [name] if name else _names(conn, kind, selector)
+    if not names:
+        return Result(True, "No resources found")
+    shown = rest.display_kind({"apiVersion": _api_version(kind), "kind": kind})
+    lines = []
+    for n in names:
+        try:
+            rest.delete(conn.api, kind, conn.namespace, n)
+        except rest.ApiException as exc:
+            if exc.status == 404 and ignore_not_found:
+                continue
+            raise
+        lines.append(f'{shown} "{n}" deleted')
+    return "; ".join(lines) or "No resources found"
+
+
+PATCH_TYPES = {"strategic": rest.STRATEGIC, "merge": rest.MERGE, "json": rest.JSON_PATCH}
+
+
+@action
+def patch(conn, kind: str, name: str, body, type: str = "strategic") -> str:
+    """`kubectl patch KIND NAME --type TYPE -p BODY`."""
+    kind = rest.kind_of(kind)
+    if type not in PATCH_TYPES:
+        return Result(False, f"--type {type!r}: one of {', '.join(PATCH_TYPES)}")
+    rest.patch(conn.api, kind, conn.namespace, name, body, PATCH_TYPES[type])
+    return f"{rest.display_kind({'apiVersion': _api_version(kind), 'kind': kind})}/{name} patched"
+
+
+def _api_version(kind: str) -> str:
+    prefix = rest.KINDS[kind][0]
+    return prefix.removeprefix("apis/").removeprefix("api/")
 
 
 @action
@@ -90,19 +162,17 @@ def autoscale(conn, deployment: str, minimum: int, maximum: int, cpu_percent: in
     }
     rest.get(conn.api, "Deployment", conn.namespace, deployment)  # a clear 404 first
     verb = rest.create_or_update(conn.api, hpa, conn.namespace).rsplit(" ", 1)[1]
-    return f"horizontalpodautoscaler.autoscaling/{deployment} {verb} (min {minimum}, max {maximum}, cpu {cpu_percent}%)"
+    created = (Ref("HorizontalPodAutoscaler", conn.namespace, deployment),) if verb == "created" else ()
+    return Result(True, f"horizontalpodautoscaler.autoscaling/{deployment} {verb} "
+                        f"(min {minimum}, max {maximum}, cpu {cpu_percent}%)", created)
 
 
-@action
-def delete_hpa(conn, name: str) -> str:
-    rest.delete(conn.api, "HorizontalPodAutoscaler", conn.namespace, name)
-    return f'horizontalpodautoscaler.autoscaling "{name}" deleted'
+def delete_hpa(conn, name: str) -> Result:
+    return delete(conn, "HorizontalPodAutoscaler", name)
 
 
-@action
-def delete_pod(conn, name: str) -> str:
-    rest.delete(conn.api, "Pod", conn.namespace, name)
-    return f'pod "{name}" deleted'
+def delete_pod(conn, name: str) -> Result:
+    return delete(conn, "Pod", name)
 
 
 def owned_replicasets(conn, dep: dict) -> list[dict]:

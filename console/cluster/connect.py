@@ -28,6 +28,7 @@ class Connection:
     kubeconfig: str | None
     embedded: object | None = None          # console.embedded.launch.RunningCluster
     contexts: list[str] = field(default_factory=list)
+    speed: float = 1.0                      # the cluster's clock against the wall's (embedded --speed)
 
     @property
     def real(self) -> bool:
@@ -54,7 +55,7 @@ class Connection:
             self.close()
             return new
         return Connection(self.api, namespace or self.namespace, self.context,
-                          self.kubeconfig, self.embedded, self.contexts)
+                          self.kubeconfig, self.embedded, self.contexts, self.speed)
 
 
 def default_kubeconfig() -> str | None:
@@ -116,6 +117,7 @@ def start_embedded(namespace: str | None = None, speed: float = 1.0, nodes: int 
         running.stop()
         raise
     conn.embedded = running
+    conn.speed = speed
     return conn
 
 

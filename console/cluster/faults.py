@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from console.cluster import rest, targets
-from console.cluster.actions import Result, action, scale
+from console.cluster.actions import Ref, Result, action, scale
 
 BROKEN_PATH = "/kubelab-readiness-broken"
 SAVED_PROBE = "kubelab.dev/readiness-probe"
@@ -127,15 +127,16 @@ def dependency_up(conn, deployment: str) -> str:
     return res
 
 
-def _upsert(conn, kind: str, name: str, spec: dict) -> str:
+def _upsert(conn, kind: str, name: str, spec: dict) -> Result:
     obj = {"apiVersion": "networking.istio.io/v1beta1", "kind": kind,
            "metadata": {"name": name, "labels": MESH_LABEL}, "spec": spec}
-    return rest.create_or_update(conn.api, obj, conn.namespace)
+    line = rest.create_or_update(conn.api, obj, conn.namespace)
+    return Result(True, line, (Ref(kind, conn.namespace, name),) if line.endswith(" created") else ())
 
 
 @action
 def circuit_breaker(conn, host: str, max_connections: int = 1, pending: int = 1,
-                    consecutive_errors: int = 5) -> str:
+                    consecutive_errors: int = 5) -> Result:
     """The lab L4 DestinationRule: tiny connection pool plus outlier detection."""
     return _upsert(conn, "DestinationRule", f"{host}-kubelab", {
         "host": host,
@@ -149,7 +150,7 @@ def circuit_breaker(conn, host: str, max_connections: int = 1, pending: int = 1,
     })
 
 
-def _route(conn, host: str, **features) -> str:
+def _route(conn, host: str, **features) -> Result:
     name = f"{host}-kubelab"
     route: dict = {"route": [{"destination": {"host": host}}]}
     try:
@@ -165,19 +166,19 @@ def _route(conn, host: str, **features) -> str:
 
 
 @action
-def retries(conn, host: str, attempts: int = 3, per_try_timeout: str = "2s") -> str:
+def retries(conn, host: str, attempts: int = 3, per_try_timeout: str = "2s") -> Result:
     return _route(conn, host, retries={"attempts": attempts, "perTryTimeout": per_try_timeout,
                                        "retryOn": "5xx,connect-failure,reset"})
 
 
 @action
-def delay(conn, host: str, seconds: float = 3.0, percent: float = 100.0) -> str:
+def delay(conn, host: str, seconds: float = 3.0, percent: float = 100.0) -> Result:
     return _route(conn, host, delay={"fixedDelay": f"{seconds:g}s",
                                      "percentage": {"value": percent}})
 
 
 @action
-def abort(conn, host: str, status: int = 503, percent: float = 50.0) -> str:
+def abort(conn, host: str, status: int = 503, percent: float = 50.0) -> Result:
     return _route(conn, host, abort={"httpStatus": status, "percentage": {"value": percent}})
 
 

@@ -32,6 +32,31 @@ KINDS = {
 }
 
 
+# What kubectl accepts for each kind: plural, singular and short names (kubectl api-resources).
+ALIASES = {
+    "Pod": ("pods", "pod", "po"), "Service": ("services", "service", "svc"),
+    "ConfigMap": ("configmaps", "configmap", "cm"), "Secret": ("secrets", "secret"),
+    "Namespace": ("namespaces", "namespace", "ns"),
+    "Deployment": ("deployments", "deployment", "deploy"),
+    "ReplicaSet": ("replicasets", "replicaset", "rs"),
+    "HorizontalPodAutoscaler": ("horizontalpodautoscalers", "horizontalpodautoscaler", "hpa"),
+    "DestinationRule": ("destinationrules", "destinationrule", "dr"),
+    "VirtualService": ("virtualservices", "virtualservice", "vs"),
+}
+_BY_ALIAS = {a: kind for kind, names in ALIASES.items() for a in (*names, kind.lower())}
+
+
+def kind_of(text: str) -> str:
+    """`dr`, `deploy`, `deployments.apps`, `Deployment` -> the Kind, as kubectl resolves them."""
+    if text in KINDS:
+        return text
+    kind = _BY_ALIAS.get(text.lower().split(".", 1)[0])
+    if kind is None:
+        raise UsageError(f"the server doesn't have a resource type {text!r} "
+                         f"(known: {', '.join(sorted(KINDS))})")
+    return kind
+
+
 def path_for(kind: str, namespace: str | None, name: str | None = None,
              api_version: str | None = None) -> str:
     if kind not in KINDS:
@@ -135,14 +160,21 @@ def _content(obj: dict) -> dict:
 def load_manifest(path: str | Path) -> list[dict]:
     path = Path(path)
     try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        text = path.read_text()
     except OSError as exc:
         raise UsageError(exc.strerror or str(exc), where=str(path)) from None
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, where: str = "manifest") -> list[dict]:
+    """The documents of a YAML text (`kubectl apply -f -`), each with a kind."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(getattr(exc, "problem", None) or "not valid YAML", where=where) from None
+        at = f"{where}:{mark.line + 1}" if mark else where
+        raise UsageError(getattr(exc, "problem", None) or "not valid YAML", where=at) from None
     for i, doc in enumerate(docs):
         if not isinstance(doc, dict) or "kind" not in doc:
-            raise UsageError(f"document {i + 1} has no kind", where=str(path))
+            raise UsageError(f"document {i + 1} has no kind", where=where)
     return docs

@@ -1,8 +1,9 @@
 """The console: panes fed from the bus, keys that act on the cluster.
 
-Long-lived work starts here on the App (the informers, the metrics poller and
-the bus drain), never on a pane. Blocking calls run in thread workers that
-report with post_message.
+The App holds a Session (console.cluster.session: connection, bus, informers,
+state, load runs) and starts its watches and the bus drain here on the App,
+never on a pane. Blocking calls run in thread workers that report with
+post_message.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from console import bus as busmod
-from console.cluster.state import ClusterState
+from console.cluster.session import Session
+from console.ui import keys
 from console.ui.commands import ActionCommands
 from console.ui.controls import Controls
 from console.ui.loadctl import LoadControls
@@ -42,45 +43,22 @@ class KubelabApp(Controls, LoadControls, App[None]):
     TITLE = "kubelab"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = App.COMMANDS | {ActionCommands}
-    BINDINGS = [
-        Binding("l", "load", "Load"),
-        Binding("L", "stop_load", "Stop load"),
-        Binding("r", "rollout", "Roll out"),
-        Binding("u", "undo", "Undo"),
-        Binding("plus,equals_sign", "scale(1)", "Scale +1", key_display="+"),
-        Binding("minus", "scale(-1)", "Scale -1", key_display="-"),
-        Binding("a", "autoscale", "Autoscale"),
-        Binding("k", "kill", "Kill pod"),
-        Binding("f", "faults", "Faults"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("colon", "switch", "Namespace", key_display=":"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("1", "side('probes')", "Probe events", show=False),
-        Binding("2", "side('hpa')", "HPA", show=False),
-        Binding("3", "side('rollout')", "Rollout", show=False),
-        Binding("4", "side('load')", "Load pane", show=False),
-    ]
+    BINDINGS = keys.bindings()
 
     def __init__(self, conn=None, bus: busmod.Bus | None = None, now=time.time,
                  load_command: str = "-c20 -t40S -v http://order:8080/orders",
-                 watch: bool = True, results_dir: Path | None = None):
+                 watch: bool = True, results_dir: Path | None = None,
+                 session: Session | None = None):
         super().__init__()
-        self.conn = conn
-        self.bus = bus or busmod.Bus()
-        self.sub = self.bus.subscribe()
+        self.session = session or Session(conn, bus)
+        self.sub = self.session.bus.subscribe()
         self.now = now
-        self.state = ClusterState()
         self.load_command = load_command
-        self.watch_cluster = watch and conn is not None
+        self.watch_cluster = watch and self.session.conn is not None
         self.results_dir = results_dir
-        self.informers = None
-        self.metrics = None
         self.last_message = ""
         self.offered_workload = False
         self.side = "probes"
-        self.load_run = None
-        self.load_results: list[str] = []
         self._batch_done = threading.Event()
         self._batch_done.set()
         # the panes live on the base screen; keep them at hand (a dialog may be on top)
@@ -117,17 +95,24 @@ class KubelabApp(Controls, LoadControls, App[None]):
         self.stop_watches()
         self.sub.close()
 
+    # the session's parts, as the panes and keys know them
+    @property
+    def conn(self):
+        return self.session.conn
+
+    @property
+    def bus(self) -> busmod.Bus:
+        return self.session.bus
+
+    @property
+    def state(self):
+        return self.session.state
+
     def start_watches(self) -> None:
-        from console.cluster.informers import Informers
-        from console.cluster.metrics import MetricsPoller
-        self.informers = Informers(self.conn.api, self.conn.namespace, self.bus).start()
-        self.metrics = MetricsPoller(self.conn.api, self.conn.namespace, self.bus).start()
+        self.session.watch()
 
     def stop_watches(self) -> None:
-        for part in (self.informers, self.metrics):
-            if part is not None:
-                part.stop()
-        self.informers = self.metrics = None
+        self.session.unwatch()
 
     def action_side(self, name: str) -> None:
         self.side = name
@@ -168,10 +153,8 @@ class KubelabApp(Controls, LoadControls, App[None]):
                 pod_uids.add(ev.uid)
             elif isinstance(ev, busmod.Synced) and ev.kind == "pods":
                 resync = True
-            elif isinstance(ev, busmod.LoadSample):
-                self.load_pane.sample(ev.data)
-            elif isinstance(ev, busmod.LoadDone):
-                self.load_finished(ev)
+            elif isinstance(ev, (busmod.LoadStarted, busmod.LoadSample, busmod.LoadDone)):
+                self.load_event(ev)
         self.state.note_ready_changes(pod_uids)
         lines = self.state.take_new_lines()
         if lines:

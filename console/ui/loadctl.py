@@ -1,30 +1,14 @@
-"""Load runs from the console: siege syntax in, a worker process running the
-engine, snapshots onto the bus, siege's summary at the end (kept after quit)."""
+"""The console's side of load runs: the siege dialog, and the Load pane following
+the runs on the bus. Parsing, target checks and the worker are console.cluster.load's."""
 
 from __future__ import annotations
 
 import contextlib
-import shlex
 import sys
-import threading
-import time
 
 from console import bus
-from console.cluster.printer import ports_annotation
 from console.errors import UsageError
 from console.ui.screens.dialogs import LoadDialog
-
-
-def parse_siege(text: str):
-    from console.loadgen import options
-    try:
-        argv = shlex.split(text)
-    except ValueError as exc:
-        raise UsageError(f"siege command: {exc}") from None
-    spec = options.parse(argv)
-    if spec is None:
-        raise UsageError("siege --help is not a load run")
-    return spec
 
 
 @contextlib.contextmanager
@@ -39,118 +23,48 @@ def real_stdio():
         sys.stdout, sys.stderr = saved
 
 
-def check_targets(spec, table: dict) -> None:
-    """A Service name that is not published here fails now, in one line."""
-    from yarl import URL
-
-    from console.loadgen.resolve import cluster_name
-    for t in spec.targets:
-        u = URL(t.url)
-        name = cluster_name(u.host or "")
-        if name and name[2] and f"{u.host}:{u.port}" not in table:
-            raise UsageError(f"service {u.host}:{u.port} is not reachable from here "
-                             f"(published: {', '.join(sorted(k for k in table if '.' not in k)) or 'none'})")
-
-
-def summary_text(spec, result: dict) -> str:
-    from console.loadgen import summary
-    return summary.text(result, spec.failures)
-
-
-def resolver_table(services: list[dict]) -> dict[str, tuple[str, int]]:
-    """Service names as a pod would write them -> the loopback address published for them."""
-    table = {}
-    for svc in services:
-        meta = svc.get("metadata", {})
-        name, ns = meta.get("name", ""), meta.get("namespace", "default")
-        for port, addr in ports_annotation(svc).items():
-            host, _, p = str(addr).rpartition(":")
-            for alias in (name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"):
-                table[f"{alias}:{port}"] = (host or "127.0.0.1", int(p))
-    return table
+def siege_problem(text: str) -> str | None:
+    from console.loadgen.options import parse_line
+    try:
+        parse_line(text)
+    except UsageError as exc:
+        return str(exc)
+    return None
 
 
 class LoadControls:
     """Mixed into KubelabApp."""
 
-    def action_load(self) -> None:
+    spawnable = staticmethod(real_stdio)
+
+    @property
+    def load_run(self):
+        return self.session.load.current
+
+    @property
+    def load_results(self) -> list[str]:
+        return self.session.load.summaries
+
+    def ask_load_start(self, args: dict) -> None:
         if self.load_run is not None:
             self.notify("a load run is going: L stops it", severity="warning")
             return
 
-        def check(text: str) -> str | None:
-            try:
-                parse_siege(text)
-            except UsageError as exc:
-                return str(exc)
-            return None
-
         def chosen(text: str | None) -> None:
             if text:
-                self.start_load(text)
-        self.push_screen(LoadDialog(self.load_command, check), chosen)
+                self.load_command = text
+                self.act("load.start", siege=text)
+        self.push_screen(LoadDialog(args.get("siege") or self.load_command, siege_problem), chosen)
 
-    def start_load(self, text: str) -> None:
-        from console.loadgen.resolve import StaticResolver
-        from console.loadgen.worker import LoadWorker
-        try:
-            spec = parse_siege(text)
-            table = resolver_table(list(self.state.objects["services"].values()))
-            check_targets(spec, table)
-            with real_stdio():
-                run = LoadWorker(spec, StaticResolver(table)).start()
-        except UsageError as exc:
-            self.notify(str(exc), title="load", severity="error")
-            return
-        except Exception as exc:  # the worker could not start: say why, keep running
-            self.notify(f"{type(exc).__name__}: {exc}", title="load", severity="error")
-            return
-        self.load_command = text
-        self.load_run = run
-        self.load_pane.started(text, spec.seconds)
-        self.action_side("load")
-        threading.Thread(target=self._pump_load, args=(run, f"{time.time():.0f}"),
-                         name="load-pump", daemon=True).start()
-
-    def _pump_load(self, run, run_id: str) -> None:
-        """Worker snapshots -> bus (the bus keeps the newest); the result -> LoadDone."""
-        while run.running:
-            for snap in run.snapshots():
-                self.bus.publish(bus.LoadSample(run=run_id, data=snap))
-            time.sleep(0.1)
-        result = run.result(timeout=30)
-        if result is None:
-            self.bus.publish(bus.LoadDone(run=run_id, summary=f"load run failed: {run.error}",
-                                          data={"error": run.error}))
-            return
-        self.bus.publish(bus.LoadDone(run=run_id, summary=summary_text(run.spec, result), data=result))
-
-    def action_stop_load(self) -> None:
-        if self.load_run is None:
-            self.notify("no load run to stop")
-            return
-        self.load_run.stop()
-        self.notify("stopping the load run ...")
-
-    def stop_load(self, wait: bool = False) -> None:
-        """On quit: end the run and keep its summary (the worker logs it too)."""
-        run = self.load_run
-        if run is None:
-            return
-        run.stop()
-        if wait:
-            result = run.result(timeout=30)
-            if result is not None:
-                text = summary_text(run.spec, result)
-                if text not in self.load_results:
-                    self.load_results.append(text)
-
-    def load_finished(self, ev: bus.LoadDone) -> None:
-        self.load_pane.finished(ev.summary, ev.data)
-        if ev.summary not in self.load_results:
-            self.load_results.append(ev.summary)
-        self.load_run = None
-        if "error" in ev.data:
-            self.notify(ev.summary, title="load", severity="error")
-        else:
-            self.notify(f"availability {ev.data.get('availability', 0):.2f} %", title="load finished")
+    def load_event(self, ev: bus.Event) -> None:
+        if isinstance(ev, bus.LoadStarted):
+            self.load_pane.started(ev.command, ev.seconds)
+            self.action_side("load")
+        elif isinstance(ev, bus.LoadSample):
+            self.load_pane.sample(ev.data)
+        elif isinstance(ev, bus.LoadDone):
+            self.load_pane.finished(ev.summary, ev.data)
+            if "error" in ev.data:
+                self.notify(ev.summary, title="load", severity="error")
+            else:
+                self.notify(f"availability {ev.data.get('availability', 0):.2f} %", title="load finished")

@@ -51,15 +51,15 @@ def main(argv: list[str]) -> int:
         print(f"kubelab: could not start the embedded cluster: {first} "
               f"(log: {state_dir() / 'embedded-kubeconfig.log'})", file=sys.stderr)
         return 1
+    from console.cluster.session import Session
     from console.ui.app import KubelabApp
-    app = KubelabApp(conn, load_command=args.load)
+    session = Session(conn)
+    app = KubelabApp(session=session, load_command=args.load)
     try:
         app.run()
     finally:
-        app.stop_watches()
-        app.stop_load(wait=True)
-        conn.close()
-    for text in app.load_results:
+        session.close()
+    for text in session.load.summaries:
         print(text)
     return 0
 

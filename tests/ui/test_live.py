@@ -97,7 +97,7 @@ async def test_keys_change_the_cluster_and_the_panes_show_it(cluster):
         assert "readiness probe now GET" in notes(app)
 
         # the API's own words, never a traceback
-        app.act("autoscale", actions.delete_hpa, "nope")
+        app.act("delete", kind="hpa", name="nope")
         await until(pilot, lambda: 'horizontalpodautoscalers.autoscaling "nope" not found' in notes(app))
         await pilot.press("q")
 
@@ -112,7 +112,7 @@ async def test_connection_lost_shows_in_the_status_line(start_cluster):
         await until(pilot, lambda: "reconnecting" in str(app.query_one("#status").render()), 60)
         # first the broken watch ("connection lost: ..."), then the refused reconnects
         await until(pilot, lambda: "cannot reach the API server" in str(app.query_one("#status").render()), 60)
-        app.act("scale", actions.scale, "order", 2)    # an action while down: a readable error
+        app.act("scale", deployment="order", replicas=2)    # an action while down: a readable error
         await until(pilot, lambda: "cannot reach the API server" in notes(app), 90)
         assert "Traceback" not in notes(app)
 

@@ -1,0 +1,84 @@
+"""`kubectl exec POD [-c C] -- COMMAND` through the API (pods/exec over WebSocket).
+
+Output is read as it comes (`on_output` sees each chunk: a siege run's -v lines
+arrive while it runs); the exit code comes from the error channel's Status as
+kubectl reads it ("command terminated with exit code N"). Each call uses an
+ApiClient of its own: the official client's `stream()` swaps the client's
+transport while it runs, which would break the informers sharing the console's.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from dataclasses import dataclass
+
+from console.cluster.actions import Result, action
+
+
+@dataclass
+class ExecResult:
+    exit_code: int | None      # None: still running when the timeout came (or stopped)
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def argv_of(command: str | list[str]) -> list[str]:
+    """A list as is; a string split as a shell would (`printenv CONTURY`)."""
+    return list(command) if isinstance(command, (list, tuple)) else shlex.split(command)
+
+
+def run(conn, pod: str, command: str | list[str], container: str | None = None,
+        timeout: float = 60.0, on_output=None, stop: threading.Event | None = None,
+        stdin: str | None = None) -> ExecResult:
+    """Run `command` in `pod` until it ends, `timeout` passes or `stop` is set."""
+    from kubernetes import client
+    from kubernetes.stream import stream
+
+    api = client.ApiClient(conn.api.configuration)
+    try:
+        kw = {"container": container} if container else {}
+        resp = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, conn.namespace,
+                      command=argv_of(command), stderr=True, stdin=stdin is not None, stdout=True,
+                      tty=False, _preload_content=False, **kw)
+        if stdin is not None:
+            resp.write_stdin(stdin)
+            resp.close_channel(0)
+        out, err = [], []
+        deadline = time.monotonic() + timeout
+        while resp.is_open() and time.monotonic() < deadline and not (stop and stop.is_set()):
+            resp.update(timeout=0.25)
+            for chunks, read in ((out, resp.read_stdout), (err, resp.read_stderr)):
+                if resp.peek_channel(1 if chunks is out else 2):
+                    text = read()
+                    chunks.append(text)
+                    if on_output:
+                        on_output(text)
+        code = None
+        if not resp.is_open():
+            code = resp.returncode
+        else:
+            resp.close()
+        return ExecResult(code, "".join(out), "".join(err))
+    finally:
+        api.close()
+
+
+@action
+def exec_command(conn, pod: str, command, container: str | None = None,
+                 timeout: float = 60.0) -> Result:
+    """As `kubectl exec`: a non-zero exit is a failure, with the output shown."""
+    res = run(conn, pod, command, container, timeout)
+    data = {"exitCode": res.exit_code, "stdout": res.stdout, "stderr": res.stderr}
+    text = res.output.strip()
+    if res.exit_code is None:
+        return Result(False, f"exec in {pod}: still running after {timeout:g}s", data=data)
+    if res.exit_code != 0:
+        return Result(False, f"command terminated with exit code {res.exit_code}"
+                      + (f": {text.splitlines()[-1][:200]}" if text else ""), data=data)
+    return Result(True, text[:300] or f"exec in {pod}: exit 0", data=data)

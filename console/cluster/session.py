@@ -1,0 +1,108 @@
+"""A session: one cluster connection and what hangs off it.
+
+    session = Session(conn)          # conn: console.cluster.connect.Connection (or None)
+    session.watch()                  # informers + metrics poller -> session.bus
+    session.act("scale", deployment="order", by=1)   # a catalogue action; ActionDone on the bus
+    session.load.start("-c2 -t5S http://order:8080/orders")
+    session.close()                  # watches, load runs, the connection (and an embedded cluster)
+
+The console, the scenario runner and the tests share this object instead of
+each owning watches. `state` is the ClusterState folded from the bus by the
+session's one reader on its own thread (the console's drain); the scenario
+runner reads the API itself and needs no state. Several sessions live in one process side by
+side (class mode): nothing here is global.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from console import bus as busmod
+from console.cluster import catalogue
+from console.cluster.actions import Result
+from console.cluster.load import LoadRuns
+from console.cluster.state import ClusterState
+from console.paths import manifests_dir
+
+
+class Session:
+    def __init__(self, conn=None, bus: busmod.Bus | None = None, speed: float | None = None):
+        self.conn = conn
+        self.bus = bus or busmod.Bus()
+        self.state = ClusterState()
+        self.load = LoadRuns(self)
+        self.informers = None
+        self.metrics = None
+        self._speed = speed
+        self._stop = threading.Event()
+
+    # --- what a catalogue action's context needs -----------------------------------------
+    @property
+    def speed(self) -> float:
+        """Cluster seconds per wall second: the embedded cluster's --speed, 1 on a real one."""
+        if self._speed is not None:
+            return self._speed
+        return float(getattr(self.conn, "speed", 1.0) or 1.0)
+
+    timescale = 1.0          # keys act in wall time; a scenario context uses `speed`
+
+    def sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    @staticmethod
+    def resolve_file(path: str) -> str:
+        from pathlib import Path
+        p = Path(path)
+        return str(p if p.is_absolute() or p.exists() else manifests_dir() / p)
+
+    @property
+    def real(self) -> bool:
+        return self.conn is not None and self.conn.real
+
+    # --- watches ---------------------------------------------------------------------------
+    @property
+    def watching(self) -> bool:
+        return self.informers is not None
+
+    def watch(self) -> None:
+        """Start the informers and the metrics poller for the connection's namespace."""
+        if self.conn is None or self.informers is not None:
+            return
+        from console.cluster.informers import Informers
+        from console.cluster.metrics import MetricsPoller
+        self.informers = Informers(self.conn.api, self.conn.namespace, self.bus).start()
+        self.metrics = MetricsPoller(self.conn.api, self.conn.namespace, self.bus).start()
+
+    def unwatch(self) -> None:
+        for part in (self.informers, self.metrics):
+            if part is not None:
+                part.stop()
+        self.informers = self.metrics = None
+
+    def switch(self, namespace: str | None = None, context: str | None = None) -> None:
+        """Another namespace or context: new watches, a fresh state (raises on a bad context)."""
+        new = self.conn.switch(namespace=namespace, context=context)
+        watching = self.watching
+        self.unwatch()
+        self.conn = new
+        self.state = ClusterState()
+        if watching:
+            self.watch()
+
+    # --- actions -----------------------------------------------------------------------------
+    def act(self, name: str, /, **params) -> Result:
+        """Run a catalogue action here; its outcome goes on the bus as ActionDone."""
+        if self.conn is None:
+            result = Result(False, "not connected to a cluster")
+        else:
+            result = catalogue.call(self, name, params)
+        self.bus.publish(busmod.ActionDone(action=name, ok=result.ok, message=result.message))
+        return result
+
+    def close(self, wait_load: float = 30.0) -> None:
+        """Stop the watches and the load runs (keeping their summaries), then disconnect."""
+        self._stop.set()
+        self.unwatch()
+        self.load.stop_all(wait=wait_load)
+        if self.conn is not None:
+            self.conn.close()

@@ -1,0 +1,65 @@
+"""Every key of the console, from one list: the catalogue's actions (console.cluster.catalogue)
+and the few keys that only move the console itself. The bindings, the footer, the
+help screen and the command palette are all built from here (Harlequin's one table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from console.cluster import catalogue
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str            # Textual key names, comma-separated
+    display: str
+    title: str          # footer / help
+    action: str         # the App action it runs
+    palette: str        # the command palette's line
+    show: bool = True
+
+
+UI_KEYS = (
+    Entry("f", "f", "Faults", "faults", "Faults: liveness, readiness, dependency, mesh"),
+    Entry("slash", "/", "Filter", "filter", "Filter pods"),
+    Entry("colon", ":", "Namespace", "switch", "Switch namespace / context"),
+    Entry("question_mark", "?", "Help", "help", "Help: keys"),
+    Entry("q", "q", "Quit", "quit", "Quit"),
+    Entry("1", "1", "Probe events", "side('probes')", "Show the probe events pane", show=False),
+    Entry("2", "2", "HPA", "side('hpa')", "Show the HPA pane", show=False),
+    Entry("3", "3", "Rollout", "side('rollout')", "Show the rollout pane", show=False),
+    Entry("4", "4", "Load pane", "side('load')", "Show the load pane", show=False),
+)
+
+PALETTE_LINES = {("scale", 1): "Scale up by one", ("scale", -1): "Scale down by one"}
+
+
+def catalogue_entries() -> list[Entry]:
+    out = []
+    for act in catalogue.ACTIONS:
+        if not act.console:
+            continue
+        for k in act.keys:
+            args = dict(k.args)
+            palette = PALETTE_LINES.get((act.name, args.get("by")), act.title)
+            out.append(Entry(k.key, k.display, k.title, f"do({act.name!r}, {args!r})", palette, k.show))
+    return out
+
+
+def entries() -> list[Entry]:
+    return catalogue_entries() + list(UI_KEYS)
+
+
+def bindings() -> list[Binding]:
+    return [Binding(e.key, e.action, e.title, show=e.show,
+                    key_display=e.display if e.display != e.key else None) for e in entries()]
+
+
+def palette() -> list[tuple[str, str, str]]:
+    """(line, App action, key) for every key, then each fault-menu entry."""
+    out = [(e.palette, e.action, e.display) for e in entries()]
+    for act in catalogue.menu("faults"):
+        out.append((f"Fault: {act.title}", f"fault({act.name!r})", "f"))
+    return out
