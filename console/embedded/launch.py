@@ -85,7 +85,7 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
     env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),
            "PYTHONPATH": os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
-    log_file = open(log_path, "wb")
+    log_file = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,
                             env=env, start_new_session=True)
     log_file.close()

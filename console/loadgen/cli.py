@@ -52,19 +52,36 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-async def _run(engine: Engine, spec) -> None:
+def _hold(signum, frame) -> None:
+    """After the run: Ctrl-C or SIGTERM waits until what was measured is written."""
+
+
+async def _run(engine: Engine, spec, log: runlog.RunLog | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, engine.stop)
-    bar = asyncio.create_task(progress.show(engine)) if progress.wanted(spec) else None
+    side = [asyncio.create_task(progress.show(engine))] if progress.wanted(spec) else []
+    if log:
+        side.append(asyncio.create_task(log.follow(engine.seconds)))
     try:
         await engine.run()
     finally:
-        if bar:
-            bar.cancel()
-            await asyncio.gather(bar, return_exceptions=True)
+        for task in side:
+            task.cancel()
+        await asyncio.gather(*side, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+            signal.signal(sig, _hold)  # a second Ctrl-C must not lose the summary
+
+
+def _open_log(spec) -> runlog.RunLog | None:
+    if not spec.log:
+        return None
+    try:
+        return runlog.RunLog(spec)
+    except OSError as exc:
+        print(f"kubelab siege: the run will not be logged: {exc}", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str]) -> int:
@@ -87,7 +104,18 @@ def main(argv: list[str]) -> int:
                          f"** Preparing {spec.concurrent} concurrent users for battle.\n"
                          "The server is now under siege...\n")
         sys.stderr.flush()
-    run_sync(_run(engine, spec))
+    log = _open_log(spec)
+    try:
+        run_sync(_run(engine, spec, log))
+        _finish(engine, spec, printers, log)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    return 0
+
+
+def _finish(engine: Engine, spec, printers: _Printers, log: runlog.RunLog | None) -> None:
+    """The run log first (nothing measured is lost), then the summary."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -95,11 +123,11 @@ def main(argv: list[str]) -> int:
     if printers.closed:
         _quiet_stdout()
     result = engine.result()
-    if spec.log:
+    if log:
         try:
-            runlog.append(spec.to_dict(), result)
+            log.finish(result)
         except OSError as exc:
-            print(f"kubelab siege: could not append to the run log: {exc}", file=sys.stderr)
+            print(f"kubelab siege: could not write to the run log: {exc}", file=sys.stderr)
     if spec.json:
         try:
             print(summary.as_json(result), flush=True)
@@ -109,4 +137,3 @@ def main(argv: list[str]) -> int:
         if spec.seconds or engine.interrupted:
             sys.stderr.write("\nLifting the server siege...")
         sys.stderr.write(summary.text(result, spec.failures))
-    return 0

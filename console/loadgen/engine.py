@@ -11,6 +11,8 @@ console.loadgen.worker.LoadWorker in a child process.
 from __future__ import annotations
 
 import asyncio
+import base64
+import math
 import os
 import random
 import resource
@@ -23,15 +25,16 @@ import aiohttp
 from yarl import URL
 
 from console.errors import UsageError
-from console.loadgen import http1
+from console.loadgen import http1, redact
 from console.loadgen.failures import error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
-from console.loadgen.stats import Stats
+from console.loadgen.stats import Stats, bottleneck
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
 LATE = 0.010             # an open-loop send leaving this much after its time is "late"
+_NO_END = 1 << 62        # "no total": more arrivals than any run can have
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -96,6 +99,13 @@ def _ensure_files(users: int) -> None:
                              f"may open {soft} (ulimit -n)")
 
 
+def _basic_auth(u: URL, headers: dict[str, str]) -> None:
+    """http://user:pass@host/ sends Basic credentials, as siege, curl and aiohttp do."""
+    if u.user is not None and not any(k.lower() == "authorization" for k in headers):
+        token = base64.b64encode(f"{u.user}:{u.password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+
+
 class Engine:
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
@@ -147,9 +157,10 @@ class Engine:
             path = URL(t.url).raw_path_qs
             prep = _Prepared(t.method, u, t.body, headers, path)
             if u.scheme == "http":
+                _basic_auth(u, headers)
                 prep.host, prep.port = u.host, u.port or 80
                 prep.raw = http1.build_request(t.method, u.raw_path_qs or "/",
-                                               host or u.raw_authority, headers, t.body)
+                                               host or u.host_port_subcomponent, headers, t.body)
             out.append(prep)
         self._prepared = out
 
@@ -183,21 +194,29 @@ class Engine:
             stop_wait = asyncio.create_task(self._stop.wait())
             await asyncio.wait([all_done, stop_wait], timeout=s.seconds,
                                return_when=asyncio.FIRST_COMPLETED)
-            self._ended = True
+            # The end is a state, not only a cancellation: every loop checks it, so a
+            # cancel lost inside a library still ends that user at its next request, and
+            # aborting the connections fails whatever is still in flight at once.
+            self._end()
             stop_wait.cancel()
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(all_done, stop_wait, return_exceptions=True)
-            self.stats.finish()
-            self._cpu_end = resource.getrusage(resource.RUSAGE_SELF)
             self._http1.close()
+            await connector.close()
+            await asyncio.gather(all_done, stop_wait, return_exceptions=True)
+            self._cpu_end = resource.getrusage(resource.RUSAGE_SELF)
         return self.stats
+
+    def _end(self) -> None:
+        """The run is over: figures freeze now; in-flight requests are abandoned, uncounted."""
+        self._ended = True
+        self.stats.finish()
+        self._stop.set()
 
     def _check_failures(self) -> None:
         if self.stats.failed >= self.spec.failures and not self.aborted:
             self.aborted = True
-            self._ended = True
-            self._stop.set()
+            self._end()
 
     async def _one(self, session: aiohttp.ClientSession, p: _Prepared, t0: float) -> None:
         stats = self.stats
@@ -216,6 +235,8 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every socket-level failure is a counted failure
+            if self._ended:
+                return  # the run's end aborted it: abandoned, as siege's cancelled threads
             kind, detail = error_kind(exc)
             stats.error(kind)
             if self.on_error:
@@ -252,7 +273,8 @@ class Engine:
         if url.scheme == "http":
             q.host, q.port = url.host, url.port or 80
             q.raw = http1.build_request(method, url.raw_path_qs or "/",
-                                        headers.get("Host") or url.raw_authority, headers, body)
+                                        headers.get("Host") or url.host_port_subcomponent,
+                                        headers, body)
         return q
 
     async def _user(self, session: aiohttp.ClientSession, uid: int) -> None:
@@ -269,24 +291,57 @@ class Engine:
                 await asyncio.sleep(rng.random() * s.delay)
 
     async def _open_loop(self, session: aiohttp.ClientSession, limit: int) -> None:
-        s, targets = self.spec, self._prepared
+        """Arrivals at --rate with at most `limit` in flight, and never a queue of unsent ones.
+
+        The loop itself waits for a free slot before it creates a request, so at a rate
+        the machine cannot reach memory stays flat and the shortfall is counted: a send
+        is late when it leaves more than LATE after its time, dropped when it never
+        leaves (no slot came free within --timeout of its time, or the run ended first).
+        Latency runs from the intended time, as wrk2 measures (no coordinated omission).
+        """
+        s, targets, st = self.spec, self._prepared, self.stats
         total = s.total if s.total is not None else (
             None if s.reps is None else s.reps * s.concurrent)
+        cap = _NO_END if total is None else total
         slots = asyncio.Semaphore(limit)
         pending: set[asyncio.Task] = set()
         start = self.clock()
-        sent = 0
+        period = 1.0 / s.rate
+
+        def arrivals(t: float) -> int:
+            """Arrivals whose time is at most t seconds into the run (capped at the total)."""
+            return 0 if t < 0 else min(cap, math.floor(min(t * s.rate, _NO_END)) + 1)
+
+        def done(task: asyncio.Task) -> None:
+            pending.discard(task)
+            slots.release()
+
+        sent = 0  # arrivals dealt with: sent or dropped
         try:
-            while (total is None or sent < total) and not self._stop.is_set():
-                due = int((self.clock() - start) * s.rate) + 1
-                while sent < due and (total is None or sent < total):
-                    task = asyncio.create_task(
-                        self._send_at(session, targets[sent % len(targets)],
-                                      start + sent / s.rate, slots))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-                    sent += 1
-                await asyncio.sleep(max(0.0, start + sent / s.rate - self.clock()))
+            while sent < cap and not self._stop.is_set():
+                if slots.locked():
+                    st.slot_waits += 1
+                await slots.acquire()
+                intended = start + sent * period
+                now = self.clock()
+                if intended > now:
+                    await asyncio.sleep(intended - now)
+                    now = self.clock()
+                if self._stop.is_set():
+                    slots.release()
+                    break
+                if now - intended > s.timeout:
+                    skip = max(1, arrivals(now - s.timeout - start) - sent)
+                    st.dropped += skip
+                    sent += skip
+                    slots.release()
+                    continue
+                if now - intended > LATE:
+                    st.late += 1
+                task = asyncio.create_task(self._one(session, targets[sent % len(targets)], intended))
+                pending.add(task)
+                task.add_done_callback(done)
+                sent += 1
             if pending:
                 await asyncio.gather(*pending)
         finally:
@@ -294,21 +349,15 @@ class Engine:
                 t.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _send_at(self, session, p: _Prepared, intended: float, slots) -> None:
-        async with slots:
-            if self._stop.is_set():
-                return
-            lag = self.clock() - intended
-            if lag > self.spec.timeout:
-                self.stats.dropped += 1  # waited a whole timeout for a free slot
-                return
-            if lag > LATE:
-                self.stats.late += 1
-            # latency from the intended send time: no coordinated omission
-            await self._one(session, p, intended)
+            if self._ended and st.stop_time is not None:
+                # due before the end and never sent: the generator could not keep up
+                st.dropped += max(0, arrivals(st.stop_time - LATE - start) - sent)
 
     # -- reading ---------------------------------------------------------------
+    def seconds(self) -> list[dict]:
+        """The per-second series, closed up to now (for a log written as the run goes)."""
+        return self.stats.tick()
+
     def snapshot(self) -> dict:
         """Live figures for a chart; cheap enough for 10 calls a second."""
         st = self.stats
@@ -358,7 +407,9 @@ class Engine:
             "keepalive": s.keepalive, "aborted": self.aborted, "interrupted": self.interrupted,
             "started_at": self.started_at,
             "generator_cpu_percent": self._cpu_percent(),
-            "urls": [f"{t.url} {t.method}" if t.method != "GET" else t.url for t in s.targets],
+            "urls": [redact.url(f"{t.url} {t.method}" if t.method != "GET" else t.url)
+                     for t in s.targets],
             "series": st.series,
         })
+        out["bottleneck"] = bottleneck(out)
         return out

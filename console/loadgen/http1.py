@@ -40,7 +40,8 @@ def build_request(method: str, target: str, host: str, headers: dict[str, str],
     lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
     if body is not None or method in ("POST", "PUT", "PATCH"):
         lines.append(f"Content-Length: {len(body or b'')}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+    # UTF-8 as curl and aiohttp send what they were given; options.py has refused CR/LF
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
 class _Conn(asyncio.Protocol):
@@ -230,10 +231,18 @@ class Http1Client:
         # one sweeper instead of a timer per request (a timer costs as much as parsing)
         self.deadlines: dict[asyncio.Future, float] = {}
         self._sweeper: asyncio.Task | None = None
+        self.closed = False
 
     async def _connect(self, host: str, port: int) -> _Conn:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the connection
+        # when a cancel arrives as it completes (CPython gh-86296), and a cancelled user
+        # then went on sending after the run's end
         loop = asyncio.get_running_loop()
-        _, conn = await asyncio.wait_for(loop.create_connection(_Conn, host, port), self.timeout)
+        async with asyncio.timeout(self.timeout):
+            _, conn = await loop.create_connection(_Conn, host, port)
+        if self.closed:  # the run ended while connecting: no connection outlives it
+            conn.abort()
+            raise ServerClosed("the run has ended")
         self.all.add(conn)
         return conn
 
@@ -300,6 +309,8 @@ class Http1Client:
                     _expire(fut)
 
     def close(self) -> None:
+        """Abort every connection: requests still in flight fail at once."""
+        self.closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from yarl import URL
@@ -49,15 +49,10 @@ class Spec:
     total: int | None = None       # open loop: requests to send (from -r), None = by time
     json: bool = False
     log: bool = True
+    log_bodies: bool = False       # the run log keeps bodies verbatim (else size + SHA-256)
     progress: bool = True
     warnings: list[str] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for t in d["targets"]:
-            t["body"] = None if t["body"] is None else t["body"].decode("utf-8", "replace")
-        return d
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     a("--timeout", metavar="SECS")
     a("--failures", metavar="N")
     a("--no-log", action="store_true")
+    a("--log-bodies", action="store_true")
     a("--no-progress", action="store_true")
     a("urls", nargs="*")
     return p
@@ -115,6 +111,7 @@ kubelab's extras:
   --timeout=SECS         per-request timeout (default 30)
   --failures=N           abort after N failed transactions (siege: 1024)
   --no-log               do not append the run to the run log
+  --log-bodies           keep request bodies in the run log (default: size and SHA-256)
   --no-progress          no progress bar (it only shows on a terminal anyway)"""
 
 
@@ -138,6 +135,43 @@ def _float(value: str, opt: str, low: float = 0.0, strict: bool = False) -> floa
     return x
 
 
+# RFC 9110 5.6.2: a field name is a token; a value holds no control character but HTAB
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CTL_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\x00": "a NUL byte"}
+_OWN_HEADERS = ("content-length", "transfer-encoding")  # set from the body, never twice
+
+
+def check_text(value: str, what: str, where: str | None = None) -> str:
+    """`value` unchanged, or UsageError naming the first control character.
+
+    CR or LF in a header value or a URL would end the line on the wire and let what
+    follows pass as a header of its own (header injection): refused, as curl does.
+    """
+    m = _CTL.search(value)
+    if m:
+        ch = m.group()
+        name = _CTL_NAMES.get(ch, f"control character 0x{ord(ch):02x}")
+        raise UsageError(f"{what} {value!r}: {name} at column {m.start() + 1}; "
+                         "control characters are not allowed here".lstrip(), where)
+    return value
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """-H 'Name: value' -> (name, value); UsageError naming -H for anything else."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip(" \t")
+    if not sep or not name:
+        raise UsageError(f"-H {text!r}: a header is 'Name: value'")
+    if not _TOKEN.fullmatch(name):
+        raise UsageError(f"-H {text!r}: {name!r} is not a header name "
+                         "(letters, digits and !#$%&'*+-.^_`|~ only, no spaces)")
+    if name.lower() in _OWN_HEADERS:
+        raise UsageError(f"-H {text!r}: {name} is set from the request body; leave it out")
+    return name, check_text(value, f"-H {name}:")
+
+
+_FIELDS = re.compile(r"[ \t]+")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhSMH]?)$")
 
 
@@ -165,12 +199,15 @@ def parse_delay(text: str) -> float:
 
 def parse_target(text: str, where: str, base: Path | None = None) -> Target:
     """'URL', 'URL METHOD', 'URL METHOD body' or 'URL METHOD </path/file'."""
-    parts = text.strip().split(None, 2)
+    # fields are split at spaces and tabs only: a CR or LF stays in its field, to be refused
+    parts = [p for p in _FIELDS.split(text.strip(), 2) if p]
     if not parts:
         raise UsageError("empty URL", where)
+    check_text(parts[0], "" if where == "URL" else "URL", where)
     raw = parts[0]
     method = parts[1].upper() if len(parts) > 1 else "GET"
     if method not in METHODS:
+        check_text(parts[1], "method", where)
         raise UsageError(f"{method!r} after the URL is not a method ({', '.join(METHODS)})", where)
     body = None
     if len(parts) > 2:
@@ -181,8 +218,9 @@ def parse_target(text: str, where: str, base: Path | None = None) -> Target:
                 path = base / path
             try:
                 body = path.read_bytes()
-            except OSError as exc:
-                raise UsageError(f"body file {str(path)!r}: {exc.strerror or exc}", where) from None
+            except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+                raise UsageError(f"body file {str(path)!r}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}", where) from None
         else:
             body = rest.encode()
     if "://" not in raw:
@@ -201,13 +239,20 @@ def parse_target(text: str, where: str, base: Path | None = None) -> Target:
 
 
 def read_urls_file(name: str) -> list[Target]:
+    """siege's URL file: one target a line, # comments; read as bytes, each line UTF-8."""
     path = Path(name).expanduser()
     try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise UsageError(f"-f {name}: {exc.strerror or exc}") from None
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"-f {name}: {getattr(exc, 'strerror', None) or exc}") from None
     targets = []
-    for i, line in enumerate(lines, 1):
+    for i, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+        try:
+            line = raw.decode()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"not a line of text: byte 0x{raw[exc.start]:02x} at column "
+                             f"{exc.start + 1} is not UTF-8 (is this a URL file?)",
+                             f"{name}:{i}") from None
         line = line.strip()
         if line and not line.startswith("#"):
             targets.append(parse_target(line, f"{name}:{i}", path.parent))
@@ -278,16 +323,14 @@ def parse(argv: list[str]) -> Spec | None:
         spec.delay = 0.0
     spec.verbose, spec.quiet, spec.json = ns.verbose, ns.quiet, ns.json
     for h in ns.header:
-        name, sep, value = h.partition(":")
-        if not sep or not name.strip():
-            raise UsageError(f"-H {h!r}: a header is 'Name: value'")
-        spec.headers[name.strip()] = value.strip()
+        name, value = parse_header(h)
+        spec.headers[name] = value
     if ns.content_type is not None:
         if not ns.content_type.strip():
             raise UsageError("-T/--content-type: empty")
-        spec.content_type = ns.content_type.strip()
+        spec.content_type = check_text(ns.content_type.strip(), "-T/--content-type")
     if ns.user_agent:
-        spec.user_agent = ns.user_agent
+        spec.user_agent = check_text(ns.user_agent, "-A/--user-agent")
     spec.keepalive = not ns.no_keepalive
     if ns.timeout is not None:
         spec.timeout = _float(ns.timeout.rstrip("sS"), "--timeout", strict=True)
@@ -302,5 +345,6 @@ def parse(argv: list[str]) -> Spec | None:
         if ns.concurrent is None:
             spec.concurrent = OPEN_LOOP_INFLIGHT
     spec.log = not ns.no_log
+    spec.log_bodies = ns.log_bodies
     spec.progress = not ns.no_progress
     return spec

@@ -88,5 +88,5 @@ def resolve_url(url: str, resolver: Resolver) -> tuple[str, str | None]:
         return url, None
     host, port = addr
     # keep the Service's name in the Host header, as a request inside the cluster would
-    return str(u.with_host(host).with_port(port)), u.raw_authority
+    return str(u.with_host(host).with_port(port)), u.host_port_subcomponent
 

@@ -77,6 +77,7 @@ class Stats:
         self._pending: dict[int, int] = {}  # bucketed latencies not yet in the histogram
         self.late = 0               # open loop: sends that left after their intended time
         self.dropped = 0            # open loop: sends given up before they could leave
+        self.slot_waits = 0         # open loop: sends that waited for a free in-flight slot
         self.series: list[dict] = []
         self._sec_index = 0
         self._sec = _Second()
@@ -90,7 +91,15 @@ class Stats:
             self._sec = _Second()
         return self._sec
 
+    def tick(self, now: float | None = None) -> list[dict]:
+        """Close the seconds that have passed (quiet ones too); the series so far."""
+        if self.stop_time is None:
+            self._second(self.clock() if now is None else now)
+        return self.series
+
     def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
+        if self.stop_time is not None:
+            return  # answered after the run's end: abandoned, not counted
         sec = self._second(self.clock() if now is None else now)
         self.total_time += latency
         self.bytes += nbytes
@@ -121,6 +130,8 @@ class Stats:
             sec.transactions += 1
 
     def error(self, kind: str, now: float | None = None) -> None:
+        if self.stop_time is not None:
+            return
         sec = self._second(self.clock() if now is None else now)
         self.failed += 1
         self.errors[kind] += 1
@@ -184,5 +195,25 @@ class Stats:
             "errors": dict(sorted(self.errors.items())),
             "late_sends": self.late,
             "dropped_sends": self.dropped,
+            "slot_waits": self.slot_waits,
             "request_rate": n / self.elapsed if self.elapsed else 0.0,
         }
+
+
+def bottleneck(result: dict) -> str | None:
+    """What held an open-loop run below its --rate: "generator", "in-flight", or None.
+
+    From the result's figures alone (so merged statistics give the same answer): more
+    than 1 % of arrivals late or dropped means the rate was not met; a generator near
+    a whole core is the limit itself, otherwise a cap (-c) whose slots were all busy
+    (a slow server) when sends had to wait for one.
+    """
+    if result.get("mode") != "open":
+        return None
+    late, dropped = result["late_sends"], result["dropped_sends"]
+    arrivals = result["requests"] + dropped
+    if not arrivals or late + dropped <= arrivals / 100:
+        return None
+    if (result.get("generator_cpu_percent") or 0) >= 90 or not result.get("slot_waits"):
+        return "generator"
+    return "in-flight"

@@ -53,6 +53,9 @@ def extras_block(result: dict) -> str:
         lines.append(_label("Achieved rate") + "{:12.2f} req/sec".format(result["request_rate"]))
         lines.append(_label("Late sends") + "{:12d}".format(result["late_sends"]))
         lines.append(_label("Dropped sends") + "{:12d}".format(result["dropped_sends"]))
+        why = BOTTLENECK.get(result.get("bottleneck"))
+        if why:
+            lines.append(_label("Bottleneck") + why.format(c=result["concurrent"]))
     cpu = result.get("generator_cpu_percent")
     if cpu is not None:
         note = "  (saturated: the generator is the limit)" if cpu >= 90 else ""
@@ -67,6 +70,11 @@ def extras_block(result: dict) -> str:
                                       if errors else "none"))
     return "\n".join(lines) + "\n"
 
+
+BOTTLENECK = {
+    "generator": "  the generator: it could not send at this rate (the server was not the limit)",
+    "in-flight": "  -c {c}: every in-flight slot was busy (raise -c, or the server is too slow)",
+}
 
 ABORT = ("siege aborted due to excessive socket failure; you\n"
          "can change the failure threshold with --failures (now {n})\n")

@@ -6,7 +6,7 @@
     w.stop()                      # ends the run early; the summary still comes
     w.result(timeout=30)          # the final result dict (Engine.result()), or None
 
-The child appends its run to the run log itself, so a run's result survives the
+The child writes its run to the run log itself, as it goes, so a run's result survives the
 console quitting: at a normal exit multiprocessing sends it SIGTERM (it is daemonic)
 and it ends the run and logs it; if the console dies outright, the child notices
 its parent is gone and does the same.
@@ -43,6 +43,12 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
         q.put(("error", str(exc)))
         return
 
+    run_log = None
+    if log:
+        try:
+            run_log = runlog.RunLog(spec, source="worker")
+        except OSError:
+            pass  # the run goes on; the console still gets the result
     orphaned = terminated = False
 
     def on_term() -> None:
@@ -56,6 +62,7 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
         # run properly then, so its result still reaches the run log
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_term)
         task = asyncio.create_task(engine.run())
+        follow = asyncio.create_task(run_log.follow(engine.seconds)) if run_log else None
         while not task.done():
             await asyncio.wait([task], timeout=interval)
             if not task.done():
@@ -63,7 +70,12 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
             orphaned = os.getppid() != parent
             if stop_event.is_set() or orphaned:
                 engine.stop()
+        if follow:
+            follow.cancel()
         await task
+        loop = asyncio.get_running_loop()
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the result is written first
 
     try:
         run_sync(drive())
@@ -71,9 +83,9 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
     except Exception as exc:  # report, never die silently
         q.put(("error", f"load engine failed: {type(exc).__name__}: {exc}"))
         return
-    if log:
+    if run_log:
         try:
-            runlog.append(spec.to_dict(), result, source="worker")
+            run_log.finish(result)
         except OSError:
             pass
     if orphaned or terminated:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from console.errors import UsageError
@@ -65,5 +66,10 @@ def main(argv: list[str]) -> int:
 
 
 def _log_file() -> str:
-    from console.paths import state_dir
-    return str(state_dir() / "console.log")
+    from console.paths import open_private, state_dir
+    path = state_dir() / "console.log"
+    try:
+        os.close(open_private(path))  # 0600 before logging opens it
+    except OSError:
+        pass
+    return str(path)

@@ -13,8 +13,10 @@ SIEGE_LABELS = ["Transactions:\t\t", "Availability:\t\t", "Elapsed time:\t\t",
 
 
 def runs(state_dir):
+    """The run summaries in the run log (one per finished run)."""
     p = state_dir / "kubelab" / "runs.jsonl"
-    return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
+    lines = [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
+    return [r for r in lines if r["kind"] == "siege"]
 
 
 async def test_verbose_lines_and_summary_in_siege_layout(server, siege_cli):

@@ -93,6 +93,16 @@ def test_urls_file(tmp_path):
     (["-f", "/nonexistent/urls.txt"], "-f /nonexistent/urls.txt"),
     (["--rate", "0", URL], "--rate 0"),
     (["--rate", "10", "-d", "1", URL], "cannot be used with -d"),
+    # header injection: CR/LF would put lines of their own on the wire
+    (["-H", "X-A: b\r\nX-Inj: 1", URL], "-H X-A: 'b\\r\\nX-Inj: 1': a carriage return (CR) at column 2"),
+    (["-A", "ua\r\nX-Evil: 1", URL], "-A/--user-agent 'ua\\r\\nX-Evil: 1': a carriage return (CR)"),
+    (["-T", "text/plain\nX: 1", URL], "-T/--content-type 'text/plain\\nX: 1': a line feed (LF)"),
+    (["-H", "X-B: a\x00b", URL], "-H X-B: 'a\\x00b': a NUL byte"),
+    (["-H", "X A: b", URL], "'X A' is not a header name"),
+    (["-H", "X\r\nY: b", URL], "is not a header name"),
+    (["-H", "Content-Length: 5", URL], "Content-Length is set from the request body"),
+    (["http://localhost/a\nX-Inj: 1"], "URL: 'http://localhost/a\\nX-Inj:': a line feed (LF) at column 19"),
+    ([f"{URL} POST </tmp/a\x00b"], "body file"),
 ])
 def test_bad_input(argv, words, capsys):
     with pytest.raises(UsageError) as e:
@@ -110,6 +120,36 @@ def test_bad_line_in_urls_file_names_file_and_line(tmp_path):
     with pytest.raises(UsageError) as e:
         parse(["-f", str(f)])
     assert str(e.value).startswith(f"{f}:2: 'GRAB'")
+
+
+def test_urls_file_is_read_as_bytes(tmp_path, capsys):
+    f = tmp_path / "urls.bin"
+    f.write_bytes(b"http://localhost/a\n# ok\nhttp://localhost/\xff\xfe\x00b\n")
+    with pytest.raises(UsageError) as e:
+        parse(["-f", str(f)])
+    assert str(e.value) == (f"{f}:3: not a line of text: byte 0xff at column 18 is not UTF-8 "
+                            "(is this a URL file?)")
+    assert cli.main(["siege", "-f", str(f)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    # a BOM, CRLF line ends and non-ASCII paths are text
+    f.write_bytes("\ufeffhttp://localhost/caf\u00e9\r\nhttp://localhost/b\r\n".encode())
+    assert [t.url for t in parse(["-f", str(f)]).targets] == [
+        "http://localhost/caf%C3%A9", "http://localhost/b"]
+    f.write_bytes(b"http://localhost/a\x0bb\n")  # a control character inside a line
+    with pytest.raises(UsageError, match=r":1: URL .*control character 0x0b at column 19"):
+        parse(["-f", str(f)])
+
+
+def test_header_values_go_on_the_wire_as_one_line():
+    from console.loadgen.engine import Engine
+    e = Engine(parse(["-H", "X-Name: \uae40\tkim", "-A", "lab/1.0 (\u00fc)",
+                      "http://u:p%40ss@127.0.0.1:9/x"]))
+    e.prepare()
+    head = e._prepared[0].raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert head[0] == b"GET /x HTTP/1.1" and head[1] == b"Host: 127.0.0.1:9"
+    assert "X-Name: \uae40\tkim".encode() in head          # UTF-8, as curl sends it
+    assert b"Authorization: Basic dTpwQHNz" in head          # the URL's user:p@ss
+    assert all(b"\r" not in line and b"\n" not in line for line in head)
 
 
 def test_help(capsys):

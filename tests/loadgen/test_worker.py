@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from console.loadgen import runlog
 from console.loadgen.options import parse
 from console.loadgen.resolve import StaticResolver
 from console.loadgen.worker import LoadWorker
@@ -45,9 +46,9 @@ async def test_worker_start_snapshots_stop_result(server, state):
     assert result["interrupted"] and result["transactions"] >= last["transactions"]
     assert result["transactions"] <= len(server.seen.paths)  # abandoned in-flight: not counted
     assert not w.running
-    log = (state / "kubelab" / "runs.jsonl").read_text().splitlines()
-    record = json.loads(log[-1])
+    (record,) = runlog.read()
     assert record["source"] == "worker" and record["result"]["transactions"] == result["transactions"]
+    assert "incomplete" not in record and record["result"]["series"] == result["series"]
 
 
 async def test_worker_reports_bad_input(state):
@@ -99,15 +100,17 @@ async def test_the_run_is_logged_when_the_console_goes(server, state, tmp_path, 
         stdout=asyncio.subprocess.PIPE)
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     child = int(out.split()[0])
-    log = state / "kubelab" / "runs.jsonl"
+    def summarised() -> bool:
+        return any("incomplete" not in r for r in runlog.read())
+
     try:
-        assert await poll(log.exists, 60), "the orphaned worker did not log its run"
+        assert await poll(summarised, 60), "the orphaned worker did not log its run"
     finally:
         try:
             os.kill(child, 9)
         except ProcessLookupError:
             pass
-    record = json.loads(log.read_text().splitlines()[-1])
+    (record,) = runlog.read()
     assert record["source"] == "worker" and record["result"]["interrupted"]
     assert record["result"]["transactions"] > 0
 
