@@ -157,8 +157,9 @@ class Controls:
 
     def action_help(self) -> None:
         keys = []
-        for b in self.BINDINGS:
-            keys.append((b.key_display or b.key.split(",")[0], b.description))
+        for b in [*self.BINDINGS, *self.pods_table.BINDINGS]:
+            if b.description:
+                keys.append((b.key_display or b.key.split(",")[0], b.description))
         keys.append(("ctrl+p", "Command palette (every action)"))
         self.push_screen(HelpScreen(keys))
 
@@ -198,10 +199,7 @@ class Controls:
             self.notify(str(exc), title="switch", severity="error")
             return
         self.offered_workload = False
-        table = self.pods_table
-        table.clear()
-        table.printed.clear()
-        table.sync({})
+        self.pods_table.clear()
         self.refresh_status()
 
     def maybe_offer_workload(self) -> None:

@@ -13,17 +13,19 @@ MIN_NAME, MIN_NODE = 12, 8
 GAP = 1   # blank cells after each column
 
 
-def fit(avail: int, longest: dict[str, int]) -> tuple[int, ...]:
+def fit(avail: int, longest: dict[str, int], sort: str | None = None) -> tuple[int, ...]:
     """Widths (without the gap) for NAMES in `avail` cells; `longest`: the
-    widest value seen per column.
+    widest value seen per column; `sort`: the sorted column, whose title
+    carries an arrow (one cell more).
 
     NAME gets what its longest value needs first; NODE takes the rest (at
     least MIN_NODE); when even that does not fit, NAME shrinks to MIN_NAME.
     """
-    w = {n: max(len(n), min(longest.get(n, 0), cap)) for n, cap in CAPS.items()}
-    w.update(FIXED)
-    name_len = max(longest.get("NAME", 0), len("NAME"))
-    node_len = max(longest.get("NODE", 0), len("NODE"))
+    title = {n: len(n) + (n == sort) for n in NAMES}
+    w = {n: max(title[n], min(longest.get(n, 0), cap)) for n, cap in CAPS.items()}
+    w.update({n: max(width, title[n]) for n, width in FIXED.items()})
+    name_len = max(longest.get("NAME", 0), title["NAME"])
+    node_len = max(longest.get("NODE", 0), title["NODE"])
     free = avail - sum(w.values()) - GAP * len(NAMES)
     node = max(min(node_len, MIN_NODE), free - name_len)
     name = max(MIN_NAME, free - node)

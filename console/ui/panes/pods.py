@@ -1,222 +1,419 @@
-"""Pods: NAME READY STATUS RESTARTS AGE NODE, as kubectl prints them.
+"""Pods: NAME READY STATUS RESTARTS AGE NODE, as kubectl prints them, for
+namespaces of 10,000 pods under an event storm.
 
-Rows are keyed by uid and updated by diffing (update_cell only for changed
-cells); a row whose READY/STATUS/RESTARTS changed flashes for a moment.
+A Line API widget (ScrollView + render_line, the way Textual's Log and
+Toolong's log view are built): only the lines on screen are drawn, and only
+the lines that changed are sent to the terminal. Rows are keyed by uid and
+kept sorted incrementally (console.ui.panes.rows); the selection is a pod,
+not a line number, so it stays on that pod across updates, filters and sorts.
+Data-driven repaints are coalesced to a few frames a second; keys and scrolls
+repaint at once. A row whose READY/STATUS/RESTARTS changed, or a pod that
+appeared, flashes for a moment when it is on screen; ages tick once a second
+by repainting just those cells.
 """
 
 from __future__ import annotations
 
 import time
 
-from rich.text import Text
-from textual._two_way_dict import TwoWayDict
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from console.cluster.printer import PodRow, pod_row, status_class
 from console.ui.panes.columns import GAP, NAMES, clip, fit, squeeze
+from console.ui.panes.rows import SORTS, PodRows
 
-COLUMNS = tuple((label, label.lower()) for label in NAMES)
 STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
 FLASH_SECONDS = 1.5
-REDRAW = 0.5
+REDRAW = 0.25       # data-driven repaints at most this often: a storm repaints a line once per frame
+CLOCK = 2           # seconds between repaints of ages that moved (k9s refreshes every 2 s)
+CUTS = (squeeze, clip, clip, clip, clip, squeeze)
+AGE, RESTARTS = NAMES.index("AGE"), NAMES.index("RESTARTS")
+SORT_KEYS = {"N": "NAME", "R": "READY", "S": "STATUS", "T": "RESTARTS", "A": "AGE", "O": "NODE"}
 
 
-class PodsTable(DataTable):
+class PodsTable(ScrollView, can_focus=True):
     BORDER_TITLE = "Pods"
+    COMPONENT_CLASSES = {"pods--header", "pods--cursor"}
+    DEFAULT_CSS = """
+    PodsTable {
+        background: $surface;
+        color: $foreground;
+        & > .pods--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .pods--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .pods--header { background-tint: $foreground 5%; }
+            & > .pods--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
+    }
+    """
+    # k9s's pod view keys: shift + the column's letter sorts; again reverses
+    BINDINGS = [
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "first", show=False),
+        Binding("end", "last", show=False),
+    ] + [Binding(key, f"sort('{column}')", f"Sort by {column} (again: reverse)", show=False)
+         for key, column in SORT_KEYS.items()]
 
     def __init__(self, now=time.time, **kw):
-        super().__init__(cursor_type="row", zebra_stripes=False, **kw)
+        super().__init__(**kw)
         self.now = now
-        self.printed: dict[str, PodRow] = {}
+        self.model = PodRows()
         self.pods: dict[str, dict] = {}
+        self.source: dict[str, dict] = {}    # uid -> the pod its row was printed from
         self.flash_until: dict[str, float] = {}
         self.filter = ""
-        self._dirty = False
-        self._redraw_pending = False
-        self._silent = False
-        self._dirty_rows: set[str] = set()
-        self.widths = fit(80, {})
-        self.longest: dict[str, int] = {}   # column -> the widest value seen
+        self.longest: dict[str, int] = {}    # column -> the widest value seen
+        self.widths = fit(80, {}, "NAME")
+        self.clock = now()                   # the moment ages are printed for
+        self.cursor_uid: str | None = None   # None: the first row, until a key picks a pod
+        self.listed = False                  # a full list arrived: new pods flash from now on
+        self.dirty: set[str] = set()         # rows whose content changed
+        self.moved: list[tuple[int, int]] = []   # position ranges whose rows changed places
+        self.full = False
+        self.flush_timer = None
+        self.ticks = 0
 
-    def on_mount(self) -> None:
-        # No cell padding: the gap is part of each column, so six columns fit 70 cells.
-        self.cell_padding = 0
-        for (label, key), width in zip(COLUMNS, self.widths):
-            self.add_column(label, key=key, width=width + GAP)
-        self.set_interval(1.0, self.tick)
+    # --- the App's interface --------------------------------------------------------
+    @property
+    def printed(self) -> dict[str, PodRow]:
+        """The rows shown (they pass the filter), uid -> row."""
+        return self.model.shown
 
-    def on_resize(self) -> None:
-        self.relayout()
-
-    def relayout(self) -> None:
-        """Fit the columns to the pane; rows are re-cut only when widths change."""
-        avail = self.scrollable_content_region.width
-        if avail <= 0:
-            return
-        widths = fit(avail, self.longest)
-        if widths == self.widths:
-            return
-        self.widths = widths
-        for (_, key), width in zip(COLUMNS, widths):
-            self.columns[ColumnKey(key)].width = width + GAP
-        for uid, row in self.printed.items():
-            self._update(uid, None, row, force=True, visible=False)
-        self._clear_caches()
-        self._require_update_dimensions = True
-        self._update_count += 1
-        self.refresh()
-
-    # --- drawing ---------------------------------------------------------------
-    def cells(self, row: PodRow, flashing: bool) -> list:
-        status_style = STYLES[status_class(row.status, row.ready)]
-        if row.status == "Terminating":
-            status_style = "bold magenta"
-        base = "reverse" if flashing else ""
-        restarts_style = "yellow" if row.restarts != "0" else ""
-        styles = (base, base, f"{status_style} {base}", f"{restarts_style} {base}", base, base)
-        cut = (squeeze, clip, clip, clip, clip, squeeze)
-        return [Text(c(value, w), style=style.strip(), end="", no_wrap=True)
-                for value, style, c, w in zip(row.cells, styles, cut, self.widths)]
-
-    def visible(self, row: PodRow) -> bool:
-        if not self.filter:
-            return True
-        needle = self.filter.lower()
-        return any(needle in c.lower() for c in (row.name, row.status, row.node))
-
-    # --- diffing -----------------------------------------------------------------
-    def sync(self, pods: dict[str, dict], changed: set[str] | None = None) -> None:
-        """Bring the table in line with `pods` (uid -> pod); `changed` limits the work."""
-        self.pods = pods
-        now = self.now()
-        uids = set(pods) if changed is None else changed | (set(self.printed) - set(pods))
-        added = False
-        longest = dict(self.longest)
-        shown = set(self.visible_uids()) if self.printed else set()
-        with self.app.batch_update():
-            for uid in uids:
-                pod = pods.get(uid)
-                row = pod_row(pod, now) if pod is not None else None
-                if row is None or not self.visible(row):
-                    if uid in self.printed:
-                        self.remove_row(uid)
-                        del self.printed[uid]
-                        self.flash_until.pop(uid, None)
-                    continue
-                for label, value in zip(NAMES, row.cells):
-                    if len(value) > longest.get(label, 0):
-                        longest[label] = len(value)
-                old = self.printed.get(uid)
-                if old is None:
-                    self.add_row(*self.cells(row, False), key=uid)
-                    added = True
-                elif old != row:
-                    if uid in shown and (old.ready, old.status, old.restarts.split(" ")[0]) != \
-                            (row.ready, row.status, row.restarts.split(" ")[0]):
-                        self.flash_until[uid] = time.monotonic() + FLASH_SECONDS
-                    self._update(uid, old, row, visible=uid in shown)
-                self.printed[uid] = row
-            if added:
-                self._sort_by_name()
-            if longest != self.longest:
-                self.longest = longest
-                self.relayout()
-            self._flush()
-        subtitle = f"{len(self.printed)}/{len(pods)}" if self.filter else f"{len(pods)}"
-        if subtitle != self.border_subtitle:   # setting it repaints the whole table
-            self.border_subtitle = subtitle
-
-    def _sort_by_name(self) -> None:
-        """DataTable.sort on the full names (the cells may be shortened)."""
-        printed = self.printed
-        order = sorted(self._data, key=lambda rk: printed[rk.value].name if rk.value in printed else "")
-        self._row_locations = TwoWayDict({rk: i for i, rk in enumerate(order)})
-        self._update_count += 1
-        self.refresh()
-
-    def _update(self, uid: str, old: PodRow | None, row: PodRow, force: bool = False,
-                visible: bool = True) -> None:
-        """update_cell without its per-cell refresh: a burst redraws once (the
-        DataTable internals used here are those of the pinned Textual)."""
-        flashing = self.flash_until.get(uid, 0) > time.monotonic()
-        new = self.cells(row, flashing)
-        data = self._data.get(RowKey(uid))
-        if data is None:
-            return
-        for i, (_, key) in enumerate(COLUMNS):
-            if force or old is None or old.cells[i] != row.cells[i] or i == 2:
-                data[ColumnKey(key)] = new[i]
-        if visible:
-            self._update_count += 1   # invalidates the render caches: only worth it on screen
-            self._dirty = True
-            self._dirty_rows.add(uid)
-        else:
-            self._silent = True       # cached renders of off-screen rows are now stale
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        if self._silent:
-            self._silent = False
-            self._update_count += 1
-        super().watch_scroll_y(old, new)
-
-    def _flush(self) -> None:
-        """Redraw at most every REDRAW seconds: under an event storm each frame
-        re-renders the visible rows, and keys must not wait behind frames."""
-        if self._dirty and not self._redraw_pending:
-            self._redraw_pending = True
-            self.set_timer(REDRAW, self._redraw)
-
-    def _redraw(self) -> None:
-        """Repaint only the rows that changed (other lines keep their pixels)."""
-        self._redraw_pending = False
-        rows, self._dirty_rows = self._dirty_rows, set()
-        if not self._dirty:
-            return
-        self._dirty = False
-        if len(rows) > 20:
-            self.refresh()
-            return
-        for uid in rows:
-            try:
-                self.refresh_row(self.get_row_index(uid))
-            except Exception:   # removed meanwhile
-                pass
-
-    def tick(self) -> None:
-        """Ages move and flashes fade: redraw only what changed."""
-        now, mono = self.now(), time.monotonic()
-        with self.app.batch_update():
-            for uid, until in list(self.flash_until.items()):
-                if until <= mono and uid in self.printed:
-                    del self.flash_until[uid]
-                    self._update(uid, None, self.printed[uid], force=True)
-            for uid in self.visible_uids():     # off-screen ages catch up when scrolled to
-                old = self.printed.get(uid)
-                if old is None:
-                    continue
-                row = old.at(now)
-                if row is not old:
-                    self._update(uid, old, row)
-                    self.printed[uid] = row
-                    if len(row.restarts) > self.longest.get("RESTARTS", 0):   # "(59s ago)" -> "(1m0s ago)"
-                        self.longest = {**self.longest, "RESTARTS": len(row.restarts)}
-                        self.relayout()
-            self._flush()
-
-    def visible_uids(self) -> list[str]:
-        start = max(0, int(self.scroll_offset.y))
-        rows = self.ordered_rows[start:start + self.size.height + 1]
-        return [r.key.value for r in rows]
+    def selected_uid(self) -> str | None:
+        pos = self.cursor_position()
+        return None if pos is None else self.model.order[pos]
 
     def set_filter(self, text: str) -> None:
         self.filter = text
-        self.sync(self.pods)
+        self.reorder(lambda: self.model.set_filter(text))
 
-    def selected_uid(self) -> str | None:
-        if not self.printed or self.cursor_row < 0:
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        """Sort by `column`; without `descending`, k9s's toggle: a new column
+        starts in its first direction, the same column reverses."""
+        if descending is None:
+            same = self.model.sort.column == column
+            descending = not self.model.descending if same else SORTS[column].first_descending
+        self.reorder(lambda: self.model.set_sort(column, descending))
+        self.relayout(force=True)
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.source.clear()
+        self.flash_until.clear()
+        self.cursor_uid = None
+        self.listed = False
+        self.pods = {}
+        self.show_count()
+        self.update_size()
+        self.refresh()
+
+    def sync(self, pods: dict[str, dict], changed: set[str] | None = None) -> None:
+        """Bring the table in line with `pods` (uid -> pod); `changed` limits the
+        work to those uids, None is a full list."""
+        self.pods = pods
+        now, model = self.now(), self.model
+        uids = (set(pods) | set(model.rows)) if changed is None else changed
+        cursor = self.cursor_position()
+        top, bottom = self.window()
+        bulk = len(uids) > max(64, len(model) // 4)
+        longest, notable = self.longest, []
+        for uid in uids:
+            pod = pods.get(uid)
+            if pod is not None and pod is self.source.get(uid):
+                continue                     # printed from this very object already
+            row = pod_row(pod, now) if pod is not None else None
+            old = model.rows.get(uid)
+            if row is None:
+                self.source.pop(uid, None)
+                self.flash_until.pop(uid, None)
+            else:
+                self.source[uid] = pod
+                for label, value in zip(NAMES, row.cells):
+                    if len(value) > longest.get(label, 0):
+                        longest = {**longest, label: len(value)}
+                if old is None and self.listed or old is not None and \
+                        (old.ready, old.status, old.restart_count) != (row.ready, row.status, row.restart_count):
+                    notable.append(uid)
+            if bulk:
+                if row is None:
+                    model.rows.pop(uid, None)
+                else:
+                    model.rows[uid] = row
+                continue
+            before, after = model.put(uid, row)
+            if before == after:
+                self.dirty.add(uid)
+            elif before is None or after is None:
+                self.moved.append((before if after is None else after, 1 << 62))
+            else:
+                self.moved.append((min(before, after), max(before, after)))
+        if bulk:
+            model.rebuild()
+            self.full = True
+        if changed is None:
+            self.listed = True
+        mono = time.monotonic()
+        for uid in notable:
+            pos = model.position(uid)
+            if pos is not None and top <= pos <= bottom:
+                self.flash_until[uid] = mono + FLASH_SECONDS
+                self.dirty.add(uid)
+        self.keep_selection(cursor)
+        if longest != self.longest:
+            self.longest = longest
+            self.relayout()
+        self.show_count()
+        self.schedule()
+
+    # --- order, selection, scrolling -----------------------------------------------------
+    def cursor_position(self) -> int | None:
+        if not self.model.order:
             return None
-        try:
-            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
-        except Exception:
-            return None
+        pos = self.model.position(self.cursor_uid) if self.cursor_uid else None
+        return 0 if pos is None else pos
+
+    def body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)   # less the column titles
+
+    def window(self) -> tuple[int, int]:
+        """Positions of the first and last row on screen."""
+        top = int(self.scroll_offset.y)
+        return top, top + self.body_height() - 1
+
+    def keep_selection(self, before: int | None) -> None:
+        """The selected pod went away (deleted, filtered out): select the one
+        that took its place, as k9s does."""
+        if self.cursor_uid is not None and self.cursor_uid not in self.model.keys:
+            order = self.model.order
+            self.cursor_uid = order[min(before or 0, len(order) - 1)] if order else None
+        if self.cursor_uid is not None:
+            self.show_cursor()
+
+    def show_cursor(self, offset: int | None = None) -> None:
+        """Scroll as little as possible to keep the selection on screen (or at
+        `offset` lines below the first row)."""
+        pos = self.cursor_position()
+        if pos is None:
+            return
+        top, height = int(self.scroll_offset.y), self.body_height()
+        if offset is not None:
+            top = pos - offset
+        top = min(max(top, pos - height + 1), pos)
+        top = max(0, min(top, len(self.model) - height))
+        if top != int(self.scroll_offset.y):
+            self.update_size()
+            self.scroll_to(y=top, animate=False)
+
+    def reorder(self, change) -> None:
+        """A new order for every row (filter, sort): the selected pod keeps its
+        place on screen when it can."""
+        pos = self.cursor_position()
+        offset = None if pos is None else pos - int(self.scroll_offset.y)
+        change()
+        self.keep_selection(pos)
+        self.update_size()
+        self.show_cursor(offset)
+        self.show_count()
+        self.refresh()
+
+    def move_to(self, pos: int) -> None:
+        order = self.model.order
+        if not order:
+            return
+        old = self.cursor_position()
+        pos = max(0, min(pos, len(order) - 1))
+        self.cursor_uid = order[pos]
+        for p in (old, pos):
+            self.refresh_position(p)
+        self.show_cursor()
+
+    def action_move(self, delta: int) -> None:
+        pos = self.cursor_position()
+        if pos is not None:
+            self.move_to(pos + delta)
+
+    def action_page(self, pages: int) -> None:
+        pos = self.cursor_position()
+        if pos is not None:
+            self.move_to(pos + pages * max(1, self.body_height() - 1))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.model) - 1)
+
+    def action_sort(self, column: str) -> None:
+        self.sort_by(column)
+
+    def on_click(self, event: events.Click) -> None:
+        at = event.get_content_offset(self)
+        if at is None:
+            return
+        if at.y == 0:            # a column title: sort by it
+            x = at.x + int(self.scroll_offset.x)
+            for column, width in zip(NAMES, self.widths):
+                if x < width + GAP:
+                    self.sort_by(column)
+                    return
+                x -= width + GAP
+            return
+        self.move_to(int(self.scroll_offset.y) + at.y - 1)
+
+    # --- repainting --------------------------------------------------------------------
+    def schedule(self) -> None:
+        if (self.dirty or self.moved or self.full) and self.flush_timer is None and self.is_mounted:
+            self.flush_timer = self.set_timer(REDRAW, self.flush)
+
+    def flush(self) -> None:
+        """Repaint what changed since the last frame, on screen only."""
+        self.flush_timer = None
+        dirty, moved, full = self.dirty, self.moved, self.full
+        self.dirty, self.moved, self.full = set(), [], False
+        self.update_size()
+        if full:
+            self.refresh()
+            return
+        top, bottom = self.window()
+        lines: set[int] = set()
+        for lo, hi in moved:
+            lines.update(range(max(lo, top), min(hi, bottom) + 1))
+        for uid in dirty:
+            pos = self.model.position(uid)
+            if pos is not None and top <= pos <= bottom:
+                lines.add(pos)
+        for pos in lines:
+            self.refresh_position(pos)
+
+    def refresh_position(self, pos: int | None, column: int | None = None) -> None:
+        """Repaint the row at `pos` (or just one of its cells) if on screen."""
+        top, bottom = self.window()
+        if pos is None or not top <= pos <= bottom:
+            return
+        y = pos - top + 1
+        if column is None:   # not the scrollbar: it would be sent along
+            self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
+            return
+        x = sum(w + GAP for w in self.widths[:column]) - int(self.scroll_offset.x)
+        self.refresh(Region(max(0, x), y, self.widths[column] + GAP, 1))
+
+    def update_size(self) -> None:
+        size = Size(sum(self.widths) + GAP * len(NAMES), len(self.model) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def show_count(self) -> None:
+        total, shown = len(self.pods), len(self.model)
+        subtitle = f"/{self.filter}  {shown}/{total}" if self.filter else f"{total}"
+        if subtitle != self.border_subtitle:   # setting it repaints the whole table
+            self.border_subtitle = subtitle
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.tick)
+        self.update_size()
+
+    def on_resize(self) -> None:
+        self.relayout(force=True)
+        if self.cursor_uid is not None:
+            self.show_cursor()
+
+    def relayout(self, force: bool = False) -> None:
+        """Fit the columns to the pane; everything is redrawn when widths change."""
+        avail = self.scrollable_content_region.width
+        if avail <= 0:
+            return
+        widths = fit(avail, self.longest, self.model.sort.column)
+        if widths != self.widths or force:
+            self.widths = widths
+            self.update_size()
+            self.refresh()
+
+    def tick(self) -> None:
+        """Once a second flashes end; every CLOCK seconds AGE and "(5s ago)"
+        move on screen, in the rows on screen whose text changed: under a
+        crash-looping storm every row's "(Ns ago)" moves each second, and a
+        slow link would carry them all."""
+        mono = time.monotonic()
+        for uid, until in list(self.flash_until.items()):
+            if until <= mono:
+                del self.flash_until[uid]
+                self.dirty.add(uid)
+        self.ticks += 1
+        if self.ticks % CLOCK == 0:
+            self.tick_clock()
+        self.schedule()
+
+    def tick_clock(self) -> None:
+        before, self.clock = self.clock, self.now()
+        top, bottom = self.window()
+        order, shown = self.model.order, self.model.shown
+        for pos in range(top, min(bottom + 1, len(order))):
+            row = shown[order[pos]]
+            if row.created is None and not row.last_restart:
+                continue
+            was, now = row.at(before), row.at(self.clock)
+            if was.age != now.age:
+                self.refresh_position(pos, AGE)
+            if was.restarts != now.restarts:
+                self.refresh_position(pos, RESTARTS)
+                if len(now.restarts) > self.longest.get("RESTARTS", 0):  # "(59s ago)" -> "(1m0s ago)"
+                    self.longest = {**self.longest, "RESTARTS": len(now.restarts)}
+                    self.relayout()
+
+    # --- drawing -----------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x, top = int(self.scroll_offset.x), int(self.scroll_offset.y)
+        base = self.rich_style
+        if y == 0:
+            return self.title_strip(base).crop_extend(scroll_x, scroll_x + width, base)
+        pos = top + y - 1
+        order = self.model.order
+        if pos >= len(order):
+            return Strip.blank(width, base)
+        uid = order[pos]
+        cursor = self.get_component_rich_style("pods--cursor") if pos == self.cursor_position() else None
+        flashing = self.flash_until.get(uid, 0) > time.monotonic()
+        strip = self.row_strip(self.model.shown[uid].at(self.clock), base, flashing, cursor)
+        return strip.crop_extend(scroll_x, scroll_x + width, base + cursor if cursor else base)
+
+    def title_strip(self, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("pods--header")
+        arrow = "↓" if self.model.descending else "↑"
+        segments = []
+        for label, width in zip(NAMES, self.widths):
+            text = label + arrow if label == self.model.sort.column else label
+            segments.append(Segment(clip(text, width).ljust(width + GAP), style))
+        return Strip(segments, sum(self.widths) + GAP * len(NAMES)).simplify()
+
+    def row_strip(self, row: PodRow, base: Style, flashing: bool, cursor: Style | None) -> Strip:
+        status = "bold magenta" if row.status == "Terminating" else STYLES[status_class(row.status, row.ready)]
+        styles = ("", "", status, "yellow" if row.restarts != "0" else "", "", "")
+        segments = []
+        for value, style, cut, width in zip(row.cells, styles, CUTS, self.widths):
+            s = base + Style.parse(style) if style else base
+            if flashing:
+                s += Style(reverse=True)
+            if cursor is not None:
+                s += cursor
+            segments.append(Segment(cut(value, width).ljust(width + GAP), s))
+        # one style change per run of same-styled cells: fewer bytes on the wire
+        return Strip(segments, sum(self.widths) + GAP * len(NAMES)).simplify()

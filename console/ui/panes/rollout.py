@@ -16,8 +16,14 @@ def bar(done: int, total: int, width: int = 20) -> str:
 
 class RolloutPane(Static):
     BORDER_TITLE = "Rollout"
+    shown: Rollout | None | bool = False   # what is on screen (False: nothing yet)
 
     def show(self, ro: Rollout | None) -> None:
+        # Called for every batch of pod events: an update relayouts the screen
+        # (auto height), so only a rollout that changed is drawn again.
+        if ro == self.shown:
+            return
+        self.shown = ro
         if ro is None:
             self.update(Text("no Deployment — apply one, or press : to switch namespace", style="dim"))
             return
