@@ -85,7 +85,7 @@ def test_probe_event_continues_indented():
     text = Text("09:13:28 Unhealthy  order-cc74d88b9-wpjm4 Readiness probe failed: Get "
                 '"http://10.244.2.2:8080/actuator/health": dial tcp 10.244.2.2:8080: connect: '
                 "connection refused (x2)")
-    lines = [t.plain for t in Hanging(text).lines(60)]
+    lines = [t.plain for t in Hanging(text).lines(Console(), 60)]
     assert len(lines) > 1 and lines[0].startswith("09:13:28")
     assert all(line.startswith(" " * INDENT) and line[INDENT] != " " for line in lines[1:])
     assert all(len(line) <= 60 for line in lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from rich._wrap import divide_line
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.widgets import RichLog
@@ -33,24 +33,23 @@ class Hanging:
     def __init__(self, text: Text, indent: int = INDENT):
         self.text, self.indent = text, indent
 
-    def lines(self, width: int) -> list[Text]:
+    def lines(self, console: Console, width: int) -> list[Text]:
         plain = self.text.plain
-        if width <= self.indent + 8 or len(plain) <= width:
+        if width <= self.indent + 8 or cell_len(plain) <= width:
             return [self.text]
-        cuts = divide_line(plain, width, fold=True)[:1]
-        first = cuts[0] if cuts else len(plain)
-        rest = plain[first:]
-        cuts += [first + c for c in divide_line(rest, width - self.indent, fold=True)]
-        parts = self.text.divide(cuts)
-        out = [parts[0]]
-        for part in parts[1:]:
+        first = self.text.wrap(console, width, overflow="fold")[0]
+        start = len(first.plain)
+        while plain[start:start + 1] == " ":
+            start += 1
+        out = [first]
+        for part in self.text[start:].wrap(console, width - self.indent, overflow="fold"):
             part.rstrip()
             out.append(Text(" " * self.indent) + part)
-        out[0].rstrip()
+        first.rstrip()
         return out
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.lines(options.max_width):
+        for line in self.lines(console, options.max_width):
             line.no_wrap, line.overflow = True, "ellipsis"
             yield line
 
