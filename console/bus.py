@@ -147,6 +147,78 @@ class ActionDone(Event):
     message: str = ""
 
 
+# --- scenario progress (console.scenario.runner): the console's scenario pane, the
+# headless printer, the recorder and class mode all read these -------------------------
+@dataclass
+class ScenarioStarted(Event):
+    name: ClassVar[str] = "scenario.started"
+    run: str = ""                 # this run (several can share a bus: class mode)
+    scenario: str = ""            # metadata.id
+    title: str = ""
+    mode: str = "run"             # run | play | learner
+    namespace: str = ""
+    steps: list = field(default_factory=list)    # [{"id", "title"}]
+
+
+@dataclass
+class StepStarted(Event):
+    name: ClassVar[str] = "scenario.step"
+    run: str = ""
+    step: str = ""
+    index: int = 0
+    title: str = ""
+    narration: str = ""
+    command: str = ""             # what the lab has the learner type
+    key: str = ""                 # the console key that does the same, if any
+    gate: str = "auto"            # auto | learner: waiting for the person
+
+
+@dataclass
+class CheckResult(Event):
+    """A check's outcome; with final=False, what a wait saw so far (these merge)."""
+    name: ClassVar[str] = "scenario.check"
+    run: str = ""
+    step: str = ""
+    phase: str = ""               # steady | wait | expect | errors | monitor | check
+    check: str = ""               # what is checked, in words
+    ok: bool = False
+    observed: str = ""
+    message: str = ""             # the scenario's own failure message, if any
+    final: bool = True
+
+    @property
+    def key(self):
+        return None if self.final else ("check", self.run, self.step, self.check)
+
+
+@dataclass
+class HintShown(Event):
+    name: ClassVar[str] = "scenario.hint"
+    run: str = ""
+    step: str = ""
+    hint: str = ""
+
+
+@dataclass
+class StepFinished(Event):
+    name: ClassVar[str] = "scenario.step.done"
+    run: str = ""
+    step: str = ""
+    status: str = ""              # passed | failed | skipped | not-run
+    seconds: float = 0.0
+    failures: list = field(default_factory=list)
+
+
+@dataclass
+class ScenarioFinished(Event):
+    name: ClassVar[str] = "scenario.done"
+    run: str = ""
+    scenario: str = ""
+    status: str = ""              # passed | failed | interrupted
+    seconds: float = 0.0
+    counts: dict = field(default_factory=dict)   # {"passed": n, "failed": n, ...}
+
+
 class Subscription:
     def __init__(self, bus: Bus, maxsize: int):
         self._bus = bus

@@ -1,4 +1,4 @@
-"""One entry point: kubelab [tui] | cluster | siege | run | play | replay.
+"""One entry point: kubelab [tui] | cluster | siege | run | lint | play | replay.
 
 Each subcommand lives in its own module with `main(argv: list[str]) -> int`;
 this file only dispatches, so subcommands load nothing they do not need.
@@ -14,6 +14,8 @@ COMMANDS = {
     "tui": ("console.ui.main", "the console (default)"),
     "cluster": ("console.embedded.main", "run the embedded cluster"),
     "siege": ("console.loadgen.cli", "a siege-compatible load generator"),
+    "run": ("console.scenario.cli", "run scenarios headless (pass/fail, reports)"),
+    "lint": ("console.scenario.lint", "check scenario files without a cluster"),
 }
 
 USAGE = "usage: kubelab [COMMAND] [OPTIONS]\n\ncommands:\n" + "".join(
@@ -38,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return module.main(rest) or 0
     except UsageError as exc:
-        print(f"kubelab {name}: {exc}", file=sys.stderr)
+        text = str(exc)
+        if "\n" in text:   # several problems (a scenario file): one per line, then how many
+            print(text, file=sys.stderr)
+            print(f"kubelab {name}: {text.count(chr(10)) + 1} problems", file=sys.stderr)
+        else:
+            print(f"kubelab {name}: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

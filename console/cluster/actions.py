@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.cluster import rest
-from console.cluster.errors import message_of
+from console.cluster.errors import message_of, transient
 from console.cluster.printer import revision
 
 
@@ -40,14 +40,19 @@ class Result:
         return self.ok
 
 
+def failed(exc: BaseException) -> Result:
+    """Result(False, <the API's message>); data["transient"] when trying again may help."""
+    return Result(False, message_of(exc), data={"transient": transient(exc)})
+
+
 def action(fn):
-    """Turn any exception into Result(False, <the API's message>)."""
+    """Turn any exception into a failed Result with the API's message."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs) -> Result:
         try:
             out = fn(*args, **kwargs)
         except Exception as exc:
-            return Result(False, message_of(exc))
+            return failed(exc)
         return out if isinstance(out, Result) else Result(True, str(out))
     return wrapper
 
@@ -140,7 +145,7 @@ def scale_by(conn, deployment: str, delta: int) -> Result:
     try:
         dep = rest.get(conn.api, "Deployment", conn.namespace, deployment)
     except Exception as exc:
-        return Result(False, message_of(exc))
+        return failed(exc)
     return scale(conn, deployment, max(0, int(dep["spec"].get("replicas", 1)) + delta))
 
 

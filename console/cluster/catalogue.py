@@ -73,6 +73,15 @@ class Action:
     check: Callable[[dict], str | None] | None = None   # parameters that only go together
     asks: Callable[[dict, Any], bool] | None = None     # (params, ClusterState): ask first only then
     console: bool = True      # offered by the console (sleep is a scenario's only)
+    short: str = ""           # the parameter a bare value stands for (`sleep: 10s`); default:
+                              # the only required one
+
+    @property
+    def shorthand(self) -> str | None:
+        if self.short:
+            return self.short
+        required = [p.name for p in self.params if p.required]
+        return required[0] if len(required) == 1 else None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -127,7 +136,8 @@ def _one_of(*names: str):
 
 
 # --- runs that are more than one call -------------------------------------------------
-def _docs(ctx, file: str | None, yaml) -> list[dict]:
+def docs_of(ctx, file: str | None, yaml) -> list[dict]:
+    """The documents an apply/delete names: a manifest file, or inline YAML."""
     from console.cluster import rest
     if file is not None:
         return rest.load_manifest(ctx.resolve_file(file))
@@ -138,10 +148,9 @@ def _docs(ctx, file: str | None, yaml) -> list[dict]:
 
 def _apply(ctx, file: str | None = None, yaml=None) -> Result:
     try:
-        docs = _docs(ctx, file, yaml)
+        docs = docs_of(ctx, file, yaml)
     except Exception as exc:
-        from console.cluster.errors import message_of
-        return Result(False, message_of(exc))
+        return actions.failed(exc)
     return actions.apply(ctx.conn, docs)
 
 
@@ -150,10 +159,9 @@ def _delete(ctx, kind: str | None = None, name: str | None = None, selector: str
     if file is None:
         return actions.delete(ctx.conn, kind, name, selector, all, ignoreNotFound)
     try:
-        docs = _docs(ctx, file, None)
+        docs = docs_of(ctx, file, None)
     except Exception as exc:
-        from console.cluster.errors import message_of
-        return Result(False, message_of(exc))
+        return actions.failed(exc)
     lines, ok = [], True
     for doc in docs:
         conn = ctx.conn.switch(namespace=(doc.get("metadata") or {}).get("namespace"))
@@ -174,11 +182,10 @@ def _exec(ctx, pod: str, command, container: str | None = None, timeout: float =
 
 
 def _load_start(ctx, siege: str, name: str | None = None) -> Result:
-    from console.cluster.errors import message_of
     try:
         run = ctx.load.start(siege, name, timescale=ctx.timescale)
     except Exception as exc:
-        return Result(False, message_of(exc))
+        return actions.failed(exc)
     return Result(True, f"load {run.name}: siege {siege}",
                   data={"run": run.name, "undo": {"name": run.name}})
 
@@ -219,7 +226,7 @@ ACTIONS: tuple[Action, ...] = (
            _load_start, keys=(Key("l", "l", "Load"),), undo="load.stop"),
     Action("load.stop", "Stop load", "end a load run early; siege's summary still comes",
            (Param("name", str | None, "the run (default: the newest)", None),),
-           _load_stop, keys=(Key("L", "L", "Stop load"),)),
+           _load_stop, keys=(Key("L", "L", "Stop load"),), short="name"),
     Action("setImage", "Roll out: set image / apply a manifest",
            "kubectl set image deployment/D CONTAINER=IMAGE",
            (DEPLOYMENT, Param("image", str, "the new image, e.g. jinyoung/order:canary"),
@@ -249,7 +256,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("apply", "Apply a manifest", "kubectl apply -f FILE (server-side apply), or inline YAML",
            (Param("file", str | None, "a manifest, relative to manifests/", None),
             Param("yaml", str | dict | list | None, "the documents themselves", None)),
-           _apply, check=_one_of("file", "yaml")),
+           _apply, check=_one_of("file", "yaml"), short="file"),
     Action("delete", "Delete objects",
            "kubectl delete KIND NAME | -l SELECTOR | --all, or kubectl delete -f FILE",
            (Param("kind", str | None, KIND.help, None), Param("name", str | None, "the object", None),
@@ -269,7 +276,7 @@ ACTIONS: tuple[Action, ...] = (
            (Param("pod", str, "the pod", fills="pod"),
             Param("command", str | list, "argv, or one line split as a shell would"),
             Param("container", str | None, "-c (default: the first)", None),
-            Param("timeout", Seconds, "give up after this long", Seconds(60))),
+            Param("timeout", Seconds, "give up after this long", 60.0)),
            _exec),
     Action("liveness.down", "Liveness down", "PUT SERVICE:PORT/actuator/down: one pod behind the "
            "Service turns unhealthy and its liveness probe fails", (SERVICE, Param("port", int, "the port", 8080)),
@@ -332,11 +339,10 @@ def menu(name: str) -> list[Action]:
 
 def call(ctx, name: str, params: dict) -> Result:
     """Run one action; any exception becomes Result(False, the API's words)."""
-    from console.cluster.errors import message_of
     act = BY_NAME.get(name)
     if act is None:
         return Result(False, f"no action {name!r}")
     try:
         return act.run(ctx, **params)
     except Exception as exc:
-        return Result(False, message_of(exc))
+        return actions.failed(exc)

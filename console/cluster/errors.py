@@ -50,3 +50,11 @@ def message_of(exc: BaseException) -> str:
     if isinstance(exc, UsageError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth trying again: the connection, a timeout, 429, 5xx, a write conflict (409).
+    client-go's retry helpers treat the same as retriable."""
+    if isinstance(exc, ApiException):
+        return exc.status in (0, None, 409, 429) or (exc.status or 0) >= 500
+    return isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError, OSError))

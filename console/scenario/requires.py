@@ -1,0 +1,39 @@
+"""Whether a cluster offers what a scenario's `metadata.requires` names, asked the way
+kubectl would find out (metrics.k8s.io answering, the Istio API group served)."""
+
+from __future__ import annotations
+
+import time
+
+from console.cluster import rest
+from console.scenario.model import REQUIREMENTS
+
+
+def unmet(conn, requires: list[str], wait: float = 60.0) -> list[str]:
+    """The requirements that are not there, each with the reason; metrics may take a
+    while to come up on a fresh cluster, so it is given `wait` seconds."""
+    out = []
+    for req in requires:
+        why = _probe(conn, req, wait)
+        if why:
+            out.append(f"needs {req} ({REQUIREMENTS[req]}): {why}")
+    return out
+
+
+def _probe(conn, req: str, wait: float) -> str:
+    if req == "metrics":
+        from console.cluster.metrics import fetch
+        deadline = time.monotonic() + wait
+        while True:
+            m = fetch(conn.api, conn.namespace)
+            if m.available:
+                return ""
+            if time.monotonic() > deadline:
+                return m.hint or "the Metrics API is not available"
+            time.sleep(1.0)
+    if req == "mesh":
+        try:
+            rest.call(conn.api, "GET", "/apis/networking.istio.io")
+        except Exception:
+            return "the API group networking.istio.io is not served"
+    return ""          # siege, apps: nothing to ask the API; the steps will tell
