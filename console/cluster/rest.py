@@ -24,6 +24,7 @@ KINDS = {
     "ConfigMap": ("api/v1", "configmaps", True),
     "Secret": ("api/v1", "secrets", True),
     "Namespace": ("api/v1", "namespaces", False),
+    "Event": ("api/v1", "events", True),
     "Deployment": ("apis/apps/v1", "deployments", True),
     "ReplicaSet": ("apis/apps/v1", "replicasets", True),
     "HorizontalPodAutoscaler": ("apis/autoscaling/v2", "horizontalpodautoscalers", True),
@@ -36,7 +37,7 @@ KINDS = {
 ALIASES = {
     "Pod": ("pods", "pod", "po"), "Service": ("services", "service", "svc"),
     "ConfigMap": ("configmaps", "configmap", "cm"), "Secret": ("secrets", "secret"),
-    "Namespace": ("namespaces", "namespace", "ns"),
+    "Namespace": ("namespaces", "namespace", "ns"), "Event": ("events", "event", "ev"),
     "Deployment": ("deployments", "deployment", "deploy"),
     "ReplicaSet": ("replicasets", "replicaset", "rs"),
     "HorizontalPodAutoscaler": ("horizontalpodautoscalers", "horizontalpodautoscaler", "hpa"),

@@ -99,10 +99,11 @@ class Session:
         self.bus.publish(busmod.ActionDone(action=name, ok=result.ok, message=result.message))
         return result
 
-    def close(self, wait_load: float = 30.0) -> None:
-        """Stop the watches and the load runs (keeping their summaries), then disconnect."""
+    def close(self, wait_load: float = 30.0, disconnect: bool = True) -> None:
+        """Stop the watches and the load runs (keeping their summaries), then disconnect
+        (which stops an embedded cluster the connection started)."""
         self._stop.set()
         self.unwatch()
         self.load.stop_all(wait=wait_load)
-        if self.conn is not None:
+        if disconnect and self.conn is not None:
             self.conn.close()

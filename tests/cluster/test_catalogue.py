@@ -83,4 +83,4 @@ def test_session_runs_catalogue_actions_and_says_so_on_the_bus(cluster):
     assert res.ok and res.message == "No resources found"
     res = session.act("delete", kind="gizmo", name="x")
     assert not res.ok and "doesn't have a resource type 'gizmo'" in res.message
-    session.close(wait_load=0)
+    session.close(wait_load=0, disconnect=False)
