@@ -19,6 +19,21 @@ IMAGES = ["ghcr.io/acmexii/order-liveness:latest", "jinyoung/order:stable",
           "jinyoung/order:canary", "nginx:1.17.0", "nginx:latest"]
 
 
+def variants_of(folder, deployment: str) -> list:
+    """The labs' manifests that roll this Deployment out (a Deployment of that name in them)."""
+    from console.cluster import rest
+    out = []
+    for path in sorted(folder.rglob("*.yaml")) if folder.is_dir() else []:
+        try:
+            docs = rest.load_manifest(path)
+        except Exception:
+            continue
+        if any(d.get("kind") == "Deployment" and (d.get("metadata") or {}).get("name") == deployment
+               for d in docs):
+            out.append(path)
+    return out
+
+
 class Controls:
     """Mixed into KubelabApp."""
 
@@ -97,8 +112,8 @@ class Controls:
         choices = [(img, f"{img}{'  (current)' if ro and img == ro.image else ''}")
                    for img in dict.fromkeys(seen[::-1] + IMAGES)]
         folder = manifests_dir()
-        variants = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-        choices += [(f"manifest:{p}", f"apply manifests/{p.name}") for p in variants]
+        choices += [(f"manifest:{p}", f"apply manifests/{p.relative_to(folder)}")
+                    for p in variants_of(folder, dep)]
 
         def chosen(value: str | None) -> None:
             if not value:
