@@ -7,6 +7,9 @@ client in a child process. Prints the figures; asserts nothing.
 
     .venv/bin/python bench/service_proxy.py [--seconds 10] [--connections 32] [--image nginx]
     .venv/bin/python bench/service_proxy.py --image jinyoung/order:stable --port 8080 --path /orders [--simulated]
+    .venv/bin/python bench/service_proxy.py --mesh     # injected namespace: the stand-in client
+                                                       # Envoy picks an endpoint per request, the
+                                                       # pods' inbound sidecars deliver it
 """
 
 import argparse
@@ -23,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from console.embedded import kubelet  # noqa: E402
 from console.embedded.cluster import Cluster  # noqa: E402
+from console.embedded.mesh.inject import inject  # noqa: E402
 
 CLIENT = r"""
 import asyncio, sys, time, aiohttp
@@ -42,7 +46,7 @@ asyncio.run(main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3])))
 """
 
 
-async def setup(image: str, port: int, simulated: bool):
+async def setup(image: str, port: int, simulated: bool, mesh: bool = False):
     cluster = Cluster(speed=50, nodes=2)
     cluster.spawn(kubelet.run(cluster), "kubelet")
     while getattr(cluster, "kubelet", None) is None:
@@ -50,21 +54,27 @@ async def setup(image: str, port: int, simulated: bool):
     # the proxy's own figure: the app's simulated wait and CPU time are switched off
     ann = {"kubelab.dev/boot-seconds": "0"} if simulated else {
         "kubelab.dev/latency-ms": "0", "kubelab.dev/boot-seconds": "0", "kubelab.dev/cpu-per-request": "0"}
+    if mesh:
+        cluster.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "default", "labels": {"istio-injection": "enabled"}}})
     for i in range(3):
-        cluster.registry.create("pods", {
+        body = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"bench-{i}", "namespace": "default", "labels": {"app": "bench"},
                          "annotations": ann},
             "spec": {"nodeName": f"kubelab-node-{i % 2 + 1}", "restartPolicy": "Always",
                      "containers": [{"name": "app", "image": image,
-                                     "ports": [{"containerPort": port}]}]}})
+                                     "ports": [{"containerPort": port}]}]}}
+        if mesh:
+            inject(body)
+        cluster.registry.create("pods", body)
     cluster.registry.create("services", {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "bench", "namespace": "default"},
         "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80, "targetPort": port, "protocol": "TCP"}]}})
     for _ in range(3000):
         svc = cluster.registry.get("services", "default", "bench")
         ann = (svc["metadata"].get("annotations") or {}).get("kubelab.dev/host-ports")
-        ready = all(w.containers and w.containers[0].app is not None and w.containers[0].app.listening
+        ready = all(w.containers and all(c.app is not None and c.app.listening for c in w.containers)
                     for w in cluster.kubelet.workers.values()) and len(cluster.kubelet.workers) == 3
         if ann and ready:
             return cluster, json.loads(ann)["80"]
@@ -81,8 +91,10 @@ async def main() -> None:
     ap.add_argument("--port", type=int, default=80, help="the app's port (8080 for the order app)")
     ap.add_argument("--simulated", action="store_true",
                     help="keep the app's simulated latency and CPU limit (shows saturation)")
+    ap.add_argument("--mesh", action="store_true",
+                    help="the namespace injected and the pods with sidecars (Envoy per request)")
     args = ap.parse_args()
-    cluster, addr = await setup(args.image, args.port, args.simulated)
+    cluster, addr = await setup(args.image, args.port, args.simulated, args.mesh)
     url = f"http://{addr}{args.path}"
     wrk = shutil.which("wrk")
     if wrk:
@@ -100,7 +112,7 @@ async def main() -> None:
     served = [w.containers[0].app.served for w in cluster.kubelet.workers.values()]
     print(f"service proxy: {rps:,.0f} requests/s to 3 pods ({args.image} {args.path}) over {args.seconds:g} s, "
           f"{args.connections} keep-alive connections, {tool}"
-          f"{', app physics on' if args.simulated else ''}")
+          f"{', app physics on' if args.simulated else ''}{', through the mesh' if args.mesh else ''}")
     print(f"per pod: {served}; cluster process CPU {cpu / args.seconds * 100:.0f}% of one core")
     if wrk:
         for line in text.splitlines():

@@ -100,6 +100,10 @@ class Store:
         obj = self._objs.get(res, {}).get((namespace or "", name))
         return copy.deepcopy(obj) if obj is not None else None
 
+    def peek(self, res: str, namespace: str, name: str) -> dict | None:
+        """Read-only view of one object (no copy, for hot paths). Do not mutate."""
+        return self._objs.get(res, {}).get((namespace or "", name))
+
     def list(self, res: str, namespace: str | None = None) -> list[dict]:
         return [copy.deepcopy(o) for o in self.scan(res, namespace)]
 

@@ -35,6 +35,9 @@ class Network:
         self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
         self._egress: dict[str, Egress] = {}      # pod uid ->
         self.lbs = LoadBalancers(self)
+        from console.embedded.mesh import Mesh   # the mesh builds on network's modules
+
+        self.mesh = Mesh(self)
 
     # -- a pod's outbound path (egress.py) ---------------------------------------------
     def egress(self, worker) -> Egress:
@@ -48,6 +51,8 @@ class Network:
         got = self._egress.get(worker.uid)
         if got is not None and got.worker is worker:
             del self._egress[worker.uid]
+            got.close()
+        self.mesh.forget(worker)
 
     def service_at(self, ip: str) -> tuple[str, str] | None:
         """The Service whose ClusterIP (or LoadBalancer ingress IP) is ip."""
@@ -69,17 +74,13 @@ class Network:
         self._cache[key] = (self.generation, eps)
         return eps
 
-    def app_at(self, ip: str, port: int):
-        kubelet = getattr(self.cluster, "kubelet", None)
-        worker = kubelet.by_ip.get(ip) if kubelet is not None else None
-        return None if worker is None else worker.listener(port)
-
     def address(self, namespace: str, service: str, port: int) -> str | None:
         proxy = self.proxies.get((namespace, service), {}).get(port)
         return proxy.address if proxy else None
 
     # -- keeping listeners in step with Services ---------------------------------------
     def on_change(self, ev) -> None:
+        self.mesh.on_change(ev)
         if ev.res not in WATCHED:
             return
         self.generation += 1
@@ -103,6 +104,9 @@ class Network:
             for key in list(self.proxies):
                 self._close(key, set())
             self.lbs.close_all()
+            self.mesh.close()
+            for egress in list(self._egress.values()):
+                egress.close()
 
     def _close(self, key, keep: set[int], keep_node_ports: set[int] = frozenset()) -> None:
         for port, proxy in list(self.proxies.get(key, {}).items()):
@@ -143,7 +147,8 @@ class Network:
         self._close(key, set(ports), node_ports)
         self._publish(key, svc)
         await self.lbs.sync(key, self.cluster.store.get("services", *key), sorted(ports),
-                            lambda number: HttpConn(self.proxies.get(key, {}).get(number)))
+                            lambda number: HttpConn(self.proxies.get(key, {}).get(number),
+                                                    origin="outside"))
 
     async def _open_node_port(self, key, number: int, node_port) -> None:
         if not isinstance(node_port, int):
@@ -156,7 +161,7 @@ class Network:
             del self._node_ports[node_port]
 
         def connection():   # the Service's proxy of the moment (None: reset)
-            return HttpConn(self.proxies.get(key, {}).get(number))
+            return HttpConn(self.proxies.get(key, {}).get(number), origin="outside")
         try:
             server = await asyncio.get_running_loop().create_server(connection, "127.0.0.1", node_port)
         except OSError as exc:   # taken on this host: the ephemeral address still works

@@ -1,13 +1,20 @@
 """A Service port on a loopback listener, speaking HTTP/1.1 to the pods' apps.
 
-Like kube-proxy (iptables mode), a connection is bound to one READY endpoint,
-picked at random when it opens; no endpoint, or a pod whose app is not
+Like kube-proxy (iptables mode), a plain connection is bound to one READY
+endpoint, picked at random when it opens; no endpoint, or a pod whose app is not
 listening, and the connection is reset. Requests then go straight to the app's
-in-process handler (no second TCP hop).
+in-process handler (no second TCP hop) -- through the pod's inbound sidecar
+when it has one (console/embedded/mesh).
 
-The request path is a pipeline: `policies` (a mesh's DestinationRule or
-VirtualService, later) may answer a request themselves or pick another
-endpoint before the app is called.
+Where a connection comes from decides what it meets (`origin`):
+  "host"     the per-Service listener (kubelab.dev/host-ports): the lab's client
+             pod in the Service's namespace; when that namespace is injected it
+             goes through that pod's Envoy (mesh.stand_in), which picks an
+             endpoint per request and applies DestinationRules/VirtualServices
+  "outside"  NodePorts and LoadBalancer addresses: kube-proxy only
+  "pod"      a pod's egress listener (egress.py): requests routed by Host
+The choice is made when the connection opens, as a sidecar is there or not for
+a connection's life; rule changes act on the next request.
 """
 
 import asyncio
@@ -19,6 +26,7 @@ import time
 from collections import deque
 
 from console.embedded.apps.base import REASONS, Request, Response
+from console.embedded.mesh.router import EnvoyResponse
 
 MAX_HEAD = 64 * 1024
 log = logging.getLogger("kubelab.network")
@@ -45,41 +53,73 @@ def reset(transport) -> None:
 
 
 class ServiceProxy:
-    """One Service port: endpoints, the choice of an endpoint, the pipeline."""
+    """One Service port: its endpoints and what a new connection to it reaches."""
 
     def __init__(self, network, svc: dict, svc_port: dict):
         self.network = network
         self.svc = svc
         self.svc_port = svc_port
-        self.policies: list = []           # callables(proxy, conn, req) -> Response | None
         self.server: asyncio.AbstractServer | None = None
         self.address = ""
         self.connections = 0
         self.requests = 0
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.svc["metadata"].get("namespace") or "default", self.svc["metadata"]["name"])
+
+    @property
+    def fqdn(self) -> str:
+        ns, name = self.key
+        return f"{name}.{ns}.svc.cluster.local"
+
     def endpoints(self) -> list[tuple[str, int]]:
         return self.network.endpoints(self.svc, self.svc_port)
 
-    def connect(self):
-        """An app for a new connection, or None (reset)."""
+    def pick(self):
+        """kube-proxy's choice for a new connection: (pod worker, port), or None."""
         eps = self.endpoints()
         if not eps:
             return None
         ip, port = random.choice(eps)
-        return self.network.app_at(ip, port)
+        kubelet = getattr(self.network.cluster, "kubelet", None)
+        worker = kubelet.by_ip.get(ip) if kubelet is not None else None
+        return None if worker is None else (worker, port)
 
-    def handle(self, conn, req: Request):
-        for policy in self.policies:
-            answer = policy(self, conn, req)
-            if answer is not None:
-                return answer
-        return conn.app.handle(req)
+    def target(self):
+        """What a plain connection reaches: (peer, send(req)), or None (reset)."""
+        picked = self.pick()
+        if picked is None:
+            return None
+        worker, port = picked
+        mesh = self.network.mesh
+        if not mesh.has_sidecar(worker):         # the plain path: the app's own handler
+            app = worker.listener(port)
+            return None if app is None else (app, app.handle)
+        got = mesh.target(worker, self.fqdn, self.svc_port["port"], port)
+        if got is None:
+            return None
+        peer, send = got
+        return peer, lambda req: send(req, True)
+
+    def stand_in(self):
+        """The connection's Envoy when host traffic meets the mesh (injected namespace)."""
+        mesh = self.network.mesh
+        ns, _ = self.key
+        if not mesh.injected(ns):
+            return None
+        envoy = mesh.stand_in(ns)
+        worker, key, port = envoy.worker(), self.key, self.svc_port["port"]
+        return envoy, lambda req: envoy.forward(key, port, req, True, worker)
 
 
 class HttpConn(asyncio.Protocol):
-    def __init__(self, proxy: "ServiceProxy | None"):
+    def __init__(self, proxy: "ServiceProxy | None", origin: str = "host", egress=None):
         self.proxy = proxy
-        self.app = None
+        self.origin = origin
+        self.egress = egress          # origin "pod": the pod's egress (egress.py)
+        self.app = None               # the peer: an app, a pod's sidecar, an Envoy
+        self.send = None              # req -> Response | awaitable
         self.transport = None
         self.buf = b""
         self.queue: deque = deque()
@@ -91,9 +131,13 @@ class HttpConn(asyncio.Protocol):
     # -- connection ----------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        if self.proxy is not None:
+        if self.origin == "pod":
+            self.app, self.send = self.egress.listener_peer(self)
+        elif self.proxy is not None:
             self.proxy.connections += 1
-        self.app = self.proxy.connect() if self.proxy is not None else None
+            got = (self.origin == "host" and self.proxy.stand_in()) or self.proxy.target()
+            if got:
+                self.app, self.send = got
         if self.app is None:
             reset(transport)
             return
@@ -202,9 +246,10 @@ class HttpConn(asyncio.Protocol):
             if app is None or not app.listening:
                 reset(self.transport)      # the app died under this connection
                 return
-            self.proxy.requests += 1
+            if self.proxy is not None:
+                self.proxy.requests += 1
             try:
-                result = self.proxy.handle(self, req)
+                result = self.send(req)
             except Exception:   # a simulated app's bug answers 500, never kills the proxy
                 log.exception("app handler")
                 result = Response(500, b"", "text/plain")
@@ -231,12 +276,29 @@ class HttpConn(asyncio.Protocol):
         self._maybe_continue()
 
     def _write(self, resp: Response, keep: bool, method: str = "GET") -> None:
+        if isinstance(resp, EnvoyResponse):
+            self._write_envoy(resp, keep, method)
+            return
         extra = "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
         head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
                 f"Content-Type: {resp.content_type}\r\nContent-Length: {len(resp.body)}\r\n"
                 f"{extra}{'' if keep else 'Connection: close' + chr(13) + chr(10)}").encode()
         body = b"" if method == "HEAD" else resp.body
         self.transport.write(head + b"Date: " + _date() + b"\r\n\r\n" + body)
+        if not keep:
+            self.transport.close()
+
+    def _write_envoy(self, resp: Response, keep: bool, method: str) -> None:
+        """Envoy's HTTP/1.1 codec: lower-case names, date then server last."""
+        tail = {k: resp.headers[k] for k in ("server", "x-envoy-upstream-service-time")
+                if k in resp.headers}
+        extra = "".join(f"{k.lower()}: {v}\r\n" for k, v in resp.headers.items() if k not in tail)
+        head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
+                f"content-length: {len(resp.body)}\r\ncontent-type: {resp.content_type}\r\n"
+                f"{extra}date: ").encode() + _date() + "".join(
+                    f"\r\n{k}: {v}" for k, v in tail.items()).encode() + \
+            (b"\r\n\r\n" if keep else b"\r\nconnection: close\r\n\r\n")
+        self.transport.write(head + (b"" if method == "HEAD" else resp.body))
         if not keep:
             self.transport.close()
 
