@@ -270,8 +270,10 @@ class UpstreamCluster:
             return hosts[i]
         if self.lb == "RANDOM":
             return random.choice(hosts)
-        a, b = random.sample(hosts, 2)      # LEAST_REQUEST (istio's default): two choices
-        return a if a.active <= b.active else b
+        # LEAST_REQUEST (istio's default): the less busy of two random picks (with
+        # replacement); a host that fails fast looks idle and draws traffic, as in Envoy
+        a, b = random.choice(hosts), random.choice(hosts)
+        return b if b.active < a.active else a
 
     def pool(self, worker: int, host: Host) -> HostPool:
         key = (worker, host.key)
