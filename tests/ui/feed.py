@@ -22,6 +22,7 @@ async def feed(app, pilot, with_load=True):
     for ev in rest:
         app.bus.publish(ev)
     await until(pilot, lambda: len(app.query_one("#pods").printed) == 5
+                and not app.query_one("#pods").pending
                 and len(app.state.events) == 5 and app.state.links.get("services"))
     if with_load:
         app.query_one("#load").started("-c20 -t40S http://order:8080/orders", 40)

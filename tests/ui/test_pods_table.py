@@ -117,7 +117,7 @@ async def test_a_changed_row_flashes_then_settles_and_a_new_pod_flashes():
         assert not reversed_line(table, uid)
         pod = copy.deepcopy(table.pods[uid])
         pod["status"]["containerStatuses"][0]["ready"] = True
-        pod["status"]["conditions"][0]["status"] = "True"
+        pod["status"]["conditions"][0].update(status="True", lastTransitionTime=data.iso(data.NOW))
         a.bus.publish(bus.ObjectChanged(kind="pods", type="MODIFIED", obj=pod))
         await until(pilot, lambda: table.printed[uid].ready == "1/1")
         assert reversed_line(table, uid)
@@ -186,6 +186,13 @@ async def test_the_selection_follows_its_pod_through_adds_and_deletes():
         await until(pilot, lambda: len(table.printed) == 50)
         assert table.selected_uid() == picked
         assert "web-00003" in "\n".join(screen_lines(table))              # scrolled along
+        table.scroll_to(y=30, animate=False)                             # looking elsewhere
+        await pilot.pause()
+        changed = copy.deepcopy(table.pods[picked])
+        changed["status"]["containerStatuses"][0]["restartCount"] = 42
+        a.bus.publish(bus.ObjectChanged(kind="pods", type="MODIFIED", obj=changed))
+        await until(pilot, lambda: table.printed[picked].restart_count == 42)
+        assert int(table.scroll_offset.y) == 30                           # not pulled back
         gone = copy.deepcopy(table.pods[picked])
         a.bus.publish(bus.ObjectChanged(kind="pods", type="DELETED", obj=gone))
         await until(pilot, lambda: picked not in table.printed)

@@ -76,7 +76,8 @@ getattr(self, "_update_count")
 """
     found = violations(old)
     assert len(found) == 8, found
-    assert not violations("self.batch_done = 1\nself._batch_done_here = 2\nfrom textual.widgets import DataTable")
+    ours = "self.batch_done = 1\nself._batch_done_here = 2\nfrom textual.widgets import DataTable"
+    assert not violations(ours)
 
 
 def test_console_ui_uses_no_private_name_of_textual_or_rich():

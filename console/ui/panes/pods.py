@@ -28,13 +28,21 @@ from console.cluster.printer import PodRow, pod_row, status_class
 from console.ui.panes.columns import GAP, NAMES, clip, fit, squeeze
 from console.ui.panes.rows import SORTS, PodRows
 
-STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim"}
+STYLES = {"good": "green", "warn": "yellow", "bad": "bold red", "done": "dim",
+          "terminating": "bold magenta", "restarted": "yellow"}
+# NO_COLOR: what must stand out does so without colour (Textual greys the rest)
+PLAIN = {"good": "", "warn": "", "bad": "bold", "done": "dim", "terminating": "italic", "restarted": ""}
 FLASH_SECONDS = 1.5
 REDRAW = 0.25       # data-driven repaints at most this often: a storm repaints a line once per frame
 CLOCK = 2           # seconds between repaints of ages that moved (k9s refreshes every 2 s)
 CUTS = (squeeze, clip, clip, clip, clip, squeeze)
 AGE, RESTARTS = NAMES.index("AGE"), NAMES.index("RESTARTS")
 SORT_KEYS = {"N": "NAME", "R": "READY", "S": "STATUS", "T": "RESTARTS", "A": "AGE", "O": "NODE"}
+
+
+def worth_a_flash(old: PodRow, new: PodRow) -> bool:
+    """What a person watches changed: READY, STATUS or the restart count."""
+    return (old.ready, old.status, old.restart_count) != (new.ready, new.status, new.restart_count)
 
 
 class PodsTable(ScrollView, can_focus=True):
@@ -79,6 +87,7 @@ class PodsTable(ScrollView, can_focus=True):
         self.pods: dict[str, dict] = {}
         self.source: dict[str, dict] = {}    # uid -> the pod its row was printed from
         self.flash_until: dict[str, float] = {}
+        self.flash_seconds = FLASH_SECONDS
         self.filter = ""
         self.longest: dict[str, int] = {}    # column -> the widest value seen
         self.widths = fit(80, {}, "NAME")
@@ -89,6 +98,7 @@ class PodsTable(ScrollView, can_focus=True):
         self.moved: list[tuple[int, int]] = []   # position ranges whose rows changed places
         self.full = False
         self.flush_timer = None
+        self.last_flush = 0.0
         self.ticks = 0
 
     # --- the App's interface --------------------------------------------------------
@@ -149,8 +159,7 @@ class PodsTable(ScrollView, can_focus=True):
                 for label, value in zip(NAMES, row.cells):
                     if len(value) > longest.get(label, 0):
                         longest = {**longest, label: len(value)}
-                if old is None and self.listed or old is not None and \
-                        (old.ready, old.status, old.restart_count) != (row.ready, row.status, row.restart_count):
+                if old is None and self.listed or old is not None and worth_a_flash(old, row):
                     notable.append(uid)
             if bulk:
                 if row is None:
@@ -158,25 +167,29 @@ class PodsTable(ScrollView, can_focus=True):
                 else:
                     model.rows[uid] = row
                 continue
-            before, after = model.put(uid, row)
-            if before == after:
+            moved = model.put(uid, row)
+            if moved is None:
                 self.dirty.add(uid)
-            elif before is None or after is None:
+                continue
+            before, after = moved
+            if before is None or after is None:     # rows below shift by one
                 self.moved.append((before if after is None else after, 1 << 62))
-            else:
+            elif before != after:
                 self.moved.append((min(before, after), max(before, after)))
+            else:
+                self.dirty.add(uid)
         if bulk:
             model.rebuild()
             self.full = True
         if changed is None:
             self.listed = True
         mono = time.monotonic()
+        on_screen = set(self.on_screen())
         for uid in notable:
-            pos = model.position(uid)
-            if pos is not None and top <= pos <= bottom:
-                self.flash_until[uid] = mono + FLASH_SECONDS
+            if uid in on_screen:
+                self.flash_until[uid] = mono + self.flash_seconds
                 self.dirty.add(uid)
-        self.keep_selection(cursor)
+        self.keep_selection(cursor, follow=cursor is not None and top <= cursor <= bottom)
         if longest != self.longest:
             self.longest = longest
             self.relayout()
@@ -198,13 +211,19 @@ class PodsTable(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         return top, top + self.body_height() - 1
 
-    def keep_selection(self, before: int | None) -> None:
+    def on_screen(self) -> list[str]:
+        """The uids of the rows on screen, top to bottom."""
+        top, bottom = self.window()
+        return self.model.order[top:bottom + 1]
+
+    def keep_selection(self, before: int | None, follow: bool = True) -> None:
         """The selected pod went away (deleted, filtered out): select the one
-        that took its place, as k9s does."""
+        that took its place, as k9s does. With `follow`, scroll to keep the
+        selection on screen (not when it was scrolled away from on purpose)."""
         if self.cursor_uid is not None and self.cursor_uid not in self.model.keys:
             order = self.model.order
             self.cursor_uid = order[min(before or 0, len(order) - 1)] if order else None
-        if self.cursor_uid is not None:
+        if self.cursor_uid is not None and follow:
             self.show_cursor()
 
     def show_cursor(self, offset: int | None = None) -> None:
@@ -279,13 +298,26 @@ class PodsTable(ScrollView, can_focus=True):
         self.move_to(int(self.scroll_offset.y) + at.y - 1)
 
     # --- repainting --------------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        """Changes not on screen yet (a coalesced repaint is due)."""
+        return bool(self.dirty or self.moved or self.full)
+
     def schedule(self) -> None:
-        if (self.dirty or self.moved or self.full) and self.flush_timer is None and self.is_mounted:
-            self.flush_timer = self.set_timer(REDRAW, self.flush)
+        """The first change after a quiet spell is drawn at once; more within
+        REDRAW wait for one repaint at the end of it."""
+        if not self.pending or self.flush_timer is not None or not self.is_mounted:
+            return
+        wait = self.last_flush + REDRAW - time.monotonic()
+        if wait <= 0:
+            self.flush()
+        else:
+            self.flush_timer = self.set_timer(wait, self.flush)
 
     def flush(self) -> None:
         """Repaint what changed since the last frame, on screen only."""
         self.flush_timer = None
+        self.last_flush = time.monotonic()
         dirty, moved, full = self.dirty, self.moved, self.full
         self.dirty, self.moved, self.full = set(), [], False
         self.update_size()
@@ -296,10 +328,7 @@ class PodsTable(ScrollView, can_focus=True):
         lines: set[int] = set()
         for lo, hi in moved:
             lines.update(range(max(lo, top), min(hi, bottom) + 1))
-        for uid in dirty:
-            pos = self.model.position(uid)
-            if pos is not None and top <= pos <= bottom:
-                lines.add(pos)
+        lines.update(top + i for i, uid in enumerate(self.on_screen()) if uid in dirty)
         for pos in lines:
             self.refresh_position(pos)
 
@@ -405,8 +434,9 @@ class PodsTable(ScrollView, can_focus=True):
         return Strip(segments, sum(self.widths) + GAP * len(NAMES)).simplify()
 
     def row_strip(self, row: PodRow, base: Style, flashing: bool, cursor: Style | None) -> Strip:
-        status = "bold magenta" if row.status == "Terminating" else STYLES[status_class(row.status, row.ready)]
-        styles = ("", "", status, "yellow" if row.restarts != "0" else "", "", "")
+        look = PLAIN if self.app.no_color else STYLES
+        status = look["terminating" if row.status == "Terminating" else status_class(row.status, row.ready)]
+        styles = ("", "", status, look["restarted"] if row.restarts != "0" else "", "", "")
         segments = []
         for value, style, cut, width in zip(row.cells, styles, CUTS, self.widths):
             s = base + Style.parse(style) if style else base

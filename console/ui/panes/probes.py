@@ -63,6 +63,11 @@ class ProbeLog(RichLog):
         self.entries: deque[Text] = deque(maxlen=KEEP)
         self.cut_at = 0
 
+    def style_of(self, reason: str) -> str:
+        """NO_COLOR: the alarming reasons stay bold, colour goes (Textual greys it)."""
+        style = STYLE.get(reason, "")
+        return ("bold" if "bold" in style else "") if self.app.no_color else style
+
     def width_now(self) -> int:
         return self.scrollable_content_region.width
 
@@ -90,7 +95,7 @@ class ProbeLog(RichLog):
         for line in lines:
             self.seen += 1
             stamp = time.strftime("%H:%M:%S", time.localtime(line.ts))
-            text = Text.assemble((stamp + " ", "dim"), (f"{line.reason:<10}", STYLE.get(line.reason, "")),
+            text = Text.assemble((stamp + " ", "dim"), (f"{line.reason:<10}", self.style_of(line.reason)),
                                  " ", (line.obj.split("/", 1)[-1], "bold"), " ", line.message)
             if line.count > 1:
                 text.append(f" (x{line.count})", style="dim")

@@ -86,24 +86,26 @@ class PodRows:
             return None
         return bisect_left(self.order, key, key=self.keys.__getitem__)
 
-    def put(self, uid: str, row: PodRow | None) -> tuple[int | None, int | None]:
-        """Add, change (row) or remove (None) one pod; returns its position
-        before and after (None where not shown)."""
-        old = self.position(uid)
+    def put(self, uid: str, row: PodRow | None) -> tuple[int | None, int | None] | None:
+        """Add, change (row) or remove (None) one pod. Returns None when the
+        row kept its place (no search needed: the common case under a storm),
+        else its positions before and after (None where not shown)."""
         if row is None:
             self.rows.pop(uid, None)
         else:
             self.rows[uid] = row
-        shown = row is not None and matches(row, self.needle)
-        key = self.key(row) if shown else None
-        if old is not None and key == self.keys[uid]:
+        key = self.key(row) if row is not None and matches(row, self.needle) else None
+        old_key = self.keys.get(uid)
+        if key is not None and key == old_key:
             self.shown[uid] = row
-            return old, old
-        if old is not None:
+            return None
+        old = None
+        if old_key is not None:
+            old = self.position(uid)
             del self.order[old]
             del self.keys[uid]
             del self.shown[uid]
-        if not shown:
+        if key is None:
             return old, None
         self.keys[uid] = key
         self.shown[uid] = row
