@@ -7,6 +7,8 @@ decoding and storing it, in kube-apiserver's order.
                                        server re-defaults a webhook-patched object
   validate  fn(obj, old) -> [(path, message)]   field validation (validation.py);
                                        any cause -> 422 Invalid
+  webhook   fn(registry, obj, old)     validating admission webhooks (istio's
+                                       validation.istio.io); raise Denied to refuse
   allocate  fn(registry, obj, old)     defaulting that needs the store (Service
                                        clusterIP / nodePort)
 
@@ -18,7 +20,7 @@ time (`registry.admission.add("mutate", "pods", fn)`) is that cluster's alone.
 
 from typing import Callable
 
-PHASES = ("default", "mutate", "validate", "allocate")
+PHASES = ("default", "mutate", "validate", "webhook", "allocate")
 
 
 class Invalid(Exception):
@@ -32,6 +34,15 @@ class Invalid(Exception):
 
 class Forbidden(Exception):
     """403: e.g. new content in a namespace that is being terminated."""
+
+
+class Denied(Forbidden):
+    """A validating admission webhook said no: 400 with no reason, worded as the API
+    server words it (kubectl: Error from server: admission webhook "x" denied the
+    request: ...)."""
+
+    def __init__(self, webhook: str, message: str):
+        super().__init__(f'admission webhook "{webhook}" denied the request: {message}')
 
 
 class Admission:
@@ -70,5 +81,7 @@ class Admission:
             causes += fn(obj, old) or []
         if causes:
             raise Invalid(obj.get("kind", res), obj["metadata"].get("name", ""), causes)
+        for fn in hooks["webhook"].get(res, ()):
+            fn(registry, obj, old)
         for fn in hooks["allocate"].get(res, ()):
             fn(registry, obj, old)

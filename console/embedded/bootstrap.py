@@ -6,6 +6,7 @@ cluster."""
 
 import asyncio
 
+from console.embedded.mesh import schema as schema_for
 from console.embedded.store import Conflict
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -104,7 +105,10 @@ def crd(kind) -> dict:
                                   ("Hosts", "string", ".spec.hosts")]}.get(kind.kind, [])
     printer = [{"name": n, "type": t, "jsonPath": p} for n, t, p in columns] + [
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    if kind.key in schema_for.SPECS:
+        schema = {"openAPIV3Schema": schema_for.crd_schema(kind.key)}
+    else:
+        schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
             "metadata": {"name": kind.key, "labels": {"app": "istio-pilot"}},
             "spec": {"group": kind.group, "scope": "Namespaced",

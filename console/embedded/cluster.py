@@ -23,6 +23,7 @@ log = logging.getLogger("kubelab.cluster")
 # In start order. Kubelets register the Nodes; controllers then schedule onto them.
 COMPONENTS = [
     "console.embedded.bootstrap",
+    "console.embedded.mesh.istiod",     # its admission webhooks before anyone writes pods
     "console.embedded.kubelet",
     "console.embedded.controllers",
 ]

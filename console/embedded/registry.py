@@ -13,11 +13,11 @@ from datetime import timedelta
 from typing import Callable
 
 from console.embedded import defaults, validation
-from console.embedded.admission import Admission, Forbidden, Invalid
+from console.embedded.admission import Admission, Denied, Forbidden, Invalid
 from console.embedded.clock import Clock
 from console.embedded.store import Conflict, NotFound, Store
 
-__all__ = ["Registry", "Invalid", "Forbidden", "builtin_admission", "random_suffix"]
+__all__ = ["Registry", "Invalid", "Forbidden", "Denied", "builtin_admission", "random_suffix"]
 
 # Kinds whose status is written only through the /status subresource.
 STATUS_SUBRESOURCE = {

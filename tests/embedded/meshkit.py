@@ -5,10 +5,11 @@ import asyncio
 import contextlib
 import json
 
-from console.embedded.mesh.inject import inject
+from console.embedded.mesh import istiod
 from kubelet_helpers import kubelet_cluster, pod
 from waits import until
 
+OVERFLOW_BODY = b"upstream connect error or disconnect/reset before headers. reset reason: overflow"
 DR = "destinationrules.networking.istio.io"
 VS = "virtualservices.networking.istio.io"
 LAB_DR = {"host": "order", "trafficPolicy": {
@@ -21,6 +22,8 @@ LAB_DR = {"host": "order", "trafficPolicy": {
 @contextlib.asynccontextmanager
 async def mesh_cluster(speed: float = 20, injected: bool = True, ns: str = "default"):
     async with kubelet_cluster(speed=speed) as cluster:
+        cluster.spawn(istiod.run(cluster), "istiod")
+        await asyncio.sleep(0)          # its webhooks in place before the first pod
         labels = {"istio-injection": "enabled"} if injected else {}
         cluster.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                "metadata": {"name": ns, "labels": labels}})
@@ -32,12 +35,12 @@ def app_pod(cluster, name, app="order", image="example/app", labels=None, node=1
     ann = {"kubelab.dev/boot-seconds": "0", "kubelab.dev/latency-ms": "1",
            "kubelab.dev/cpu-per-request": "0.5"}
     ann.update({f"kubelab.dev/{k.replace('_', '-')}": str(v) for k, v in annotations.items()})
-    body = pod(name, image=image, ns=ns, labels={"app": app, **(labels or {})},
-               node=f"kubelab-node-{node}", annotations=ann,
-               container={"ports": [{"containerPort": 8080}]})
-    if sidecar:
-        inject(body)
-    return cluster.registry.create("pods", body)
+    labels = {"app": app, **(labels or {})}
+    if not sidecar:
+        labels["sidecar.istio.io/inject"] = "false"
+    body = pod(name, image=image, ns=ns, labels=labels, node=f"kubelab-node-{node}",
+               annotations=ann, container={"ports": [{"containerPort": 8080}]})
+    return cluster.registry.create("pods", body)      # istiod's injector adds the sidecar
 
 
 def service(cluster, name, port=8080, target=8080, ns="default", selector=None):

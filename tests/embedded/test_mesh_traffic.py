@@ -5,11 +5,10 @@ timeouts and faults apply, and a rule's change acts on the next request."""
 
 import json
 
-from meshkit import (DR, LAB_DR, VS, Raw, all_ready, app_pod, get, host_address, load,
-                     mesh_cluster, rule, service)
+from meshkit import (DR, LAB_DR, OVERFLOW_BODY as OVERFLOW, VS, Raw, all_ready, app_pod, get,
+                     host_address, load, mesh_cluster, rule, service)
 from waits import until
 
-OVERFLOW = b"upstream connect error or disconnect/reset before headers. reset reason: overflow"
 
 
 async def test_host_traffic_into_an_injected_namespace_goes_through_envoy():

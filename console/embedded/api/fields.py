@@ -13,10 +13,17 @@ import kubernetes.client.models as models
 
 from console.embedded.api.status import bad_request
 from console.embedded.kinds import Kind
+from console.embedded.mesh.schema import SPECS as _CRD_SPECS
+from console.embedded.mesh.schema import unknown as crd_unknown
 
 _LIST = re.compile(r"^[Ll]ist\[(.+)\]$")
 _DICT = re.compile(r"^[Dd]ict\(?\[?str, (.+?)[\])]$")
 SCALARS = {"str", "int", "bool", "float", "datetime", "date", "bytes", "object"}
+
+
+def crd_spec(key: str):
+    """The structural schema of a custom kind's spec (the Istio kinds), or None."""
+    return _CRD_SPECS.get(key)
 
 
 def model_for(kind: Kind, version: str):
@@ -141,18 +148,23 @@ def validate(request, kind: Kind, version: str, obj: dict, headers: dict) -> Non
     """Reject values of the wrong type; apply the request's fieldValidation to
     unknown fields (pruned in place)."""
     model = model_for(kind, version)
-    if model is None:
+    spec_schema = crd_spec(kind.key) if model is None else None
+    if model is None and spec_schema is None:
         return
-    err = type_error(obj, model.__name__, "")
-    if err:
-        raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
-                          f"{kind.kind}: {err}")
+    if model is not None:
+        err = type_error(obj, model.__name__, "")
+        if err:
+            raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
+                              f"{kind.kind}: {err}")
     mode = request.query.get("fieldValidation", "Warn") if request is not None else "Ignore"
     if mode not in ("Strict", "Warn", "Ignore"):
         raise bad_request(f"fieldValidation: Unsupported value: \"{mode}\": supported values: "
                           "\"Ignore\", \"Strict\", \"Warn\"")
     unknown: list[str] = []
-    unknown_fields(obj, model.__name__, "", unknown, prune=True)
+    if model is not None:
+        unknown_fields(obj, model.__name__, "", unknown, prune=True)
+    elif isinstance(obj.get("spec"), dict):     # a custom kind with a structural schema
+        unknown = crd_unknown(obj["spec"], spec_schema, "spec", prune=True)
     if not unknown:
         return
     msgs = [f'unknown field "{f}"' for f in unknown]

@@ -18,7 +18,7 @@ from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
                                          invalid, not_found, respond, success)
 from console.embedded.kinds import Catalogue, Kind, Provider
-from console.embedded.registry import Forbidden, Invalid
+from console.embedded.registry import Denied, Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
 
 NAMESPACE_SUBRESOURCES = {"status", "finalize"}
@@ -69,6 +69,8 @@ def _rest_error(t: Target, exc: Exception, name: str) -> ApiError:
         return conflict(k.resource, name, k.group)
     if isinstance(exc, Invalid):
         return invalid(k.kind, name, exc.causes, k.group)
+    if isinstance(exc, Denied):
+        return ApiError(400, str(exc), "")
     if isinstance(exc, Forbidden):
         return ApiError(403, str(exc), "Forbidden", {"name": name, "kind": k.resource})
     raise exc
@@ -271,7 +273,7 @@ async def update(request, cluster, t: Target) -> web.Response:
 def write(cluster, t: Target, obj: dict, dry_run: bool = False) -> dict:
     try:
         return cluster.registry.update(t.kind.key, obj, subresource=t.sub, dry_run=dry_run)
-    except (Conflict, Invalid, NotFound) as exc:
+    except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, t.name or "")
 
 

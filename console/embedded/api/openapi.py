@@ -21,9 +21,10 @@ from aiohttp import web
 
 from console.embedded import kinds
 from console.embedded.kinds import Catalogue
-from console.embedded.api.fields import _DICT, _LIST, fields_of, model_for
+from console.embedded.api.fields import _DICT, _LIST, crd_spec, fields_of, model_for
 from console.embedded.api.patch import MERGE_KEYS, PRIMITIVE
 from console.embedded.api.status import ApiError
+from console.embedded.mesh.schema import crd_schema
 
 PREFIX = "io.k8s.kubelab."
 SCALARS = {"str": {"type": "string"}, "int": {"type": "integer", "format": "int64"},
@@ -118,7 +119,8 @@ def _kind_schema(k: kinds.Kind, version: str, schemas: dict) -> str:
         schemas[schema_name(name)] = {"type": "object", "properties": {
             "apiVersion": {"type": "string"}, "kind": {"type": "string"},
             "metadata": {"allOf": [_ref("V1ObjectMeta")]},
-            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "spec": (crd_schema(k.key)["properties"]["spec"] if crd_spec(k.key) is not None
+                     else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
     schemas[schema_name(name)]["x-kubernetes-group-version-kind"] = _gvk(k, version)
     return name

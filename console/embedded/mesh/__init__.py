@@ -17,11 +17,8 @@ host connection to it). Outside traffic (LoadBalancer addresses, NodePorts)
 meets no client sidecar, only the endpoint pods' inbound ones.
 """
 
-import asyncio
-
 from console.embedded.mesh.config import DR, VS, MeshConfig
 from console.embedded.mesh.envoy import Envoy, Inbound
-from console.embedded.mesh.inject import CA_CONFIGMAP, ca_configmap
 from console.embedded.mesh.pool import ConnectFailure
 from console.embedded.network.upstream import exchange
 
@@ -48,28 +45,6 @@ class Mesh:
                 envoy = self._stand_ins.pop(name, None)
                 if envoy is not None:
                     envoy.close()
-            elif self.injected(name):
-                self._publish_ca(name)
-        elif ev.res == "pods" and ev.type == "ADDED" and any(
-                c.get("name") == SIDECAR for c in (ev.obj.get("spec") or {}).get("containers") or []):
-            self._publish_ca(ev.obj["metadata"].get("namespace") or "default")
-
-    def _publish_ca(self, namespace: str) -> None:
-        """istiod's root certificate ConfigMap, which injected pods mount."""
-        store = self.cluster.store
-        if store.peek("configmaps", namespace, CA_CONFIGMAP) is not None:
-            return
-
-        def create():
-            ns = store.peek("namespaces", "", namespace)
-            if (ns is not None and ns["metadata"].get("deletionTimestamp")) \
-                    or store.peek("configmaps", namespace, CA_CONFIGMAP) is not None:
-                return
-            try:
-                self.cluster.registry.create("configmaps", ca_configmap(namespace))
-            except Exception:       # raced with another writer: it is there either way
-                pass
-        asyncio.get_running_loop().call_soon(create)
 
     # -- who has a sidecar -----------------------------------------------------------
     @staticmethod
