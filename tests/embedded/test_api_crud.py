@@ -90,7 +90,8 @@ def test_every_kind_round_trips(cluster, api):
                 "connectionPool": {"tcp": {"maxConnections": 1}}}}},
         f"/apis/networking.istio.io/v1alpha3/namespaces/{ns}/virtualservices": {
             "apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService",
-            "metadata": {"name": "vs"}, "spec": {"hosts": ["order"]}},
+            "metadata": {"name": "vs"}, "spec": {"hosts": ["order"], "http": [
+                {"route": [{"destination": {"host": "order"}}]}]}},
     }
     for path, obj in objs.items():
         code, _, made = call(cluster, "POST", path, obj)
