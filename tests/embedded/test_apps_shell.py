@@ -6,15 +6,16 @@ import pytest
 
 from console.embedded.apps.fs import FileSystem
 from console.embedded.apps.shell import GNU, IO, Shell
+from console.embedded.apps.streams import Capture
 
 
 async def run(script, flavor="busybox", fs=None):
     async def sleep(seconds):
         await asyncio.sleep(0)
-    out = []
+    out = Capture()
     sh = Shell(fs or FileSystem(), sleep, flavor=flavor)
-    code = await sh.run_script(script, IO(out.append, out.append))
-    return code, "".join(out)
+    code = await sh.run_script(script, IO(out, out))
+    return code, out.text()
 
 
 @pytest.mark.parametrize("script, code, output", [

@@ -11,7 +11,9 @@ import random
 from dataclasses import dataclass, field
 
 from console.embedded.apps.fs import FileSystem
-from console.embedded.apps.shell import GNU, IO, Shell
+from console.embedded.apps.procs import HUP, INT, QUIT, TERM, ProcTable
+from console.embedded.apps.shell import GNU, IO, SHELL_ONLY, Shell
+from console.embedded.apps.streams import Capture
 
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
            400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -116,6 +118,7 @@ class App:
     latency_ms = 2.0
     error_rate = 0.0
     stop_exit: int | None = 143      # exit code on SIGTERM; None: SIGTERM is ignored
+    handles = frozenset({TERM, INT, HUP})   # signals PID 1 has handlers for (kill from inside)
     idle_millicores = 1.0
     memory_mb = 50.0                 # resident set once booted: over limits.memory -> OOMKilled
 
@@ -123,9 +126,9 @@ class App:
         self.ctx = ctx
         self.clock = ctx.clock
         self.fs = FileSystem(ctx.files)
-        self.shell = Shell(self.fs, self.clock.sleep, env=ctx.env, flavor=self.flavor,
-                           hostname=ctx.pod)
-        self.shell.net = ctx.net
+        self.procs = ProcTable(self.clock)
+        self.shell = self.new_shell()      # PID 1's own shell, for images that run one
+        self.shell.pid = 1
         self.cpu = Cpu(self.clock, self.idle_millicores)
         self.listening: set[int] = set()
         self.connections: set = set()     # the Service proxy's connections to this app
@@ -139,10 +142,28 @@ class App:
         self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
         self.memory_mb = annotation_float(ctx, "memory-mb", self.memory_mb)
         self.cores = cpu_cores(ctx.spec)
+        self.procs.start_init(self.cmdline(), self.signal).cpu = self.cpu.usage_core_seconds
 
     def start_error(self) -> str | None:
         """Why the runtime cannot start this process (a missing binary), or None."""
         return None
+
+    def cmdline(self) -> list[str]:
+        """PID 1's command line, as `ps` shows it."""
+        command = list(self.ctx.spec.get("command") or []) + list(self.ctx.spec.get("args") or [])
+        return command or ["/" + self.ctx.image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]]
+
+    def signal(self, sig: int) -> None:
+        """A signal sent to PID 1 from inside the container: only those the process
+        has a handler for arrive; a handled TERM/INT/HUP/QUIT is a clean shutdown."""
+        if sig not in self.handles:
+            return
+        self.ctx.log(f"kubelab: PID 1 got signal {sig} from inside the container")
+        if sig in (TERM, INT, HUP, QUIT):
+            self.exit(self.signal_exit(sig))
+
+    def signal_exit(self, sig: int) -> int:
+        return 128 + sig
 
     # -- the process ---------------------------------------------------------------
     def ports(self) -> list[int]:
@@ -179,7 +200,7 @@ class App:
         self.ctx.log("received SIGTERM, shutting down")
 
     def exit(self, code: int) -> None:
-        """The app ends by itself (a crash, an actuator shutdown)."""
+        """The app ends by itself (a crash, an actuator shutdown, a handled signal)."""
         self.exit_code = code
         self._stop.set()
 
@@ -241,7 +262,32 @@ class App:
         return resp
 
     # -- exec ------------------------------------------------------------------------
+    def new_shell(self, session=None, tty_name: str | None = None) -> Shell:
+        """A shell process in this container (an exec, a probe): its own cwd and
+        variables, the container's file system, network and processes."""
+        sh = Shell(self.fs, self.clock.sleep, env=self.ctx.env, flavor=self.flavor,
+                   hostname=self.ctx.pod, procs=self.procs, session=session, tty_name=tty_name)
+        sh.net, sh.app = self.ctx.net, self
+        return sh
+
+    def exec_error(self, argv: list[str]) -> str | None:
+        """runc's reason for not starting argv[0] in this container, or None."""
+        name = argv[0] if argv else ""
+        base = name.rsplit("/", 1)[-1]
+        if name and base not in SHELL_ONLY and self.shell.command(name) is not None:
+            return None
+        reason = (f"stat {name}: no such file or directory" if name.startswith("/")
+                  else "executable file not found in $PATH")
+        return ("OCI runtime exec failed: exec failed: unable to start container process: "
+                f'exec: "{name}": {reason}: unknown')
+
     async def exec(self, argv: list[str]) -> tuple[int, str]:
-        out: list[str] = []
-        code = await self.shell.run_argv(argv, IO(out.append, out.append))
-        return code, "".join(out)
+        """Run a command whole (exec probes): exit code and output, stdout and stderr
+        interleaved."""
+        out = Capture()
+        code = await self.new_shell().run_argv(argv, IO(out, out))
+        return code, out.text()
+
+    def exec_session(self, argv: list[str], out, err, tty: bool = False, stdin: bool = False):
+        from console.embedded.apps.session import ExecSession
+        return ExecSession(self, argv, out, err, tty=tty, stdin=stdin)

@@ -5,6 +5,7 @@ import importlib
 import time
 
 from console.embedded.apps.fs import MESSAGES, FsError
+from console.embedded.apps.streams import pump
 
 COMMANDS = {}
 
@@ -156,13 +157,13 @@ async def _mkdir(sh, argv, io):
 @command("cat")
 async def _cat(sh, argv, io):
     _, paths = _opts(argv, "nuvetA")
-    if not paths:
-        io.out(io.stdin)
+    if not paths or paths == ["-"]:
+        await pump(io.stdin, io.out)
         return 0
     status = 0
     for p in paths:
         try:
-            io.out(sh.fs.read(sh.fs.norm(p, sh.cwd)).decode(errors="replace"))
+            io.out(sh.fs.read(sh.fs.norm(p, sh.cwd)))
         except FsError as exc:
             reason = MESSAGES[exc.kind]
             if _gnu(sh):
@@ -340,8 +341,16 @@ async def _exec(sh, argv, io):
     raise ShellExit(await sh.call(argv[1:], io))
 
 
-@command("kill")
-async def _kill(sh, argv, io):
+@command("read")
+async def _read(sh, argv, io):
+    """read [-r] NAME...: one line of stdin into variables; 1 at end of input."""
+    names = [a for a in argv[1:] if not a.startswith("-")] or ["REPLY"]
+    raw = await io.stdin.readline()
+    if not raw:
+        return 1
+    fields = raw.decode(errors="replace").rstrip("\n").split(None, len(names) - 1)
+    for i, name in enumerate(names):
+        sh.env[name] = fields[i] if i < len(fields) else ""
     return 0
 
 
@@ -354,5 +363,6 @@ async def _network(sh, argv, io):
 
 
 # more commands, registered on import (at the end: they use @command from here)
-for _module in ("console.embedded.apps.netcmds", "console.embedded.apps.textcmds"):
+for _module in ("console.embedded.apps.netcmds", "console.embedded.apps.textcmds",
+                "console.embedded.apps.proccmds"):
     importlib.import_module(_module)

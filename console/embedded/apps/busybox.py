@@ -4,6 +4,7 @@ whose command is overridden in the pod spec. Its stdout/stderr is the log."""
 import asyncio
 
 from console.embedded.apps.base import App
+from console.embedded.apps.procs import NAMES, TERM
 from console.embedded.apps.shell import BUSYBOX, IO
 
 
@@ -13,8 +14,8 @@ class LineSink:
     def __init__(self, log):
         self.log, self.buf = log, ""
 
-    def __call__(self, text: str) -> None:
-        self.buf += text
+    def __call__(self, text) -> None:
+        self.buf += text if isinstance(text, str) else text.decode(errors="replace")
         *lines, self.buf = self.buf.split("\n")
         for line in lines:
             self.log(line)
@@ -43,24 +44,29 @@ class ShellApp(App):
         args = list(self.ctx.spec.get("args") or [])
         return command + args if command else (args or list(self.default_cmd))
 
+    def cmdline(self) -> list[str]:
+        return self.argv()
+
     def sigterm(self) -> None:
-        if "TERM" in self.shell.traps:     # the script traps TERM: it ends now
-            self.exit(143)
+        self.signal(TERM)
+
+    def signal(self, sig: int) -> None:
+        """sh as PID 1 has a handler only for what the script traps."""
+        if NAMES.get(sig) in self.shell.traps:
+            self.exit(128 + sig)
             self._task.cancel()
 
     def start_error(self) -> str | None:
-        from console.embedded.apps import builtins
-        argv = self.argv()
-        name = argv[0].rsplit("/", 1)[-1] if argv else ""
-        if name in builtins.COMMANDS or name in ("sh", "bash", "ash", "dash"):
+        error = self.exec_error(self.argv() or [""])
+        if error is None:
             return None
         return ("failed to create containerd task: failed to create shim task: OCI runtime "
-                "create failed: runc create failed: unable to start container process: exec: "
-                f"\"{argv[0] if argv else ''}\": executable file not found in $PATH: unknown")
+                "create failed: runc create failed: " + error.split("exec failed: ", 2)[-1])
 
     async def main(self) -> int:
         sink = LineSink(self.ctx.log)
-        self._task = asyncio.ensure_future(self.shell.run_argv(self.argv(), IO(sink, sink)))
+        self._task = asyncio.ensure_future(self.shell.run_argv(self.argv(), IO(sink, sink),
+                                                               fork=False))
         try:
             return await self._task
         except asyncio.CancelledError:

@@ -3,6 +3,11 @@
 It runs lab scripts for real (`touch /tmp/healthy; sleep 30; rm -rf /tmp/healthy`)
 with `sleep` on the cluster's simulated clock, and answers exec probes with the
 output and exit status busybox (or Debian's coreutils) would give.
+
+Commands that are not shell builtins run as processes of the container (they
+show in `ps`, `kill` reaches them, ^C interrupts them); the stages of a pipe
+run at the same time, each reading what the one before writes, and a stage
+writing to a reader that has gone ends with SIGPIPE (141), as in sh.
 """
 
 import asyncio
@@ -11,8 +16,16 @@ import time
 
 from console.embedded.apps import shparse
 from console.embedded.apps.fs import MESSAGES, FileSystem, FsError
+from console.embedded.apps.procs import INT, PIPE
+from console.embedded.apps.streams import Capture, Stdin, stdin_of
 
 BUSYBOX, GNU = "busybox", "gnu"
+SHELLS = {"sh", "ash", "bash", "dash"}
+# run inside the shell itself: no process of their own; the first group has no binary at all
+SHELL_ONLY = {"cd", "export", "unset", "exit", "set", "trap", "wait", "exec", "source", ".",
+              "read", "alias", "shift", "return", "break", "continue", "ulimit", "umask"}
+BUILTINS = SHELL_ONLY | {"true", "false", ":", "echo", "printf", "test", "[", "[[", "kill", "pwd"}
+BIN_DIRS = ("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/")
 
 
 class ShellExit(Exception):
@@ -20,14 +33,25 @@ class ShellExit(Exception):
         self.code = code
 
 
+class Interrupted(Exception):
+    """^C ended the command line being run (the shell goes on)."""
+
+
 class IO:
-    def __init__(self, out, err, stdin: str = ""):
-        self.out, self.err, self.stdin = out, err, stdin
+    """A command's stdio: sinks taking str or bytes, a Stdin, and the terminal
+    when stdout is one (None otherwise: what isatty(1) answers)."""
+
+    def __init__(self, out, err, stdin=None, tty=None):
+        self.out, self.err = out, err
+        self.stdin = stdin_of(stdin)
+        self.tty = tty
+        self.proc = None         # the process running the command, when it has one
 
 
 class Shell:
     def __init__(self, fs: FileSystem, sleep, env: dict | None = None,
-                 flavor: str = BUSYBOX, hostname: str = "localhost"):
+                 flavor: str = BUSYBOX, hostname: str = "localhost",
+                 procs=None, session=None, tty_name: str | None = None):
         self.fs = fs
         self.sleep_fn = sleep          # async sim-time sleep
         self.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -35,13 +59,23 @@ class Shell:
         self.flavor = flavor
         self.hostname = hostname
         self.cwd = "/"
-        self.net = None          # the pod's network (curl, wget), set by the app
+        self.net = None          # the pod's network (curl, wget, http, siege), set by the app
+        self.app = None          # the container's app (ps, kill, siege), set by the app
+        self.procs = procs       # the container's ProcTable (None: commands run inline)
+        self.session = session   # the exec session the shell belongs to
+        self.tty_name = tty_name
+        self.pid: int | None = None     # the shell's own process (1 for a container's sh)
         self.status = 0
+        self.interrupted = False
         self._spins = 0
         self._bg: list[asyncio.Task] = []
+        self._line: asyncio.Task | None = None     # the line an interactive shell runs
         self.traps: set[str] = set()     # signals the script traps ("TERM", "INT")
 
     # -- entry points ----------------------------------------------------------
+    def parse(self, script: str):
+        return shparse.parse(script)
+
     async def run_script(self, script: str, io: IO) -> int:
         try:
             tree = shparse.parse(script)
@@ -53,20 +87,42 @@ class Shell:
         except ShellExit as exc:
             return exc.code
 
-    async def run_argv(self, argv: list[str], io: IO) -> int:
+    async def run_argv(self, argv: list[str], io: IO, fork: bool = True) -> int:
+        """A command as exec(2) starts it (no shell parsing). fork=False: this
+        shell is the process itself (a container's PID 1)."""
         try:
-            return await self.call(argv, io)
+            return await self.call(argv, io, fork=fork, direct=True)
         except ShellExit as exc:
             return exc.code
+        except Interrupted:
+            return 128 + INT
 
     def not_found(self, name: str) -> str:
         return f"sh: {name}: not found\n" if self.flavor == BUSYBOX else f"sh: 1: {name}: not found\n"
+
+    def interrupt(self) -> None:
+        """^C at an interactive shell: SIGINT to the job in the foreground; a line
+        of builtins only (a busy `while` loop) is abandoned."""
+        self.interrupted = True
+        handled = False
+        if self.procs is not None:
+            for p in list(self.procs.procs.values()):
+                if p.session is self.session and p.pid not in (1, self.pid):
+                    handled |= p.handler is not None
+                    p.deliver(INT)
+        if not handled and self._line is not None and not self._line.done():
+            self._line.cancel()
+
+    def _check(self) -> None:
+        if self.interrupted:
+            raise Interrupted
 
     # -- tree walking ------------------------------------------------------------
     async def run(self, node, io: IO) -> int:
         kind = node[0]
         if kind == "seq":
             for child, bg in node[1]:
+                self._check()
                 if bg:
                     self._bg.append(asyncio.ensure_future(self.run(child, io)))
                     self.status = 0
@@ -76,17 +132,17 @@ class Shell:
         if kind == "andor":
             status = await self.run(node[1], io)
             for op, child in node[2]:
+                self._check()
                 if (op == "&&") == (status == 0):
                     status = await self.run(child, io)
             self.status = status
             return status
         if kind == "pipe":
-            stdin = io.stdin
-            for cmd in node[1][:-1]:
-                buf: list[str] = []
-                await self.run(cmd, IO(buf.append, io.err, stdin))
-                stdin = "".join(buf)
-            status = await self.run(node[1][-1], IO(io.out, io.err, stdin))
+            cmds = node[1]
+            if len(cmds) == 1:
+                status = await self.run(cmds[0], io)
+            else:
+                status = await self._pipeline(cmds, io)
             return (1 if status == 0 else 0) if node[2] else status
         if kind == "simple":
             return await self.simple(node, io)
@@ -115,8 +171,28 @@ class Shell:
             return await self.run(node[1], io)
         raise ValueError(kind)
 
+    async def _pipeline(self, cmds, io: IO) -> int:
+        pipes = [Stdin(open_=True) for _ in cmds[:-1]]
+
+        async def stage(i, cmd):
+            reads = io.stdin if i == 0 else pipes[i - 1]
+            writes = pipes[i] if i < len(pipes) else io.out
+            tty = io.tty if i == len(pipes) else None
+            try:
+                return await self.run(cmd, IO(writes, io.err, reads, tty))
+            except BrokenPipeError:
+                return 128 + PIPE
+            finally:
+                if i < len(pipes):
+                    pipes[i].close()
+                if i > 0:
+                    pipes[i - 1].done_reading()
+        results = await asyncio.gather(*(stage(i, c) for i, c in enumerate(cmds)))
+        return results[-1]
+
     async def _breathe(self):
         """A loop that never sleeps must not starve the cluster's event loop."""
+        self._check()
         self._spins += 1
         await asyncio.sleep(0.01 if self._spins % 50 == 0 else 0)
 
@@ -129,23 +205,24 @@ class Shell:
                 pass  # prefix assignment: visible to the command only; builtins ignore it
             else:
                 self.env[name] = value
-        out, err, stdin = io.out, io.err, io.stdin
-        pending: list[tuple[str, bool, list[str]]] = []
+        out, err, stdin, tty = io.out, io.err, io.stdin, io.tty
+        pending: list[tuple[str, bool, Capture]] = []
         for op, target in redirs:
             if op == "2>&1":
                 err = out
             elif op in (">&2", "1>&2"):
                 out = err
+                tty = None
             else:
                 path = self.fs.norm((await self.expand_words([target], io))[0], self.cwd)
                 if op == "<":
                     try:
-                        stdin = self.fs.read(path).decode()
+                        stdin = Stdin(self.fs.read(path))
                     except FsError as exc:
                         io.err(f"sh: can't open '{path}': {MESSAGES[exc.kind]}\n")
                         return 1
                     continue
-                buf: list[str] = []
+                buf = Capture()
                 append = op in (">>", "2>>")
                 try:
                     self.fs.write(path, b"", append=True)
@@ -154,15 +231,15 @@ class Shell:
                     return 1
                 pending.append((path, append, buf))
                 if op.startswith("2"):
-                    err = buf.append
+                    err = buf
                 else:
-                    out = buf.append
-        if not argv:
-            status = 0
-        else:
-            status = await self.call(argv, IO(out, err, stdin))
-        for path, append, buf in pending:
-            self.fs.write(path, "".join(buf).encode(), append=append)
+                    out = buf
+                    tty = None
+        try:
+            status = 0 if not argv else await self.call(argv, IO(out, err, stdin, tty))
+        finally:
+            for path, append, buf in pending:
+                self.fs.write(path, buf.data(), append=append)
         self.status = status
         return status
 
@@ -175,7 +252,7 @@ class Shell:
             if name == "?":
                 return str(self.status)
             if name == "$":
-                return "1"
+                return str(self.pid or 1)
             if name == "#":
                 return "0"
             return self.env.get(name, "")
@@ -209,9 +286,9 @@ class Shell:
         return out
 
     async def _capture(self, script: str, io: IO) -> str:
-        buf: list[str] = []
-        await self.run_script(script, IO(buf.append, io.err))
-        return "".join(buf).rstrip("\n")
+        buf = Capture()
+        await self.run_script(script, IO(buf, io.err))
+        return buf.text().rstrip("\n")
 
     def _arith(self, expr: str) -> int:
         expr = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: self.env.get(m.group(0), "0") or "0", expr)
@@ -224,35 +301,52 @@ class Shell:
             return 0
 
     # -- commands --------------------------------------------------------------------
-    async def call(self, argv: list[str], io: IO) -> int:
+    def command(self, name: str):
+        """The function behind a command name or path, or None (not in $PATH)."""
         from console.embedded.apps import builtins  # the commands, one function each
 
+        base = name.rsplit("/", 1)[-1] if "/" in name else name
+        if "/" in name and not name.startswith(BIN_DIRS):
+            return None
+        if base in SHELLS:
+            return _sh if self.has_shell(base) else None
+        return builtins.COMMANDS.get(base)
+
+    def has_shell(self, name: str) -> bool:
+        return self.flavor == GNU or name in ("sh", "ash")
+
+    async def call(self, argv: list[str], io: IO, fork: bool = True, direct: bool = False) -> int:
         name = argv[0]
-        base = name.rsplit("/", 1)[-1] if name.startswith("/") else name
-        if base in ("sh", "ash", "bash", "dash"):
-            return await self._sh(argv, io)
-        fn = builtins.COMMANDS.get(base)
-        if fn is None or (name.startswith("/") and not name.startswith(("/bin/", "/usr/bin/",
-                                                                          "/sbin/", "/usr/sbin/"))):
+        fn = self.command(name)
+        if fn is None:
             if name.startswith("/") or name.startswith("./"):
                 io.err(f"sh: {name}: not found\n")
             else:
                 io.err(self.not_found(name))
             return 127
-        return await fn(self, argv, io)
-
-    async def _sh(self, argv, io: IO) -> int:
-        if len(argv) >= 3 and argv[1] == "-c":
-            return await self.run_script(argv[2], io)
-        if len(argv) >= 2 and not argv[1].startswith("-"):
-            path = self.fs.norm(argv[1], self.cwd)
+        base = name.rsplit("/", 1)[-1]
+        if not fork or self.procs is None or (base in BUILTINS and not direct):
             try:
-                script = self.fs.read(path).decode()
-            except FsError as exc:
-                io.err(f"sh: can't open '{argv[1]}': {MESSAGES[exc.kind]}\n")
-                return 127 if self.flavor == BUSYBOX else 2
-            return await self.run_script(script, io)
-        return 0  # an interactive shell with no terminal reads EOF and exits
+                return await fn(self, argv, io)
+            except BrokenPipeError:
+                return 128 + PIPE
+        proc = self.procs.spawn(argv, ppid=self.pid or 0, session=self.session,
+                                tty=self.tty_name if io.tty is not None else None)
+        io.proc = proc
+        if fn is _sh and self.pid is None:
+            self.pid = proc.pid              # an exec'd shell: $$ and its job control
+        task = asyncio.ensure_future(fn(self, argv, io))
+        proc.task = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if proc.signalled is None or asyncio.current_task().cancelling():
+                raise
+            return 128 + proc.signalled
+        except BrokenPipeError:
+            return 128 + PIPE
+        finally:
+            proc.end()
 
     async def sleep(self, seconds: float) -> None:
         self._spins = 0
@@ -260,3 +354,18 @@ class Shell:
 
     def now(self) -> float:
         return time.time()
+
+
+async def _sh(sh: Shell, argv, io: IO) -> int:
+    if len(argv) >= 3 and argv[1] == "-c":
+        return await sh.run_script(argv[2], io)
+    if len(argv) >= 2 and not argv[1].startswith("-"):
+        path = sh.fs.norm(argv[1], sh.cwd)
+        try:
+            script = sh.fs.read(path).decode()
+        except FsError as exc:
+            io.err(f"sh: can't open '{argv[1]}': {MESSAGES[exc.kind]}\n")
+            return 127 if sh.flavor == BUSYBOX else 2
+        return await sh.run_script(script, io)
+    from console.embedded.apps import interactive   # commands read from stdin
+    return await interactive.read_commands(sh, argv, io)

@@ -7,10 +7,10 @@ from console.embedded.apps.builtins import command
 from console.embedded.apps.fs import MESSAGES, FsError
 
 
-def _read_inputs(sh, paths, io, tool) -> tuple[list[str], int]:
+async def _read_inputs(sh, paths, io, tool) -> tuple[list[str], int]:
     """Text of each named file (or stdin), and the exit status so far."""
-    if not paths:
-        return [io.stdin], 0
+    if not paths or paths == ["-"]:
+        return [await io.stdin.text()], 0
     texts, status = [], 0
     for p in paths:
         try:
@@ -53,7 +53,15 @@ async def _seq(sh, argv, io):
 @command("head")
 async def _head(sh, argv, io):
     n, paths = _count_arg(argv)
-    texts, status = _read_inputs(sh, paths, io, "head")
+    if not paths:            # stdin: stop reading after n lines, as head does
+        for _ in range(n):
+            line = await io.stdin.readline()
+            if not line:
+                break
+            io.out(line)
+        io.stdin.done_reading()
+        return 0
+    texts, status = await _read_inputs(sh, paths, io, "head")
     for text in texts:
         io.out("".join(line + "\n" for line in text.splitlines()[:n]))
     return status
@@ -64,7 +72,7 @@ async def _tail(sh, argv, io):
     n, rest = _count_arg(argv)
     follow = "-f" in rest
     paths = [p for p in rest if p != "-f"]
-    texts, status = _read_inputs(sh, paths, io, "tail")
+    texts, status = await _read_inputs(sh, paths, io, "tail")
     for text in texts:
         lines = text.splitlines()
         io.out("".join(line + "\n" for line in lines[-n:] if n))
@@ -91,7 +99,7 @@ async def _grep(sh, argv, io):
     except re.error:
         io.err(f"grep: bad regex '{pattern}'\n")
         return 2
-    texts, status = _read_inputs(sh, paths, io, "grep")
+    texts, status = await _read_inputs(sh, paths, io, "grep")
     hits = [line for text in texts for line in text.splitlines()
             if bool(rx.search(line)) != ("v" in flags)]
     if "q" not in flags and texts:
@@ -103,7 +111,7 @@ async def _grep(sh, argv, io):
 async def _wc(sh, argv, io):
     flags = {c for a in argv[1:] if a.startswith("-") for c in a[1:]}
     paths = [a for a in argv[1:] if not a.startswith("-")]
-    texts, status = _read_inputs(sh, paths, io, "wc")
+    texts, status = await _read_inputs(sh, paths, io, "wc")
     text = "".join(texts)
     counts = {"l": text.count("\n"), "w": len(text.split()), "c": len(text.encode())}
     shown = [str(counts[k]) for k in "lwc" if k in flags] or [str(counts[k]) for k in "lwc"]

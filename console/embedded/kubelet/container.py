@@ -165,6 +165,7 @@ class Container:
         self._watch_memory()
         self.start_probes()
         code = await self._wait_process()
+        self.app.procs.kill_all()          # exec'd processes die with the container
         self.stop_probes()
         reason = self._killed_reason or ("Completed" if code == 0 else "Error")
         self.state, self.exit_code, self.reason = "terminated", code, reason
@@ -302,6 +303,7 @@ class Container:
         if self.app is not None:
             self.app.listening.clear()
             self.app.drop_connections(graceful=False)
+            self.app.procs.kill_all()
         for t in (self.proc, self.task):
             if t is not None and not t.done():
                 t.cancel()

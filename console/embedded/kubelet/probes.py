@@ -10,12 +10,10 @@ import asyncio
 import shlex
 
 from console.embedded.apps import Request
-from console.embedded.apps import builtins
 
 DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
             "successThreshold": 1, "failureThreshold": 3}
 TITLE = {"liveness": "Liveness", "readiness": "Readiness", "startup": "Startup"}
-KNOWN_BINARIES = set(builtins.COMMANDS) | {"sh", "bash", "ash", "dash"}
 
 
 def param(spec: dict, key: str) -> int:
@@ -103,10 +101,9 @@ class Prober:
             return False, ("OCI runtime exec failed: exec failed: unable to start container "
                            "process: exec: \"\": executable file not found in $PATH: unknown")
         app = self.c.app
-        name = command[0].rsplit("/", 1)[-1]
-        if app is None or name not in KNOWN_BINARIES:
-            return False, ("OCI runtime exec failed: exec failed: unable to start container "
-                           f"process: exec: \"{command[0]}\": executable file not found in $PATH: unknown")
+        error = "container is not running" if app is None else app.exec_error(list(command))
+        if error:
+            return False, error
         task = asyncio.ensure_future(app.exec(list(command)))
         try:
             code, output = await asyncio.wait_for(task, self.c.clock.real(timeout))
