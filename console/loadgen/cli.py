@@ -14,7 +14,7 @@ import sys
 from console import __version__
 from console.loadgen import options, progress, runlog, summary, verbose
 from console.loadgen.engine import Engine, Response, run_sync
-from console.loadgen.resolve import ClusterResolver
+from console.loadgen.resolve import ClusterResolver, ConnectToResolver
 
 
 class _Printers:
@@ -94,7 +94,10 @@ def main(argv: list[str]) -> int:
         return 0
     for w in spec.warnings:
         print(w, file=sys.stderr)
-    engine = Engine(spec, ClusterResolver())
+    resolver = ClusterResolver()
+    if spec.connect_to:
+        resolver = ConnectToResolver(spec.connect_to, resolver)
+    engine = Engine(spec, resolver)
     printers = _Printers(spec, engine.stop)
     engine.on_response, engine.on_error = printers.on_response, printers.on_error
     engine.prepare()  # an unreachable in-cluster name is bad input: exit 2 before any load

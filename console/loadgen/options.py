@@ -53,6 +53,7 @@ class Spec:
     progress: bool = True
     warnings: list[str] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
+    connect_to: list[tuple[str, int | None, str, int | None]] = field(default_factory=list)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     a("--no-log", action="store_true")
     a("--log-bodies", action="store_true")
     a("--no-progress", action="store_true")
+    a("--connect-to", action="append", default=[], metavar="HOST1:PORT1:HOST2:PORT2")
     a("urls", nargs="*")
     return p
 
@@ -112,7 +114,9 @@ kubelab's extras:
   --failures=N           abort after N failed transactions (siege: 1024)
   --no-log               do not append the run to the run log
   --log-bodies           keep request bodies in the run log (default: size and SHA-256)
-  --no-progress          no progress bar (it only shows on a terminal anyway)"""
+  --no-progress          no progress bar (it only shows on a terminal anyway)
+  --connect-to=H1:P1:H2:P2  as curl's: requests for H1:P1 connect to H2:P2, the Host
+                         header unchanged; an empty H1 or P1 matches any (repeatable)"""
 
 
 def _int(value: str, opt: str, low: int = 1) -> int:
@@ -195,6 +199,19 @@ def parse_delay(text: str) -> float:
     # siege reads -d with atof, so the labs' --delay=1S means 1 second
     value = text[:-1] if text[-1:] in ("s", "S") else text
     return _float(value, "-d/--delay")
+
+
+def parse_connect_to(text: str) -> tuple[str, int | None, str, int | None]:
+    """curl's --connect-to HOST1:PORT1:HOST2:PORT2."""
+    parts = text.split(":")
+    if len(parts) != 4:
+        raise UsageError(f"--connect-to {text!r}: expected HOST1:PORT1:HOST2:PORT2")
+    ports = []
+    for p in (parts[1], parts[3]):
+        if p and not (p.isdigit() and 0 < int(p) < 65536):
+            raise UsageError(f"--connect-to {text!r}: {p!r} is not a port")
+        ports.append(int(p) if p else None)
+    return parts[0].lower(), ports[0], parts[2], ports[1]
 
 
 def parse_target(text: str, where: str, base: Path | None = None) -> Target:
@@ -347,4 +364,5 @@ def parse(argv: list[str]) -> Spec | None:
     spec.log = not ns.no_log
     spec.log_bodies = ns.log_bodies
     spec.progress = not ns.no_progress
+    spec.connect_to = [parse_connect_to(c) for c in ns.connect_to]
     return spec

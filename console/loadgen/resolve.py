@@ -62,6 +62,21 @@ class StaticResolver:
         return self.table.get(f"{host}:{port}")
 
 
+class ConnectToResolver:
+    """curl's --connect-to: a request for host1:port1 connects to host2:port2 and keeps
+    its Host header; an empty host1 or port1 matches any. Others go to `fallback`."""
+
+    def __init__(self, rules, fallback: Resolver):
+        self.rules = list(rules)
+        self.fallback = fallback
+
+    def resolve(self, host: str, port: int) -> tuple[str, int] | None:
+        for h1, p1, h2, p2 in self.rules:
+            if (not h1 or h1 == host.lower()) and (p1 is None or p1 == port):
+                return h2 or host, p2 or port
+        return self.fallback.resolve(host, port)
+
+
 class ClusterResolver:
     """In-cluster names through the current kubeconfig (console.cluster.targets)."""
 

@@ -70,3 +70,84 @@ def test_exec_with_a_tty_echoes_and_runs_lines(cluster, busybox):
             proc.kill()
             proc.wait(10)
     assert b"echo tty-$((1+2))" in out  # typed characters are echoed
+
+
+def test_output_streams_while_the_command_runs_and_stdin_streams_in(cluster, busybox):
+    ns = busybox
+    proc = subprocess.Popen([KUBECTL, "exec", "-i", "bb", "-n", ns, "--", "sh", "-c",
+                             "echo ready; read x; echo got $x; cat"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=cluster.env())
+    try:
+        assert proc.stdout.readline() == b"ready\n"      # before the command has its input
+        assert proc.poll() is None
+        proc.stdin.write(b"one\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"got one\n"
+        proc.stdin.write(b"two\n")
+        proc.stdin.close()                               # end of input ends `cat`
+        assert proc.stdout.read() == b"two\n"
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_binary_stdout_comes_back_byte_for_byte(cluster, busybox):
+    import gzip
+    data = bytes(range(256)) * 64
+    r = subprocess.run([KUBECTL, "exec", "-i", "bb", "-n", busybox, "--", "gzip", "-c"],
+                       input=data, capture_output=True, env=cluster.env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert gzip.decompress(r.stdout) == data
+    r = subprocess.run([KUBECTL, "exec", "bb", "-n", busybox, "--", "sh", "-c",
+                        "echo hello | gzip"], capture_output=True, env=cluster.env(), timeout=60)
+    assert gzip.decompress(r.stdout) == b"hello\n"
+
+
+def test_unknown_commands_fail_as_on_a_real_node(kubectl, busybox):
+    r = kubectl("exec", "bb", "-n", busybox, "--", "nosuch", "--flag")
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: Internal error occurred: error executing command in "
+                               "container: failed to exec in container: failed to start exec \"")
+    assert ('OCI runtime exec failed: exec failed: unable to start container process: exec: '
+            '"nosuch": executable file not found in $PATH: unknown') in r.stderr
+    r = kubectl("exec", "bb", "-n", busybox, "--", "bash")     # busybox has no bash
+    assert r.returncode == 1 and 'exec: "bash": executable file not found' in r.stderr
+    r = kubectl("exec", "bb", "-n", busybox, "--", "sh", "-c", "nosuch")
+    assert r.returncode == 127 and "sh: nosuch: not found" in r.stdout + r.stderr
+    assert "command terminated with exit code 127" in r.stderr
+
+
+def test_the_official_client_streams_stdin_resizes_and_gets_the_exit_code(api, busybox):
+    import json as _json
+
+    from kubernetes import client
+    from kubernetes.stream import stream
+    core = client.CoreV1Api(api)
+    ws = stream(core.connect_get_namespaced_pod_exec, "bb", busybox,
+                command=["sh", "-c", "read line; echo got:$line; exit 4"],
+                stdin=True, stdout=True, stderr=True, tty=False, _preload_content=False)
+    try:
+        ws.write_stdin("hello\n")                      # text frames, as this client writes
+        ws.run_forever(timeout=60)
+        assert ws.read_stdout() == "got:hello\n"
+        assert ws.returncode == 4
+    finally:
+        ws.close()
+    ws = stream(core.connect_get_namespaced_pod_exec, "bb", busybox, command=["sh"],
+                stdin=True, stdout=True, stderr=False, tty=True, _preload_content=False)
+    try:
+        ws.write_channel(4, _json.dumps({"Width": 132, "Height": 43}))
+        ws.write_stdin("stty size\r")
+        out = ""
+        deadline = time.monotonic() + 60
+        while "43 132" not in out and time.monotonic() < deadline:
+            ws.update(timeout=1)
+            out += ws.read_stdout(timeout=0) or ""
+        assert "43 132" in out
+        ws.write_stdin("exit\r")
+        ws.run_forever(timeout=60)
+        assert ws.returncode == 0
+    finally:
+        ws.close()

@@ -152,3 +152,16 @@ async def test_progress_bar_on_a_terminal_only(server, siege_cli):
     assert proc.returncode == 0
     assert "avail 100.00 %" in text and "req" in text   # the bar's live line
     assert "Transactions:" in text                      # then siege's summary
+
+
+async def test_connect_to_keeps_the_host_header(server, siege_cli):
+    # curl's --connect-to: the in-pod siege reaches a Service's name through a
+    # loopback listener of the pod's own, and the app still sees `order:8080`
+    rc, out, err = await siege_cli(["-c1", "-r2", "--no-log", "-v",
+                                    f"--connect-to=order:8080:127.0.0.1:{server.port}",
+                                    "http://order:8080/ok"])
+    assert rc == 0, err
+    assert out.count("HTTP/1.1 200") == 2 and set(server.seen.hosts) == {"order:8080"}
+    rc, out, err = await siege_cli(["-c1", "-r1", "--no-log", "--connect-to=nohost",
+                                    "http://order:8080/ok"])
+    assert rc == 2 and "--connect-to 'nohost': expected HOST1:PORT1:HOST2:PORT2" in err

@@ -8,6 +8,7 @@ exit code), sends `sigterm()` to stop it, runs probes through `exec()` and
 
 import asyncio
 import random
+from http import HTTPStatus
 from dataclasses import dataclass, field
 
 from console.embedded.apps.fs import FileSystem
@@ -15,10 +16,7 @@ from console.embedded.apps.procs import HUP, INT, QUIT, TERM, ProcTable
 from console.embedded.apps.shell import GNU, IO, SHELL_ONLY, Shell
 from console.embedded.apps.streams import Capture
 
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently",
-           400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Timeout"}
+REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
 @dataclass
@@ -28,6 +26,11 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)   # lower-case names
     body: bytes = b""
     client: str = "10.244.0.1"
+    sim: bool = False      # served on the simulated clock (App.call: curl in a pod, probes)
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("host", "")
 
     @property
     def path(self) -> str:
@@ -40,6 +43,33 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def head_lines(resp: Response, keep: bool = True, date: str = "") -> list[tuple[str, str]]:
+    """The header lines a server in the cluster writes with a Response, in order (the
+    Service proxy writes them; curl -i and http show them). An app's (Tomcat-like):
+    Content-Type, Content-Length, its own, Date. An Envoy's (resp.envoy): lower-case
+    names, date, then server and x-envoy-upstream-service-time last."""
+    date = date or http_date()
+    if not getattr(resp, "envoy", False):
+        lines = [("Content-Type", resp.content_type), ("Content-Length", str(len(resp.body)))]
+        lines += list(resp.headers.items())
+        if not keep:
+            lines.append(("Connection", "close"))
+        return lines + [("Date", date)]
+    last = ("server", "x-envoy-upstream-service-time")
+    lines = [("content-length", str(len(resp.body))), ("content-type", resp.content_type)]
+    lines += [(k.lower(), v) for k, v in resp.headers.items() if k not in last]
+    lines.append(("date", date))
+    lines += [(k, resp.headers[k]) for k in last if k in resp.headers]
+    if not keep:
+        lines.append(("connection", "close"))
+    return lines
+
+
+def http_date(when: float | None = None) -> str:
+    import time
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(when))
 
 
 class Cpu:
@@ -119,6 +149,7 @@ class App:
     error_rate = 0.0
     stop_exit: int | None = 143      # exit code on SIGTERM; None: SIGTERM is ignored
     handles = frozenset({TERM, INT, HUP})   # signals PID 1 has handlers for (kill from inside)
+    tools: frozenset = frozenset()          # commands only some images have (shell.OPTIONAL)
     idle_millicores = 1.0
     memory_mb = 50.0                 # resident set once booted: over limits.memory -> OOMKilled
 
@@ -158,7 +189,6 @@ class App:
         has a handler for arrive; a handled TERM/INT/HUP/QUIT is a clean shutdown."""
         if sig not in self.handles:
             return
-        self.ctx.log(f"kubelab: PID 1 got signal {sig} from inside the container")
         if sig in (TERM, INT, HUP, QUIT):
             self.exit(self.signal_exit(sig))
 
@@ -223,6 +253,7 @@ class App:
     async def call(self, req: Request, probe: bool = False) -> Response:
         """A request from inside the cluster (kubelet probes, curl in a pod): the same
         latency, spent on the simulated clock like every in-cluster duration."""
+        req.sim = True
         delay = self.latency()
         if not probe:
             # in-cluster traffic already runs at simulated rates: no speed scaling
@@ -235,9 +266,12 @@ class App:
             self.inflight -= 1
         if not probe and self.error_rate and random.random() < self.error_rate:
             return Response(500, b'{"error":"Internal Server Error"}')
-        return self.route(req)
+        resp = self.route(req)
+        return resp if isinstance(resp, Response) else await resp
 
-    def route(self, req: Request) -> Response:
+    def route(self, req: Request):
+        """The answer: a Response, or a coroutine of one for an app that calls
+        other Services while it serves (it runs after the app's own time)."""
         return Response(200, b'{"status":"ok"}')
 
     def latency(self) -> float:
@@ -247,19 +281,39 @@ class App:
         cpu = self.cpu_per_request / 1000.0
         return self.latency_ms / 1000.0 + cpu * max(1.0, (self.inflight + 1) / self.cores)
 
-    def delayed(self, resp: Response):
+    def delayed(self, resp):
         delay = self.latency()
-        if delay <= 0.0005:
+        if isinstance(resp, Response) and delay <= 0.0005:
             return resp
         return self._after(delay, resp)
 
-    async def _after(self, delay: float, resp: Response) -> Response:
+    async def _after(self, delay: float, resp) -> Response:
         self.inflight += 1
         try:
             await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            if not isinstance(resp, Response):
+                resp.close()               # the call it would have made is never made
+            raise
         finally:
             self.inflight -= 1
-        return resp
+        return resp if isinstance(resp, Response) else await resp
+
+    async def fetch(self, within: Request, method: str, url: str, body: bytes = b"",
+                    headers: dict | None = None, timeout: float | None = None) -> Response:
+        """An HTTP call this app makes while serving `within`, through the pod's
+        network, in the same time frame as the request it serves. Raises what
+        PodNet.request raises."""
+        from urllib.parse import urlsplit
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        host, port = parts.hostname or "", parts.port or 80
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        hdrs = {"host": f"{host}:{port}", "content-type": "application/json",
+                "accept": "application/json", **(headers or {})}
+        if self.ctx.net is None:
+            raise LookupError(host)
+        req = Request(method, target, hdrs, body)
+        return await self.ctx.net.request(host, port, req, timeout, realtime=not within.sim)
 
     # -- exec ------------------------------------------------------------------------
     def new_shell(self, session=None, tty_name: str | None = None) -> Shell:

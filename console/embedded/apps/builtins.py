@@ -364,5 +364,7 @@ async def _network(sh, argv, io):
 
 # more commands, registered on import (at the end: they use @command from here)
 for _module in ("console.embedded.apps.netcmds", "console.embedded.apps.textcmds",
-                "console.embedded.apps.proccmds"):
+                "console.embedded.apps.proccmds", "console.embedded.apps.datacmds",
+                "console.embedded.apps.httpie", "console.embedded.apps.siegecmd",
+                "console.embedded.apps.pkgcmds"):
     importlib.import_module(_module)

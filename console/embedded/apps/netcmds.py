@@ -1,50 +1,91 @@
 """curl and wget inside a simulated container: real HTTP to the apps of the
-cluster (localhost, pod IPs, Service names and ClusterIPs), through the
-resolver the kubelet gives the shell as `sh.net`."""
+cluster (localhost, pod IPs, Service names and ClusterIPs) through the pod's
+network (kubelet/podnet.py), worded as curl 8 and busybox wget word things."""
 
 import asyncio
+import time
 from urllib.parse import urlsplit
 
-from console.embedded.apps.base import REASONS, Request
+from console.embedded.apps.base import REASONS, Request, head_lines, http_date
 from console.embedded.apps.builtins import command
 
+CURL_AGENT = "curl/8.5.0"
 
-async def fetch(sh, method: str, url: str, body: bytes, timeout: float):
-    """(status, body) | raises LookupError (no such host) | ConnectionRefusedError |
-    ConnectionResetError (the app died holding it) | asyncio.TimeoutError."""
+
+def split_url(url: str):
     parts = urlsplit(url if "://" in url else "http://" + url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return host, port, target
+
+
+async def fetch(sh, method: str, url: str, body: bytes = b"", timeout: float = 30.0,
+                headers: dict | None = None, agent: str = CURL_AGENT):
+    """The Response | raises LookupError (no such host), ConnectionRefusedError,
+    ConnectionResetError, asyncio.TimeoutError. `timeout` is simulated seconds."""
+    host, port, target = split_url(url)
+    hdrs = {"host": host if port == 80 else f"{host}:{port}", "user-agent": agent,
+            "accept": "*/*"}
+    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+    if body:
+        hdrs.setdefault("content-length", str(len(body)))
     net = getattr(sh, "net", None)
     if net is None:
         raise LookupError(host)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    req = Request(method, target, {"host": f"{host}:{port}", "user-agent": "curl/8.5.0"}, body,
-                  client=sh.env.get("POD_IP", "10.244.0.1"))
-    resp = await asyncio.wait_for(net.request(host, port, req), sh_timeout(sh, timeout))
-    return resp.status, resp.body
+    return await net.request(host, port, Request(method, target, hdrs, body), timeout)
 
 
-def sh_timeout(sh, sim_seconds: float) -> float:
-    clock = getattr(getattr(sh, "sleep_fn", None), "__self__", None)
-    return clock.real(sim_seconds) if clock is not None and hasattr(clock, "real") else sim_seconds
+def _write_out(fmt: str, resp, took: float) -> str:
+    values = {"http_code": f"{resp.status:03d}" if resp else "000",
+              "response_code": f"{resp.status:03d}" if resp else "000",
+              "time_total": f"{took:.6f}", "size_download": str(len(resp.body) if resp else 0),
+              "content_type": resp.content_type if resp else ""}
+    out = fmt.replace("\\n", "\n").replace("\\t", "\t")
+    for k, v in values.items():
+        out = out.replace("%{" + k + "}", v)
+    return out
+
+
+def _meter(size: int, took: float) -> str:
+    """curl's progress meter as it is left on stderr when stdout is not a terminal."""
+    speed = int(size / took) if took > 0 else size
+    return ("  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
+            "                                 Dload  Upload   Total   Spent    Left  Speed\n"
+            f"100 {size:>5}  100 {size:>5}    0     0  {speed:>5}      0 --:--:-- --:--:-- "
+            f"--:--:-- {speed:>5}\n")
 
 
 @command("curl")
 async def _curl(sh, argv, io):
-    method, data, url, out_file = None, None, None, None
-    silent = show_error = fail = head = include = False
+    method, data, url, out_file, write_out = None, None, None, None, None
+    silent = show_error = fail = head = include = verbose = False
+    headers: dict[str, str] = {}
+    agent, timeout = CURL_AGENT, 3600.0
     args = iter(argv[1:])
     for a in args:
         if a in ("-X", "--request"):
-            method = next(args, "GET")
-        elif a in ("-d", "--data", "--data-raw", "--data-binary"):
-            data = next(args, "")
+            method = next(args, "GET").upper()
+        elif a in ("-d", "--data", "--data-raw", "--data-binary", "--json"):
+            data = (data + "&" if data else "") + next(args, "")
+            if a == "--json":
+                headers.setdefault("Content-Type", "application/json")
+                headers.setdefault("Accept", "application/json")
         elif a in ("-o", "--output"):
             out_file = next(args, None)
-        elif a in ("-H", "--header", "-m", "--max-time", "--connect-timeout", "-w", "-A"):
+        elif a in ("-H", "--header"):
+            name, _, value = next(args, "").partition(":")
+            headers[name.strip()] = value.strip()
+        elif a in ("-w", "--write-out"):
+            write_out = next(args, "")
+        elif a in ("-A", "--user-agent"):
+            agent = next(args, agent)
+        elif a in ("-m", "--max-time"):
+            try:
+                timeout = float(next(args, "0"))
+            except ValueError:
+                timeout = 3600.0
+        elif a in ("--connect-timeout", "--retry", "-u", "--user", "-e", "--referer"):
             next(args, None)
         elif a.startswith("--"):
             silent |= a == "--silent"
@@ -52,46 +93,71 @@ async def _curl(sh, argv, io):
             show_error |= a == "--show-error"
             head |= a == "--head"
             include |= a == "--include"
+            verbose |= a == "--verbose"
         elif a.startswith("-") and len(a) > 1:
             silent |= "s" in a
             show_error |= "S" in a
             fail |= "f" in a
             head |= "I" in a
             include |= "i" in a
+            verbose |= "v" in a
         else:
             url = a
     if url is None:
-        io.err("curl: no URL specified!\ncurl: try 'curl --help' for more information\n")
+        io.err("curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more "
+               "information\n")
         return 2
     method = method or ("HEAD" if head else "POST" if data is not None else "GET")
+    if data is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     quiet = silent and not show_error
+    host, port, target = split_url(url)
+    t0 = time.monotonic()
 
     def error(code: int, text: str) -> int:
+        if write_out is not None:
+            io.out(_write_out(write_out, None, time.monotonic() - t0))
         if not quiet:
             io.err(f"curl: ({code}) {text}\n")
         return code
 
-    host = urlsplit(url if "://" in url else "http://" + url)
+    if verbose:
+        io.err(f"* Host {host}:{port} was resolved.\n*   Trying {host}:{port}...\n"
+               f"> {method} {target} HTTP/1.1\n> Host: {host}:{port}\n> User-Agent: {agent}\n"
+               "> Accept: */*\n" + "".join(f"> {k}: {v}\n" for k, v in headers.items()) + ">\n")
     try:
-        status, body = await fetch(sh, method, url, (data or "").encode(), 30)
+        resp = await fetch(sh, method, url, (data or "").encode(), timeout, headers, agent)
     except LookupError:
-        return error(6, f"Could not resolve host: {host.hostname}")
+        return error(6, f"Could not resolve host: {host}")
     except ConnectionRefusedError:
-        return error(7, f"Failed to connect to {host.hostname} port {host.port or 80} after 0 ms: "
-                        "Couldn't connect to server")
+        return error(7, f"Failed to connect to {host} port {port} after 0 ms: Couldn't connect "
+                        "to server")
     except ConnectionResetError:
         return error(56, "Recv failure: Connection reset by peer")
     except asyncio.TimeoutError:
-        return error(28, "Operation timed out")
-    if fail and status >= 400:
-        return error(22, f"The requested URL returned error: {status}")
-    text = body.decode(errors="replace")
+        return error(28, f"Operation timed out after {int(timeout * 1000)} milliseconds with 0 "
+                         "bytes received")
+    took = time.monotonic() - t0
+    status_line = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, '')}"
+    lines = [(k, v) for k, v in head_lines(resp)] + [("Date", http_date())]
+    if verbose:
+        io.err(f"< {status_line}\n" + "".join(f"< {k}: {v}\n" for k, v in lines) + "<\n")
+    if fail and resp.status >= 400:
+        return error(22, f"The requested URL returned error: {resp.status}")
+    shown = b""
     if head or include:
-        text = f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\n\r\n" + ("" if head else text)
+        shown = (status_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in lines)
+                 + "\r\n").encode()
+    if not head:
+        shown += resp.body
     if out_file:
-        sh.fs.write(sh.fs.norm(out_file, sh.cwd), text.encode())
+        sh.fs.write(sh.fs.norm(out_file, sh.cwd), shown)
     else:
-        io.out(text)
+        io.out(shown)
+    if not silent and not verbose and (out_file or io.tty is None):
+        io.err(_meter(len(resp.body), took))
+    if write_out is not None:
+        io.out(_write_out(write_out, resp, took))
     return 0
 
 
@@ -120,7 +186,7 @@ async def _wget(sh, argv, io):
     if not quiet:
         io.err(f"Connecting to {hostport} ({hostport})\n")
     try:
-        status, body = await fetch(sh, "GET", url, b"", 30)
+        resp = await fetch(sh, "GET", url, b"", 30, agent="Wget")
     except LookupError:
         io.err(f"wget: bad address '{parts.hostname}'\n")
         return 1
@@ -133,11 +199,12 @@ async def _wget(sh, argv, io):
     except asyncio.TimeoutError:
         io.err("wget: download timed out\n")
         return 1
+    status, body = resp.status, resp.body
     if status >= 400:
         io.err(f"wget: server returned error: HTTP/1.1 {status} {REASONS.get(status, '')}\n")
         return 1
     if out == "-":
-        io.out(body.decode(errors="replace"))
+        io.out(body)
     else:
         name = out or (parts.path.rsplit("/", 1)[-1] or "index.html")
         sh.fs.write(sh.fs.norm(name, sh.cwd), body)

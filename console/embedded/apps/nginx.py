@@ -4,6 +4,7 @@ way the official image does."""
 import time
 
 from console.embedded.apps.base import App, Response
+from console.embedded.apps.procs import HUP, INT, QUIT, SIGNALS, TERM
 
 WELCOME = b"""<!DOCTYPE html>
 <html>
@@ -60,6 +61,22 @@ class NginxApp(App):
     stop_exit = 0
     memory_mb = 8.0
     idle_millicores = 0.2
+    handles = frozenset({TERM, INT, QUIT, HUP, SIGNALS["USR1"], SIGNALS["USR2"], SIGNALS["WINCH"]})
+    workers = 2
+
+    def cmdline(self) -> list[str]:
+        if self.ctx.spec.get("command") or self.ctx.spec.get("args"):
+            return super().cmdline()
+        return ["nginx: master process nginx -g daemon off;"]
+
+    def signal_exit(self, sig: int) -> int:
+        return 0                     # nginx exits 0 after TERM, INT or QUIT
+
+    def signal(self, sig: int) -> None:
+        if sig in (HUP, SIGNALS["USR1"], SIGNALS["USR2"], SIGNALS["WINCH"]):
+            self.ctx.log(f"{self._stamp()} [notice] 1#1: signal {sig} received, ignored")
+            return
+        super().signal(sig)
 
     def version(self) -> str:
         tag = self.ctx.image.rsplit(":", 1)[1] if ":" in self.ctx.image.rsplit("/", 1)[-1] else ""
@@ -84,9 +101,11 @@ class NginxApp(App):
         s = self._stamp()
         for line in ("using the \"epoll\" event method", f"nginx/{self.version()}",
                      "built by gcc 12.2.0 (Debian 12.2.0-14)",
-                     "OS: Linux 6.1.0-28-amd64", "start worker processes",
-                     "start worker process 29"):
+                     "OS: Linux 6.1.0-28-amd64", "start worker processes"):
             self.ctx.log(f"{s} [notice] 1#1: {line}")
+        for _ in range(self.workers):
+            pid = self.procs.spawn(["nginx: worker process"], ppid=1).pid
+            self.ctx.log(f"{s} [notice] 1#1: start worker process {pid}")
 
     def stopping(self) -> None:
         s = self._stamp()

@@ -1,5 +1,6 @@
 """ps and kill: the container's processes as procps (Debian) or busybox show
-them, and signals sent to them from inside (procs.py has the kernel's rules)."""
+them, and signals sent to them from inside (procs.py has the kernel's rules);
+stty, tty and tput: the terminal an exec session runs in."""
 
 from console.embedded.apps.builtins import command
 from console.embedded.apps.procs import NAMES, TERM, parse_signal
@@ -114,3 +115,45 @@ async def _kill(sh, argv, io):
             status = 1
     return status
 
+
+
+@command("tty")
+async def _tty(sh, argv, io):
+    if io.tty is None:
+        io.out("not a tty\n")
+        return 1
+    io.out(f"/dev/{io.tty.name}\n")
+    return 0
+
+
+@command("stty")
+async def _stty(sh, argv, io):
+    if io.tty is None:
+        io.err("stty: 'standard input': Inappropriate ioctl for device\n" if sh.flavor != "busybox"
+               else "stty: standard input: Not a tty\n")
+        return 1
+    if argv[1:] == ["size"]:
+        io.out(f"{io.tty.rows} {io.tty.cols}\n")
+    elif not argv[1:] or argv[1] in ("-a", "--all"):
+        io.out(f"speed 38400 baud; rows {io.tty.rows}; columns {io.tty.cols}; line = 0;\n")
+    return 0
+
+
+@command("tput")
+async def _tput(sh, argv, io):
+    what = argv[1] if len(argv) > 1 else ""
+    cols, rows = (io.tty.cols, io.tty.rows) if io.tty is not None else (80, 24)
+    if what in ("cols", "lines"):
+        io.out(f"{cols if what == 'cols' else rows}\n")
+        return 0
+    if what in ("clear", "sgr0", "bold"):
+        io.out({"clear": "\x1b[H\x1b[2J", "sgr0": "\x1b(B\x1b[m", "bold": "\x1b[1m"}[what])
+        return 0
+    io.err(f"tput: unknown terminfo capability '{what}'\n")
+    return 4
+
+
+@command("clear")
+async def _clear(sh, argv, io):
+    io.out("\x1b[H\x1b[2J\x1b[3J")
+    return 0

@@ -40,6 +40,7 @@ class Proc:
         self.started = table.clock.elapsed() if table.clock else 0.0
         self.task: asyncio.Task | None = None
         self.handler = None
+        self.os_pid: int | None = None       # a real child process behind it (siege)
         self.signalled: int | None = None    # the signal that ended it
         self.cpu = None                      # callable -> core-seconds, for TIME
 
@@ -50,6 +51,8 @@ class Proc:
     def deliver(self, sig: int) -> None:
         if sig == 0:
             return
+        if sig == KILL and self.os_pid is not None:
+            os_kill(self.os_pid, KILL)       # at once: the loop may not run again
         if self.handler is not None and sig != KILL:
             self.handler(sig)
             return

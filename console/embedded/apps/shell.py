@@ -26,6 +26,8 @@ SHELL_ONLY = {"cd", "export", "unset", "exit", "set", "trap", "wait", "exec", "s
               "read", "alias", "shift", "return", "break", "continue", "ulimit", "umask"}
 BUILTINS = SHELL_ONLY | {"true", "false", ":", "echo", "printf", "test", "[", "[[", "kill", "pwd"}
 BIN_DIRS = ("/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/")
+# installed only in some images (App.tools says which)
+OPTIONAL = {"siege", "http", "https"}
 
 
 class ShellExit(Exception):
@@ -310,6 +312,8 @@ class Shell:
             return None
         if base in SHELLS:
             return _sh if self.has_shell(base) else None
+        if base in OPTIONAL and base not in getattr(self.app, "tools", ()):
+            return None
         return builtins.COMMANDS.get(base)
 
     def has_shell(self, name: str) -> bool:
@@ -326,12 +330,9 @@ class Shell:
             return 127
         base = name.rsplit("/", 1)[-1]
         if not fork or self.procs is None or (base in BUILTINS and not direct):
-            try:
-                return await fn(self, argv, io)
-            except BrokenPipeError:
-                return 128 + PIPE
+            return await fn(self, argv, io)
         proc = self.procs.spawn(argv, ppid=self.pid or 0, session=self.session,
-                                tty=self.tty_name if io.tty is not None else None)
+                                tty=self.tty_name)
         io.proc = proc
         if fn is _sh and self.pid is None:
             self.pid = proc.pid              # an exec'd shell: $$ and its job control
@@ -343,8 +344,6 @@ class Shell:
             if proc.signalled is None or asyncio.current_task().cancelling():
                 raise
             return 128 + proc.signalled
-        except BrokenPipeError:
-            return 128 + PIPE
         finally:
             proc.end()
 

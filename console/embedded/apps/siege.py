@@ -1,22 +1,12 @@
-"""The labs' siege pod: idle until someone execs into it (exec lands later)."""
+"""The labs' siege pod (apexacme/siege-nginx): nginx as its process, and siege,
+curl and HTTPie's `http` for `kubectl exec -it siege -- /bin/bash`."""
 
-from console.embedded.apps.base import App
+from console.embedded.apps.nginx import NginxApp
 
 
-class SiegeApp(App):
+class SiegeApp(NginxApp):
     kind = "siege"
-    default_ports = (80,)
     boot_seconds = 0.5
-    stop_exit = 0
-    memory_mb = 12.0
-    idle_millicores = 0.5
-
-    def started(self) -> None:
-        self.ctx.log("siege pod ready: kubectl exec -it siege -- /bin/bash")
-
-    def route(self, req):
-        return self.fs_page()
-
-    def fs_page(self):
-        from console.embedded.apps.base import Response
-        return Response(200, b"siege\n", "text/plain")
+    memory_mb = 8.0
+    idle_millicores = 0.0
+    tools = frozenset({"siege", "http", "https"})

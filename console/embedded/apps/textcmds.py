@@ -7,14 +7,16 @@ from console.embedded.apps.builtins import command
 from console.embedded.apps.fs import MESSAGES, FsError
 
 
-async def _read_inputs(sh, paths, io, tool) -> tuple[list[str], int]:
-    """Text of each named file (or stdin), and the exit status so far."""
+async def _read_inputs(sh, paths, io, tool, raw: bool = False) -> tuple[list, int]:
+    """Text (bytes if raw) of each named file or stdin, and the exit status so far."""
     if not paths or paths == ["-"]:
-        return [await io.stdin.text()], 0
+        data = await io.stdin.read_all()
+        return [data if raw else data.decode(errors="replace")], 0
     texts, status = [], 0
     for p in paths:
         try:
-            texts.append(sh.fs.read(sh.fs.norm(p, sh.cwd)).decode(errors="replace"))
+            data = sh.fs.read(sh.fs.norm(p, sh.cwd))
+            texts.append(data if raw else data.decode(errors="replace"))
         except FsError as exc:
             io.err(f"{tool}: {p}: {MESSAGES[exc.kind]}\n")
             status = 1 if tool != "grep" else 2
@@ -111,9 +113,9 @@ async def _grep(sh, argv, io):
 async def _wc(sh, argv, io):
     flags = {c for a in argv[1:] if a.startswith("-") for c in a[1:]}
     paths = [a for a in argv[1:] if not a.startswith("-")]
-    texts, status = await _read_inputs(sh, paths, io, "wc")
-    text = "".join(texts)
-    counts = {"l": text.count("\n"), "w": len(text.split()), "c": len(text.encode())}
+    texts, status = await _read_inputs(sh, paths, io, "wc", raw=True)
+    data = b"".join(texts)
+    counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
     shown = [str(counts[k]) for k in "lwc" if k in flags] or [str(counts[k]) for k in "lwc"]
     io.out(" ".join(shown) + "\n")
     return status

@@ -19,6 +19,8 @@ class TtyInput:
     """What the foreground program reads from the terminal: whole lines, and an
     end-of-file for each ^D (a tty is not closed by it)."""
 
+    is_tty = True
+
     def __init__(self):
         self._chunks: list[bytes] = []
         self._hungup = False

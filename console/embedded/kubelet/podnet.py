@@ -1,11 +1,18 @@
-"""A pod's view of the network for the tools in its containers (curl, wget) and
-the apps that call other Services: the pod's egress, kept by the cluster's
-network (console/embedded/network/egress.py: names, kube-proxy, the mesh).
+"""A pod's view of the network for the processes in its containers (curl, http,
+the siege engine) and the apps that call other Services: the pod's egress, kept
+by the cluster's network (console/embedded/network/egress.py: names,
+kube-proxy, the mesh).
 
-    await net.request(host, port, Request) -> Response   (LookupError,
-        ConnectionRefusedError, ConnectionResetError; cluster time)
+    await net.request(host, port, Request, timeout=None, realtime=False) -> Response
+        LookupError, ConnectionRefusedError, ConnectionResetError, and
+        asyncio.TimeoutError after `timeout` seconds of the request's own pace
+        (simulated seconds unless realtime)
+    await net.listen() -> "127.0.0.1:N"   a loopback listener whose connections
+        are this pod's (each request goes where its Host header says)
     net.knows(host) -> bool
 """
+
+import asyncio
 
 
 class PodNet:
@@ -23,8 +30,18 @@ class PodNet:
         egress = self.egress
         return egress is not None and egress.knows(host)
 
-    async def request(self, host: str, port: int, req):
+    async def request(self, host: str, port: int, req, timeout: float | None = None,
+                      realtime: bool = False):
         egress = self.egress
         if egress is None:
             raise LookupError(host)
-        return await egress.request(host, port, req)
+        call = egress.request(host, port, req, realtime=realtime)
+        if timeout is None:
+            return await call
+        return await asyncio.wait_for(call, timeout if realtime else self.cluster.clock.real(timeout))
+
+    async def listen(self) -> str:
+        egress = self.egress
+        if egress is None:
+            raise ConnectionRefusedError("the pod's network is not up yet")
+        return await egress.listen()

@@ -39,6 +39,8 @@ DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriab
 class EnvoyResponse(Response):
     """A response that came out of an Envoy: its header names go out in lower case."""
 
+    envoy = True
+
 
 def local_reply(status: int, body: str, server: str, overloaded: bool = False) -> EnvoyResponse:
     headers = {"x-envoy-overloaded": "true"} if overloaded else {}

@@ -25,8 +25,7 @@ import struct
 import time
 from collections import deque
 
-from console.embedded.apps.base import REASONS, Request, Response
-from console.embedded.mesh.router import EnvoyResponse
+from console.embedded.apps.base import REASONS, Request, Response, head_lines
 
 MAX_HEAD = 64 * 1024
 log = logging.getLogger("kubelab.network")
@@ -276,29 +275,9 @@ class HttpConn(asyncio.Protocol):
         self._maybe_continue()
 
     def _write(self, resp: Response, keep: bool, method: str = "GET") -> None:
-        if isinstance(resp, EnvoyResponse):
-            self._write_envoy(resp, keep, method)
-            return
-        extra = "".join(f"{k}: {v}\r\n" for k, v in resp.headers.items())
-        head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
-                f"Content-Type: {resp.content_type}\r\nContent-Length: {len(resp.body)}\r\n"
-                f"{extra}{'' if keep else 'Connection: close' + chr(13) + chr(10)}").encode()
-        body = b"" if method == "HEAD" else resp.body
-        self.transport.write(head + b"Date: " + _date() + b"\r\n\r\n" + body)
-        if not keep:
-            self.transport.close()
-
-    def _write_envoy(self, resp: Response, keep: bool, method: str) -> None:
-        """Envoy's HTTP/1.1 codec: lower-case names, date then server last."""
-        tail = {k: resp.headers[k] for k in ("server", "x-envoy-upstream-service-time")
-                if k in resp.headers}
-        extra = "".join(f"{k.lower()}: {v}\r\n" for k, v in resp.headers.items() if k not in tail)
-        head = (f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n"
-                f"content-length: {len(resp.body)}\r\ncontent-type: {resp.content_type}\r\n"
-                f"{extra}date: ").encode() + _date() + "".join(
-                    f"\r\n{k}: {v}" for k, v in tail.items()).encode() + \
-            (b"\r\n\r\n" if keep else b"\r\nconnection: close\r\n\r\n")
-        self.transport.write(head + (b"" if method == "HEAD" else resp.body))
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head_lines(resp, keep, _date().decode()))
+        head = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n{lines}\r\n"
+        self.transport.write(head.encode() + (b"" if method == "HEAD" else resp.body))
         if not keep:
             self.transport.close()
 
