@@ -67,8 +67,10 @@ async def all_ready(cluster, *names, ns="default"):
     await until(lambda: all(ready(cluster, n, ns) for n in names), timeout=90,
                 what=f"{', '.join(names)} ready")
     # and booted: a ready pod without a readiness probe may still be starting its app
-    await until(lambda: all(cluster.kubelet.worker(ns, n).containers[0].app.listening
-                            for n in names), what="apps listening")
+    def booted(n):
+        c = cluster.kubelet.worker(ns, n).containers[0]
+        return c.app.listening or not c.spec.get("ports")     # a shell serves nothing
+    await until(lambda: all(booted(n) for n in names), what="apps listening")
 
 
 async def host_address(cluster, name, port=8080, ns="default"):

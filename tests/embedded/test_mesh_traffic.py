@@ -188,3 +188,33 @@ async def test_outside_traffic_meets_only_the_servers_sidecar():
         codes, samples = await load(addr, users=8, requests=2)
         assert codes.get(503, 0) > 0, codes                       # but the inbound pool holds
         assert samples[503][1] == OVERFLOW
+
+
+async def test_rewritten_probes_reach_the_app_through_the_sidecar():
+    async with mesh_cluster() as cluster:
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "order-1", "namespace": "default", "labels": {"app": "order"},
+            "annotations": {"kubelab.dev/boot-seconds": "0"}},
+            "spec": {"nodeName": "kubelab-node-1", "containers": [{
+                "name": "order", "image": "jinyoung/order:stable", "ports": [{"containerPort": 8080}],
+                "readinessProbe": {"httpGet": {"path": "/actuator/health", "port": 8080},
+                                   "periodSeconds": 1, "failureThreshold": 1}}]}}
+        cluster.registry.create("pods", body)
+        pod = cluster.registry.get("pods", "default", "order-1")
+        probe = pod["spec"]["containers"][0]["readinessProbe"]
+        assert probe["httpGet"] == {"path": "/app-health/order/readyz", "port": 15020, "scheme": "HTTP"}
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][1]["env"]}
+        assert json.loads(env["ISTIO_KUBE_APP_PROBERS"]) == {"/app-health/order/readyz": {
+            "httpGet": {"path": "/actuator/health", "port": 8080, "scheme": "HTTP"},
+            "timeoutSeconds": 1}}
+        service(cluster, "order")
+        await all_ready(cluster, "order-1")
+        conn = await Raw.open(await host_address(cluster, "order"))
+        assert (await conn.request("PUT", "/actuator/down"))[0] == 200
+        conn.close()
+
+        def order_ready():
+            statuses = cluster.registry.get("pods", "default", "order-1")["status"]["containerStatuses"]
+            return {s["name"]: s["ready"] for s in statuses}
+        await until(lambda: order_ready() == {"order": False, "istio-proxy": True},
+                    what="the app unready through :15020")
