@@ -29,6 +29,7 @@ class Connection:
     embedded: object | None = None          # console.embedded.launch.RunningCluster
     contexts: list[str] = field(default_factory=list)
     speed: float = 1.0                      # the cluster's clock against the wall's (embedded --speed)
+    owns_embedded: bool = False             # started for this connection: close() stops it
 
     @property
     def real(self) -> bool:
@@ -44,9 +45,9 @@ class Connection:
             self.api.close()
         except Exception:
             pass
-        if self.embedded is not None:
+        if self.embedded is not None and self.owns_embedded:
             self.embedded.stop()
-            self.embedded = None
+        self.embedded = None
 
     def switch(self, namespace: str | None = None, context: str | None = None) -> Connection:
         """The same cluster in another namespace, or another context of the kubeconfig."""
@@ -54,8 +55,14 @@ class Connection:
             new = connect(kubeconfig=self.kubeconfig, context=context, namespace=namespace)
             self.close()
             return new
+        # a view: it shares the client and the cluster, and closing it stops neither's owner
         return Connection(self.api, namespace or self.namespace, self.context,
                           self.kubeconfig, self.embedded, self.contexts, self.speed)
+
+    def take_ownership_from(self, old: Connection) -> None:
+        """This connection replaces `old` (a namespace switch): it now stops the cluster."""
+        if old.owns_embedded and self.embedded is old.embedded:
+            self.owns_embedded, old.owns_embedded = True, False
 
 
 def default_kubeconfig() -> str | None:
@@ -117,6 +124,7 @@ def start_embedded(namespace: str | None = None, speed: float = 1.0, nodes: int 
         running.stop()
         raise
     conn.embedded = running
+    conn.owns_embedded = True
     conn.speed = speed
     return conn
 

@@ -82,6 +82,7 @@ class Session:
     def switch(self, namespace: str | None = None, context: str | None = None) -> None:
         """Another namespace or context: new watches, a fresh state (raises on a bad context)."""
         new = self.conn.switch(namespace=namespace, context=context)
+        new.take_ownership_from(self.conn)
         watching = self.watching
         self.unwatch()
         self.conn = new
