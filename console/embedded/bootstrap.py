@@ -51,13 +51,20 @@ def populate(cluster) -> None:
             "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})):
         try:
             reg.create(res, obj)
-        except Conflict:
-            pass
+        except Conflict:   # kept from an earlier run (--data): the API server's port of now
+            reg.mutate(res, "default", "kubernetes", lambda o, want=obj: _same_port(o, want))
     for res, obj in (("services", KUBE_DNS), ("deployments.apps", COREDNS)):
         try:
             reg.create(res, obj)
         except Conflict:
             pass
+
+
+def _same_port(obj: dict, want: dict):
+    key = "subsets" if "subsets" in want else "ports"
+    if obj.get(key) == want[key]:
+        return False
+    obj[key] = want[key]
 
 
 DNS_LABELS = {"k8s-app": "kube-dns"}

@@ -30,9 +30,17 @@ COMPONENTS = [
 
 
 class Cluster:
-    def __init__(self, speed: float = 1.0, nodes: int = 2, version: str = "v1.33.1"):
+    def __init__(self, speed: float = 1.0, nodes: int = 2, version: str = "v1.33.1",
+                 data=None):
+        """data: a directory that keeps the objects across runs (persist.py); raises
+        persist.DataError when it cannot be used."""
         self.clock = Clock(speed)
-        self.store = Store()
+        journal = None
+        if data is not None:
+            from console.embedded.persist import Journal
+            journal = Journal(data)
+        self.store = Store(journal)
+        self.restored = journal is not None and journal.restored   # a restart: pods come back
         self.registry = Registry(self.store, self.clock)
         self.kinds = Catalogue()  # what this cluster's API serves (its own, see kinds.py)
         self.recorder = events.Recorder(self.registry)
@@ -76,3 +84,5 @@ class Cluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.store.journal is not None:
+            self.store.journal.close()

@@ -2,9 +2,18 @@
 
     with launch.start(speed=20) as c:
         subprocess.run(["kubectl", "get", "po"], env={**os.environ, "KUBECONFIG": str(c.kubeconfig)})
+
+    c = launch.start(data=tmp_path / "etcd")     # objects kept there across restarts
+    c.kill()                                    # SIGKILL, as a crash would
+    c = launch.start(data=tmp_path / "etcd", kubeconfig=c.kubeconfig)   # same objects, port, token
+    c.drop_watches(); c.compact()               # api/admin.py's test hooks
 """
 
+import base64
+import json
 import os
+import ssl
+import urllib.request
 import signal
 import subprocess
 import sys
@@ -43,6 +52,33 @@ class RunningCluster:
         except OSError:
             return ""
 
+    def admin(self, what: str, **query) -> dict:
+        """POST /kubelab/admin/<what> with the administrator's token (api/admin.py)."""
+        cfg = yaml.safe_load(self.kubeconfig.read_text())
+        ca = base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+        ctx = ssl.create_default_context(cadata=ca)
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        req = urllib.request.Request(f"{self.server}/kubelab/admin/{what}" + (f"?{qs}" if qs else ""),
+                                     method="POST", data=b"",
+                                     headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def drop_watches(self, reset: bool = False) -> int:
+        """End every watch (reset: cut the connections); returns how many."""
+        return self.admin("drop-watches", **({"reset": "1"} if reset else {}))["dropped"]
+
+    def compact(self) -> str:
+        """Forget the watch history: resumes from older resourceVersions get 410."""
+        return self.admin("compact")["resourceVersion"]
+
+    def kill(self) -> int | None:
+        """SIGKILL, as a crash or an OOM kill would end it (nothing is flushed)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        return self.stop()
+
     def stop(self, timeout: float = 15) -> int | None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -67,8 +103,11 @@ class RunningCluster:
 
 def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = None,
           version: str | None = None, port: int = 0, timeout: float = 60,
-          extra: list[str] | None = None, env: dict | None = None) -> RunningCluster:
-    """Start a cluster process; returns once it printed its KUBECONFIG line."""
+          extra: list[str] | None = None, env: dict | None = None,
+          data: str | Path | None = None, users: list[str] | None = None) -> RunningCluster:
+    """Start a cluster process; returns once it printed its KUBECONFIG line.
+
+    data: --data DIR (objects kept across restarts); users: --user NAME=ROLE[:NS] each."""
     tmp = None
     if kubeconfig is None:
         tmp = tempfile.TemporaryDirectory(prefix="kubelab-")
@@ -80,6 +119,10 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
            "--nodes", str(nodes), "--port", str(port), "--kubeconfig", str(kubeconfig)]
     if version:
         cmd += ["--version", version]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    for user in users or ():
+        cmd += ["--user", user]
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),

@@ -2,12 +2,18 @@
 
 Prints exactly one line, `KUBECONFIG=<path>`, once the API answers; stops
 cleanly on SIGINT/SIGTERM. The kubeconfig (mode 0600) carries a bearer token
-fresh for this run.
+fresh for this run, and one context per `--user` (restricted users, authz.py).
+
+`--data DIR` keeps the cluster in DIR (persist.py): its objects, and what a real
+API server keeps across restarts, its serving certificate, its tokens and its
+port (reused when free), so clients that were connected reconnect with the same
+kubeconfig. Without it everything is in memory and fresh per run.
 """
 
 import argparse
-import base64
 import asyncio
+import base64
+import json
 import logging
 import os
 import re
@@ -39,8 +45,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--nodes", type=int, default=2, help="simulated nodes (default 2)")
     p.add_argument("--version", default="v1.33.1", dest="k8s_version", metavar="VERSION",
                    help="Kubernetes version to report (default v1.33.1)")
+    p.add_argument("--data", type=Path, default=None, metavar="DIR",
+                   help="keep the cluster's objects (and its certificate, tokens and port) in "
+                        "DIR across restarts (default: in memory, gone at exit)")
+    p.add_argument("--user", action="append", default=[], metavar="NAME=ROLE[:NAMESPACE]",
+                   help="add a restricted user with its own token and kubeconfig context "
+                        "kubelab-NAME; ROLE is view, edit or cluster-admin, bound in NAMESPACE "
+                        "or cluster-wide (repeatable; e.g. --user viewer=view --user dev=edit:default)")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     a = p.parse_args(argv)
+    from console.embedded import authz
+    users = []
+    for text in a.user:
+        try:
+            users.append(authz.parse_user(text))
+        except ValueError as exc:
+            raise UsageError(f"--user: {exc}") from None
+    if len({u[0] for u in users}) != len(users):
+        raise UsageError("--user: a user name is given twice")
+    a.users = users
     if not 0 <= a.port <= 65535:
         raise UsageError(f"--port: {a.port} is not a port number (0-65535)")
     if not a.speed > 0:
@@ -54,51 +77,105 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return a
 
 
-def kubeconfig_text(server: str, token: str, ca_pem: bytes) -> str:
+def kubeconfig_text(server: str, token: str, ca_pem: bytes, users=()) -> str:
+    """users: authz.User (restricted ones): a user entry and a context kubelab-NAME each."""
     ca = base64.b64encode(ca_pem).decode()
+    entries = [{"name": "kubelab", "user": {"token": token}}]
+    contexts = [{"name": "kubelab", "context": {"cluster": "kubelab", "user": "kubelab",
+                                                "namespace": "default"}}]
+    for u in users:
+        entries.append({"name": u.name, "user": {"token": u.token}})
+        contexts.append({"name": f"kubelab-{u.name}", "context": {
+            "cluster": "kubelab", "user": u.name, "namespace": u.namespace or "default"}})
     return yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": "kubelab", "cluster": {"server": server,
                                                      "certificate-authority-data": ca}}],
-        "users": [{"name": "kubelab", "user": {"token": token}}],
-        "contexts": [{"name": "kubelab", "context": {"cluster": "kubelab", "user": "kubelab",
-                                                     "namespace": "default"}}],
+        "users": entries, "contexts": contexts,
         "current-context": "kubelab"}, sort_keys=False)
 
 
-def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes) -> None:
+def write_private(path: Path, text: str) -> None:
+    """Atomically, mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(kubeconfig_text(server, token, ca_pem))
+        f.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes, users=()) -> None:
+    write_private(path, kubeconfig_text(server, token, ca_pem, users))
+
+
+def credentials(data: Path | None, users: list[tuple[str, str, str | None]]) -> dict:
+    """The serving certificate, the tokens and the last port: fresh per run, or kept
+    in DATA/server.json (0600) so a restart looks like a real API server's."""
+    from console.embedded.api import tls
+
+    saved = {}
+    where = data / "server.json" if data is not None else None
+    if where is not None and where.exists():
+        try:
+            saved = json.loads(where.read_text())
+            if not isinstance(saved, dict) or not tls.still_valid(saved["cert"].encode()):
+                saved = {}
+        except (OSError, ValueError, KeyError, AttributeError):
+            raise UsageError(f"--data: {where} is not a kubelab server file; move it away "
+                             "to start afresh") from None
+    if not saved:
+        cert, key = tls.make_cert()
+        saved = {"cert": cert.decode(), "key": key.decode(), "token": secrets.token_urlsafe(32),
+                 "port": 0, "users": {}}
+    tokens = saved.setdefault("users", {})
+    for name, _, _ in users:
+        tokens.setdefault(name, secrets.token_urlsafe(32))
+    return saved
 
 
 async def serve(args) -> int:
     from aiohttp import web
 
+    from console.embedded import authz
     from console.embedded.api import tls
     from console.embedded.cluster import Cluster
+    from console.embedded.persist import DataError
     from console.embedded.server import make_app
 
-    cluster = Cluster(speed=args.speed, nodes=args.nodes, version=args.k8s_version)
-    token = secrets.token_urlsafe(32)
-    app = make_app(cluster, token)
+    data = args.data.expanduser().absolute() if args.data else None
+    creds = credentials(data, args.users)
+    try:
+        cluster = Cluster(speed=args.speed, nodes=args.nodes, version=args.k8s_version, data=data)
+    except DataError as exc:
+        raise UsageError(f"--data: {exc}") from None
+    token = creds["token"]
+    users = [authz.User(name, creds["users"][name], role, ns) for name, role, ns in args.users]
+    app = make_app(cluster, token, users)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
-    cert, key = tls.make_cert()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, reuse_address=True,
-                       ssl_context=tls.server_context(cert, key))
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise UsageError(f"--port: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
+    cert, key = creds["cert"].encode(), creds["key"].encode()
+    ctx = tls.server_context(cert, key)
+    site = None
+    tries = [args.port] if args.port else ([creds["port"], 0] if creds.get("port") else [0])
+    for port in tries:
+        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True, ssl_context=ctx)
+        try:
+            await site.start()
+            break
+        except OSError as exc:
+            if port == tries[-1]:
+                await runner.cleanup()
+                await cluster.stop()
+                raise UsageError(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}")
+            log.warning("port %d of the last run is taken; listening on another", port)
     port = site._server.sockets[0].getsockname()[1]
     server = f"https://127.0.0.1:{port}"
     cluster.api_port = port
+    if data is not None:
+        creds["port"] = port
+        write_private(data / "server.json", json.dumps(creds))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -115,7 +192,7 @@ async def serve(args) -> int:
             args.kubeconfig = state_dir() / "embedded" / "kubeconfig"
         path = args.kubeconfig.expanduser().absolute()
         try:
-            write_kubeconfig(path, server, token, cert)
+            write_kubeconfig(path, server, token, cert, users)
         except OSError as exc:
             raise UsageError(f"--kubeconfig: cannot write {path}: {exc.strerror}")
         print(f"KUBECONFIG={path}", flush=True)

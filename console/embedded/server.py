@@ -1,6 +1,8 @@
 """The API server: an aiohttp app on the cluster's loop, a door onto its registry.
 
-Every request needs the run's bearer token (health probes excepted); every error
+Every request needs a bearer token the cluster knows (health probes excepted):
+the run's own (the administrator) or a restricted user's (authz.py), and passes
+RBAC before its handler runs (403 Forbidden otherwise); every error
 leaves as a meta/v1 Status; an unexpected exception is logged and answered with
 a short 500 Status, and the server keeps serving. Each handler is handed the
 cluster (and its catalogue of kinds) it serves: nothing here is process-wide,
@@ -8,12 +10,12 @@ so two clusters in one process each have their own app.
 """
 
 import logging
-import secrets
 
 from aiohttp import web
 
-from console.embedded.api import discovery, handlers, metrics, openapi, patching
-from console.embedded.api.status import REASONS, ApiError, respond, status_obj
+from console.embedded import authz
+from console.embedded.api import admin, discovery, handlers, metrics, openapi, patching
+from console.embedded.api.status import REASONS, USER, ApiError, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
@@ -25,7 +27,13 @@ def _status_response(code: int, message: str, reason: str) -> web.Response:
     return respond(status_obj(code, message, reason), code)
 
 
-def make_app(cluster, token: str) -> web.Application:
+def make_app(cluster, token: str, users: list[authz.User] | None = None) -> web.Application:
+    """`token`: the administrator's; `users`: restricted users beside it."""
+    known = authz.Users()
+    known.add(authz.admin(token))
+    for user in users or ():
+        known.add(user)
+
     @web.middleware
     async def errors(request, handler):
         try:
@@ -55,8 +63,19 @@ def make_app(cluster, token: str) -> web.Application:
         if request.path not in OPEN_PATHS:
             header = request.headers.get("Authorization", "")
             given = header[7:].strip() if header[:7].lower() == "bearer " else ""
-            if not given or not secrets.compare_digest(given.encode(), token.encode()):
+            user = known.find(given) if given else None
+            if user is None:
                 return _status_response(401, "Unauthorized", "Unauthorized")
+            request[USER] = user
+            if not request.path.startswith(admin.PREFIX):
+                attrs = authz.attributes(request.method, request.path, request.query)
+                if not authz.decide(user, attrs)[0]:
+                    details = {"kind": attrs.resource} if attrs.resource_request else {}
+                    if attrs.group:
+                        details["group"] = attrs.group
+                    if attrs.name:
+                        details["name"] = attrs.name
+                    raise ApiError(403, authz.forbidden_message(user, attrs), "Forbidden", details)
         return await handler(request)
 
     app = web.Application(middlewares=[errors, auth], client_max_size=16 * 1024 * 1024)
@@ -92,6 +111,7 @@ def make_app(cluster, token: str) -> web.Application:
     for path in ("/healthz", "/readyz", "/livez"):
         r.add_get(path, health)
     r.add_get("/version", version)
+    admin.routes(r, cluster)
     r.add_get("/metrics", _bound(metrics.serve, cluster))
     r.add_get("/api", _bound(discovery.api_root, cat))
     r.add_get("/apis", _bound(discovery.apis_root, cat))

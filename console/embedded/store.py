@@ -54,6 +54,7 @@ class Watcher:
     namespace: str | None
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(WATCH_QUEUE))
     closed: bool = False
+    reset: bool = False      # dropped as a broken connection would be, not ended cleanly
 
     def offer(self, ev: Event) -> None:
         if self.closed:
@@ -84,12 +85,18 @@ def _rv(obj: dict) -> int:
 
 
 class Store:
-    def __init__(self):
+    def __init__(self, journal=None):
+        """journal: a persist.Journal (--data DIR): objects and the resourceVersion
+        counter come from it, and every change goes to it."""
         self._objs: dict[str, dict[tuple[str, str], dict]] = {}
         self._rv = 0
         self._history: deque[tuple[int, Event]] = deque(maxlen=HISTORY)
         self._watchers: dict[str, set[Watcher]] = {}
         self._listeners: list[Callable[[Event], None]] = []
+        self.journal = journal
+        if journal is not None:
+            self._objs, self._rv = journal.load()
+            journal.attach(self)
 
     # -- reading -----------------------------------------------------------
     @property
@@ -115,6 +122,10 @@ class Store:
 
     def count(self, res: str) -> int:
         return len(self._objs.get(res, {}))
+
+    def resources(self) -> "list[str]":
+        """Every resource that has (or had) objects."""
+        return list(self._objs)
 
     # -- writing -----------------------------------------------------------
     def _next_rv(self) -> str:
@@ -186,11 +197,32 @@ class Store:
         self._watchers.get(w.res, set()).discard(w)
         w.close()
 
+    # -- for tests: what a flaky network and etcd compaction do to watchers ------
+    def drop_watches(self, reset: bool = False) -> int:
+        """End every watch stream now (clients resume from their last resourceVersion);
+        reset: cut the connections instead of ending the streams."""
+        dropped = 0
+        for watchers in self._watchers.values():
+            for w in list(watchers):
+                w.reset = reset
+                w.close()
+                dropped += 1
+            watchers.clear()
+        return dropped
+
+    def compact(self) -> int:
+        """Forget the watch history, as etcd compaction does: a watch from any
+        resourceVersion older than the current one gets 410 Expired."""
+        self._history.clear()
+        return self._rv
+
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         """In-process listeners (controllers) see every change, synchronously."""
         self._listeners.append(listener)
 
     def _emit(self, ev: Event) -> None:
+        if self.journal is not None:
+            self.journal.record(ev.type, ev.res, ev.obj)
         self._history.append((_rv(ev.obj), ev))
         for w in list(self._watchers.get(ev.res, ())):
             if w.namespace is None or _ns(ev.obj) == w.namespace:

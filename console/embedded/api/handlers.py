@@ -15,7 +15,7 @@ from aiohttp import web
 from console.embedded.api import codec, conversion, fields, managed, reviews, tables, watch
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels
-from console.embedded.api.status import (ApiError, already_exists, bad_request, conflict,
+from console.embedded.api.status import (USER, ApiError, already_exists, bad_request, conflict,
                                          invalid, not_found, respond, success)
 from console.embedded.kinds import Catalogue, Kind, Provider
 from console.embedded.registry import Denied, Forbidden, Invalid
@@ -227,13 +227,14 @@ async def create(request, cluster, t: Target) -> web.Response:
     check_namespace(cluster, t)
     raw = await request.read()
     if t.kind.key in reviews.REVIEWS:
-        # the answer does not depend on the question: any body that decodes will do
+        # a body that does not decode is an empty question
         try:
             obj = _body_object(request, raw, t)
         except ApiError:
             obj = {}
         obj.update(kind=t.kind.kind, apiVersion=t.kind.api_version(t.version))
-        return respond(reviews.review(t.kind.key, obj, cluster.clock.stamp()), 201)
+        return respond(reviews.review(t.kind.key, obj, cluster.clock.stamp(),
+                                      request[USER]), 201)
     obj = _body_object(request, raw, t)
     headers: dict = {}
     obj["metadata"].pop("managedFields", None)

@@ -1,8 +1,13 @@
-"""Errors as the real API server sends them: a meta/v1 Status object."""
+"""Errors as the real API server sends them: a meta/v1 Status object; and USER,
+where the authenticated user (authz.User) of a request is kept."""
 
 import json
 
 from aiohttp import web
+
+from console.embedded.authz import User
+
+USER = web.RequestKey("user", User)
 
 REASONS = {
     400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",

@@ -1,4 +1,5 @@
-"""A self-signed certificate made fresh for each run of the API server.
+"""A self-signed certificate made fresh for each run of the API server (kept
+across runs with `--data`, until it nears its end).
 
 client-go (kubectl) sends a bearer token only over TLS, so the server speaks
 https on 127.0.0.1; the kubeconfig carries the certificate as its CA.
@@ -40,6 +41,13 @@ def make_cert() -> tuple[bytes, bytes]:
     return (cert.public_bytes(serialization.Encoding.PEM),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()))
+
+
+def still_valid(cert_pem: bytes, margin_days: float = 1.0) -> bool:
+    """A kept certificate (--data) that is good for at least `margin_days` more."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    return left > datetime.timedelta(days=margin_days)
 
 
 def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:

@@ -116,7 +116,10 @@ async def serve(request, cluster, t) -> web.StreamResponse:
                         "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
                         "metadata": {"resourceVersion": str(store.resource_version)}}})
                 continue
-            if ev is None:  # the store closed us (too far behind): the client relists
+            if ev is None:  # the store closed us (too far behind, or dropped): the client resumes
+                if watcher.reset and request.transport is not None:
+                    request.transport.abort()
+                    return resp
                 break
             pending -= 1
             now, before = matches(ev.obj), matches(ev.old)

@@ -16,6 +16,7 @@ per pod bound (spec.nodeName) to one of its nodes.
 import asyncio
 import logging
 
+from console.embedded.kubelet import images
 from console.embedded.kubelet.node import Node
 from console.embedded.kubelet.worker import PodWorker
 from console.embedded.store import Event
@@ -95,8 +96,12 @@ class Kubelet:
             status = node.status(self.cluster.clock.stamp())
             obj = reg.mutate("nodes", "", node.name, lambda o: o.__setitem__("status", status),
                              subresource="status")
-            if fresh and obj is not None:
+            if obj is None:
+                continue
+            if fresh:
                 self._announce(obj, node.name)
+            else:
+                self._announce_restart(obj, node.name, status["nodeInfo"]["bootID"])
 
     def _announce(self, node: dict, name: str) -> None:
         """The events a starting kubelet records on its Node."""
@@ -107,7 +112,32 @@ class Kubelet:
         ev(node, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods", host=name)
         ev(node, "NodeReady", f"Node {name} status is now: NodeReady", host=name)
 
-    def on_change(self, ev) -> None:
+    def _announce_restart(self, node: dict, name: str, boot_id: str) -> None:
+        """A kubelet starting on a node that was there before (the cluster restarted)."""
+        ev = self.cluster.event
+        ev(node, "Starting", "Starting kubelet.", host=name)
+        ev(node, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods", host=name)
+        ev(node, "Rebooted", f"Node {name} has been rebooted, boot id: {boot_id}", "Warning", host=name)
+
+    def restore(self, pods: list[dict]) -> None:
+        """After a restart (--data): what a node keeps on disk across a reboot. Each
+        node's IPAM carries on after the addresses it handed out, its image cache still
+        has the images its pods ran, and each pod that ran comes back in a new sandbox."""
+        for pod in pods:
+            node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
+            if node is None:
+                continue
+            status = pod.get("status") or {}
+            node.seen_ip(status.get("podIP"))
+            for cs in status.get("containerStatuses") or []:
+                if cs.get("imageID"):
+                    ref = images.reference(cs.get("image") or "")
+                    node.images.setdefault(ref, images.size(ref))
+        for pod in pods:
+            self.on_change(Event("ADDED", "pods", pod), rebooted=True)
+
+    def on_change(self, ev, rebooted: bool = False) -> None:
+        """rebooted: the pod ran on its node before the cluster restarted."""
         if ev.res != "pods":
             return
         meta = ev.obj["metadata"]
@@ -127,7 +157,7 @@ class Kubelet:
             if (ev.obj.get("status") or {}).get("phase") in ("Succeeded", "Failed") \
                     and not meta.get("deletionTimestamp"):
                 return    # finished before we (re)started: nothing to run
-            w = PodWorker(self, node, ev.obj)
+            w = PodWorker(self, node, ev.obj, rebooted=rebooted)
             self.workers[key] = w
             w.task = self.cluster.spawn(w.run(), f"pod {key[0]}/{key[1]}")
         w.poke(ev.obj)
@@ -150,8 +180,12 @@ async def run(cluster) -> None:
     cluster.store.subscribe(kubelet.on_change)
     from console.embedded import network    # the nodes' kube-proxy
     proxies = cluster.spawn(network.run(cluster), "network")
-    for pod in cluster.store.list("pods"):
-        kubelet.on_change(Event("ADDED", "pods", pod))
+    pods = cluster.store.list("pods")
+    if getattr(cluster, "restored", False):
+        kubelet.restore(pods)
+    else:
+        for pod in pods:
+            kubelet.on_change(Event("ADDED", "pods", pod))
     try:
         await asyncio.Event().wait()
     finally:

@@ -82,6 +82,20 @@ class Container:
             self.event("Killing", f"Container {self.name} definition changed, will be restarted")
             asyncio.ensure_future(self.kill(self.worker.grace()))
 
+    def came_back(self, before: dict) -> None:
+        """The node restarted under this container (`before`: its last status): it
+        starts again as a restart, its last state what containerd reports for a
+        container that vanished with the node (exit code 255, reason Unknown)."""
+        self.restart_count = int(before.get("restartCount") or 0)
+        state = before.get("state") or {}
+        ran = state.get("running") or state.get("terminated")
+        if ran and before.get("containerID"):
+            self.last_state = self._restart = {"terminated": {
+                "exitCode": 255, "reason": "Unknown", "startedAt": ran.get("startedAt"),
+                "finishedAt": self.clock.stamp(), "containerID": before["containerID"]}}
+        elif before.get("lastState"):
+            self.last_state = before["lastState"]
+
     @property
     def restart_policy(self) -> str:
         return (self.worker.pod.get("spec") or {}).get("restartPolicy", "Always")

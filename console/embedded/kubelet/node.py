@@ -1,5 +1,9 @@
 """Simulated nodes: the Node objects a kubelet registers, and pod IPs from each
-node's pod CIDR (10.244.N.0/24, as kind and flannel hand them out)."""
+node's pod CIDR (10.244.N.0/24, as kind and flannel hand them out).
+
+IPs are handed out as CNI's host-local IPAM does: round-robin from the one after
+the last reserved, so a pod that comes back after a node restart (a new sandbox)
+gets a new address rather than its old one."""
 
 import asyncio
 import uuid
@@ -19,14 +23,22 @@ class Node:
         self.version = version
         self.images: dict[str, int] = {}      # image ref -> size: this node's image cache
         self._used: set[int] = set()
+        self._last = 1                        # host-local's last_reserved_ip
         self.pull_lock = asyncio.Lock()     # serializeImagePulls: true, kubelet's default
 
     def allocate_ip(self) -> str:
-        for host in range(2, 255):
+        for step in range(253):
+            host = (self._last - 2 + 1 + step) % 253 + 2     # 2..254, after the last one
             if host not in self._used:
                 self._used.add(host)
+                self._last = host
                 return f"10.244.{self.index}.{host}"
         raise RuntimeError(f"pod CIDR {self.cidr} of {self.name} is exhausted")
+
+    def seen_ip(self, ip: str | None) -> None:
+        """An address handed out before a restart: the next one comes after it."""
+        if ip and ip.startswith(f"10.244.{self.index}."):
+            self._last = max(self._last, int(ip.rsplit(".", 1)[1]))
 
     def release_ip(self, ip: str | None) -> None:
         if ip and ip.startswith(f"10.244.{self.index}."):

@@ -17,7 +17,8 @@ log = logging.getLogger("kubelab.kubelet")
 
 
 class PodWorker:
-    def __init__(self, kubelet, node, pod: dict):
+    def __init__(self, kubelet, node, pod: dict, rebooted: bool = False):
+        """rebooted: the pod ran on this node before the cluster restarted (--data)."""
         self.kubelet = kubelet
         self.cluster = kubelet.cluster
         self.node = node
@@ -36,6 +37,8 @@ class PodWorker:
         self._dirty = False
         self._terminating = False
         self._grace = 0.0
+        self.rebooted = rebooted and bool((pod.get("status") or {}).get("podIP")
+                                          or (pod.get("status") or {}).get("containerStatuses"))
 
     # -- signals from the kubelet -------------------------------------------
     def poke(self, pod: dict) -> None:
@@ -76,6 +79,8 @@ class PodWorker:
         for c in self.containers:
             if self.init_containers:
                 c.reason = "PodInitializing"
+        if self.rebooted:
+            self._come_back()
         while self.ip is None:
             try:
                 self.ip = self.node.allocate_ip()
@@ -106,6 +111,16 @@ class PodWorker:
                     self.cluster.spawn(self._terminate(grace), f"terminate {self.key[1]}")
             self._wake.clear()
             await self._wake.wait()
+
+    def _come_back(self) -> None:
+        """After a node restart: the old sandbox and its containers are gone, so the
+        kubelet makes a new sandbox and starts the containers again. Each that had run
+        counts a restart, its last state the one containerd reports for a container
+        that vanished with the node: exit code 255, reason Unknown."""
+        old = {s.get("name"): s for s in (self.pod.get("status") or {}).get("containerStatuses") or []}
+        self.event("SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+        for c in self.containers:
+            c.came_back(old.get(c.name) or {})
 
     def initialized(self) -> bool:
         return all(c.state == "terminated" and c.exit_code == 0 for c in self.init_containers)

@@ -31,6 +31,8 @@ WANTED = [
     "k8s.io/api/autoscaling/v2/generated.proto",
     "k8s.io/api/discovery/v1/generated.proto",
     "k8s.io/api/policy/v1/generated.proto",
+    "k8s.io/api/authorization/v1/generated.proto",
+    "k8s.io/api/authentication/v1/generated.proto",
 ]
 
 HEADER = """/*
