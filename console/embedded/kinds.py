@@ -68,7 +68,7 @@ _ISTIO = ("v1", "v1beta1", "v1alpha3")
 BUILTIN: tuple[Kind, ...] = (
     Kind("namespaces", "Namespace", "", ("v1",), False, ("ns",), ("status", "finalize")),
     Kind("nodes", "Node", "", ("v1",), False, ("no",), ("status",)),
-    Kind("pods", "Pod", "", ("v1",), True, ("po",), ("status", "log", "exec"), _ALL),
+    Kind("pods", "Pod", "", ("v1",), True, ("po",), ("status", "log", "exec", "portforward"), _ALL),
     Kind("services", "Service", "", ("v1",), True, ("svc",), ("status",), _ALL),
     Kind("endpoints", "Endpoints", "", ("v1",), True, ("ep",)),
     Kind("events", "Event", "", ("v1",), True, ("ev",)),

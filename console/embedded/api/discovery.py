@@ -11,7 +11,8 @@ from console.embedded.kinds import Catalogue
 from console.embedded.api.status import ApiError, respond
 
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-             "log": ["get"], "finalize": ["update"], "exec": ["create", "get"]}
+             "log": ["get"], "finalize": ["update"], "exec": ["create", "get"],
+             "portforward": ["create", "get"]}
 
 
 def _sub_kind(k: kinds.Kind, sub: str, version: str) -> tuple[str, str, str]:
@@ -19,6 +20,8 @@ def _sub_kind(k: kinds.Kind, sub: str, version: str) -> tuple[str, str, str]:
         return "autoscaling", "v1", "Scale"
     if sub == "exec":
         return "", "v1", "PodExecOptions"
+    if sub == "portforward":
+        return "", "v1", "PodPortForwardOptions"
     return k.group, version, k.kind
 
 

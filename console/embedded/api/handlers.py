@@ -125,6 +125,9 @@ async def get(request, cluster, t: Target) -> web.StreamResponse:
     if t.sub == "exec":
         from console.embedded.api import exec as exec_
         return await exec_.serve(request, cluster, t)
+    if t.sub == "portforward":
+        from console.embedded.api import portforward
+        return await portforward.serve(request, cluster, t)
     if provider is not None:
         obj = provider.get(t.namespace or "", t.name)
     else:
@@ -221,6 +224,9 @@ async def create(request, cluster, t: Target) -> web.Response:
     if t.sub == "exec":  # SPDY clients POST here
         from console.embedded.api import exec as exec_
         return await exec_.serve(request, cluster, t)
+    if t.sub == "portforward":
+        from console.embedded.api import portforward
+        return await portforward.serve(request, cluster, t)
     if t.name is not None:
         raise ApiError(405, "the server does not allow this method on the requested resource",
                        "MethodNotAllowed")

@@ -112,6 +112,22 @@ class ServiceProxy:
         return envoy, lambda req: envoy.forward(key, port, req, True, worker)
 
 
+class PodPort:
+    """One port of one pod, reached as a port-forward reaches it: straight into the
+    pod's network namespace (localhost:port), no Service, no kube-proxy, no mesh."""
+
+    def __init__(self, app, port: int):
+        self.app, self.port = app, port
+        self.connections = 0
+        self.requests = 0
+
+    def connect(self):
+        return self.app if self.app is not None and self.app.accepts(self.port) else None
+
+    def handle(self, conn, req: Request):
+        return conn.app.handle(req)
+
+
 class HttpConn(asyncio.Protocol):
     def __init__(self, proxy: "ServiceProxy | None", origin: str = "host", egress=None):
         self.proxy = proxy
