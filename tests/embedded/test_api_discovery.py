@@ -26,7 +26,8 @@ def test_aggregated_discovery_echoes_the_exact_content_type(cluster):
     code, headers, body = call(cluster, "GET", "/api", accept=AGG)
     core = {r["resource"]: r for r in body["items"][0]["versions"][0]["resources"]}
     assert core["pods"]["scope"] == "Namespaced" and core["nodes"]["scope"] == "Cluster"
-    assert {s["subresource"] for s in core["pods"]["subresources"]} == {"status", "log", "exec"}
+    assert {s["subresource"] for s in core["pods"]["subresources"]} == {"status", "log", "exec",
+                                                                     "portforward"}
 
 
 def test_plain_discovery_documents(cluster):

@@ -43,7 +43,11 @@ def test_kubectl_port_forward_to_a_service_reaches_its_pod(cluster, web):
     p, port = forward(cluster, f"svc/{web}", ":8080")
     try:
         for _ in range(3):
-            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read()
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read()
+            except OSError as exc:
+                p.terminate()
+                raise AssertionError(f"{exc}: kubectl said {p.communicate(timeout=30)}") from None
             assert b"Welcome to nginx!" in body
     finally:
         p.terminate()
