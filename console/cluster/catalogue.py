@@ -183,7 +183,7 @@ def _exec(ctx, pod: str, command, container: str | None = None, timeout: float =
 
 def _load_start(ctx, siege: str, name: str | None = None) -> Result:
     try:
-        run = ctx.load.start(siege, name, timescale=ctx.timescale)
+        run = ctx.load.start(siege, name, timescale=ctx.timescale, conn=ctx.conn)
     except Exception as exc:
         return actions.failed(exc)
     return Result(True, f"load {run.name}: siege {siege}",
@@ -273,7 +273,7 @@ ACTIONS: tuple[Action, ...] = (
             Param("type", Literal["strategic", "merge", "json"], "--type", "strategic")),
            on_conn(actions.patch, patch="body")),
     Action("exec", "Run a command in a pod", "kubectl exec POD [-c C] -- COMMAND (a non-zero exit fails)",
-           (Param("pod", str, "the pod", fills="pod"),
+           (Param("pod", str, "the pod, or deploy/NAME (one of its pods)", fills="pod"),
             Param("command", str | list, "argv, or one line split as a shell would"),
             Param("container", str | None, "-c (default: the first)", None),
             Param("timeout", Seconds, "give up after this long", 60.0)),

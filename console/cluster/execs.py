@@ -33,13 +33,40 @@ def argv_of(command: str | list[str]) -> list[str]:
     return list(command) if isinstance(command, (list, tuple)) else shlex.split(command)
 
 
+def pod_of(conn, target: str) -> str:
+    """kubectl's exec target: a pod name, pod/NAME, or deploy/NAME (its first running pod,
+    as `kubectl exec deploy/x` picks one through the Deployment's selector)."""
+    from console.cluster import rest
+    kind, sep, name = target.partition("/")
+    if not sep:
+        return target
+    kind = rest.kind_of(kind)
+    if kind == "Pod":
+        return name
+    if kind not in ("Deployment", "ReplicaSet"):
+        raise LookupError(f"cannot exec into {target}: a pod or a deployment, please")
+    obj = rest.get(conn.api, kind, conn.namespace, name)
+    labels = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    body = rest.call(conn.api, "GET", rest.path_for("Pod", conn.namespace),
+                     query=[("labelSelector", selector)])
+    running = sorted((p for p in body.get("items") or []
+                      if (p.get("status") or {}).get("phase") == "Running"
+                      and not p["metadata"].get("deletionTimestamp")),
+                     key=lambda p: p["metadata"].get("creationTimestamp") or "")
+    if not running:
+        raise LookupError(f"no running pod of {target}")
+    return running[0]["metadata"]["name"]
+
+
 def run(conn, pod: str, command: str | list[str], container: str | None = None,
         timeout: float = 60.0, on_output=None, stop: threading.Event | None = None,
         stdin: str | None = None) -> ExecResult:
-    """Run `command` in `pod` until it ends, `timeout` passes or `stop` is set."""
+    """Run `command` in `pod` (or deploy/NAME) until it ends, `timeout` passes or `stop` is set."""
     from kubernetes import client
     from kubernetes.stream import stream
 
+    pod = pod_of(conn, pod)
     api = client.ApiClient(conn.api.configuration)
     try:
         kw = {"container": container} if container else {}

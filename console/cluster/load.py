@@ -126,12 +126,13 @@ class LoadRuns:
             return list(self.runs.values())[-1] if self.runs else None
         return self.runs.get(name)
 
-    def prepare(self, text: str, timescale: float = 1.0):
-        """The run's Spec and resolver, or UsageError in one line (nothing started)."""
+    def prepare(self, text: str, timescale: float = 1.0, conn=None):
+        """The run's Spec and resolver, or UsageError in one line (nothing started).
+        In-cluster names resolve in `conn`'s namespace (default: the session's)."""
         from console.loadgen.options import parse_line
         from console.loadgen.resolve import StaticResolver
 
-        conn = self.session.conn
+        conn = conn or self.session.conn
         if conn is None:
             raise UsageError("not connected to a cluster")
         spec = parse_line(text)
@@ -141,11 +142,11 @@ class LoadRuns:
         check_targets(spec, table)
         return compress(spec, timescale), StaticResolver(table)
 
-    def start(self, text: str, name: str | None = None, timescale: float = 1.0) -> LoadRun:
+    def start(self, text: str, name: str | None = None, timescale: float = 1.0, conn=None) -> LoadRun:
         """Start a run (UsageError if the line or its targets are bad)."""
         from console.loadgen.worker import LoadWorker
 
-        spec, resolver = self.prepare(text, timescale)
+        spec, resolver = self.prepare(text, timescale, conn)
         with self._lock:
             self._seq += 1
             name = name or f"load-{self._seq}"

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from console.scenario.values import Duration, Number, Strict, Text, Words
+from console.scenario.values import Duration, Number, Range, Strict, Text, Words
 
 
 @dataclass
@@ -358,11 +358,21 @@ def partial_match(want, have, path: str = "") -> str | None:
 
 
 def field_at(obj, path: str):
-    """`status.readyReplicas`, `{.spec.template.spec.containers[0].image}`, `metadata.labels['app']`."""
+    """kubectl's JSONPath, the parts a check needs: `status.readyReplicas`,
+    `{.spec.template.spec.containers[0].image}`, `metadata.labels['app']`,
+    `status.conditions[?(@.type=="Ready")].status` (the first element that matches)."""
     import re
     text = path.strip().removeprefix("{").removesuffix("}").lstrip(".")
     value = obj
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]|\['[^']*'\]", text):
+    for part in re.findall(r"\[\?\(@\.[\w.-]+==[\"'][^\"']*[\"']\)\]|[^.\[\]]+|\[\d+\]|\['[^']*'\]", text):
+        if part.startswith("[?"):
+            m = re.match(r"\[\?\(@\.([\w.-]+)==[\"']([^\"']*)[\"']\)\]", part)
+            key, want = m.group(1), m.group(2)
+            value = next((x for x in value if isinstance(x, dict) and str(x.get(key)) == want), None) \
+                if isinstance(value, list) else None
+            if value is None:
+                return None
+            continue
         if part.startswith("['"):
             key = part[2:-2]
         elif part.startswith("["):
@@ -382,7 +392,8 @@ class ObjectMatch(Strict):
     name: str | None = None
     selector: str | None = None
     match: dict | None = Field(None, description="a partial object: listed fields must be equal")
-    path: str | None = Field(None, description="a field: status.readyReplicas, spec.template.spec.containers[0].image")
+    path: str | None = Field(None, description="a field, in kubectl's JSONPath: status.readyReplicas, "
+                             "spec.containers[0].image, status.conditions[?(@.type==\"Ready\")].status")
     value: Number | Text | bool | None = Field(None, description="that field's value (default: present)")
     count: Number | None = Field(None, description="how many objects match (default: at least one)")
 
@@ -423,11 +434,11 @@ def _test(matcher, value) -> bool:
 
 class ExecCheck(Strict):
     """A command run in a pod (`kubectl exec POD -- COMMAND`): its output and exit code."""
-    pod: str
+    pod: str = Field(description="the pod, or deploy/NAME (one of its running pods)")
     command: str | list[str]
     container: str | None = None
     output: Text | None = Field(None, description="stdout and stderr")
-    exitCode: Number = Field(default_factory=lambda: {"eq": 0})
+    exitCode: Number = Field(default_factory=lambda: Range(eq=0), description="default: 0")
 
     def describe(self) -> str:
         cmd = self.command if isinstance(self.command, str) else " ".join(self.command)

@@ -215,6 +215,9 @@ def _say(err: dict, data) -> str:
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx") or {}
     if kind == "extra_forbidden":
         name = str(loc[-1])
+        if " " in name.strip():
+            return (f"unknown field {name!r}: a comma inside {{...}} ends the text before it; "
+                    "put the text in quotes")
         return f"unknown field {name!r}" + suggest(name, _fields(model_at(loc[:-1])))
     if kind == "union_tag_invalid":
         what = _item_kind(ctx.get("expected_tags", ""))
