@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from console.embedded import kubelet  # noqa: E402
 from console.embedded.cluster import Cluster  # noqa: E402
-from console.embedded.mesh.inject import inject  # noqa: E402
+from console.embedded.mesh import istiod  # noqa: E402
 
 CLIENT = r"""
 import asyncio, sys, time, aiohttp
@@ -55,6 +55,8 @@ async def setup(image: str, port: int, simulated: bool, mesh: bool = False):
     ann = {"kubelab.dev/boot-seconds": "0"} if simulated else {
         "kubelab.dev/latency-ms": "0", "kubelab.dev/boot-seconds": "0", "kubelab.dev/cpu-per-request": "0"}
     if mesh:
+        cluster.spawn(istiod.run(cluster), "istiod")     # the injector and what it mounts
+        await asyncio.sleep(0)
         cluster.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
             "name": "default", "labels": {"istio-injection": "enabled"}}})
     for i in range(3):
@@ -65,8 +67,6 @@ async def setup(image: str, port: int, simulated: bool, mesh: bool = False):
             "spec": {"nodeName": f"kubelab-node-{i % 2 + 1}", "restartPolicy": "Always",
                      "containers": [{"name": "app", "image": image,
                                      "ports": [{"containerPort": port}]}]}}
-        if mesh:
-            inject(body)
         cluster.registry.create("pods", body)
     cluster.registry.create("services", {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "bench", "namespace": "default"},

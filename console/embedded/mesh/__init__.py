@@ -35,6 +35,7 @@ class Mesh:
         self._outbound: dict[str, Envoy] = {}
         self._inbound: dict[str, Inbound] = {}
         self._stand_ins: dict[str, Envoy] = {}
+        self._keys: dict[str, tuple[int, tuple | None]] = {}
 
     def on_change(self, ev) -> None:
         if ev.res in (DR, VS):
@@ -96,13 +97,17 @@ class Mesh:
 
     # -- endpoints -------------------------------------------------------------------
     def service_key(self, fqdn: str) -> tuple[str, str] | None:
-        if not fqdn.endswith(SUFFIX):
-            return None
-        parts = fqdn[: -len(SUFFIX)].split(".")
-        if len(parts) != 2:
-            return None
-        key = (parts[1], parts[0])
-        return key if self.cluster.store.peek("services", *key) is not None else None
+        """(namespace, name) of the Service fqdn names, or None."""
+        cached = self._keys.get(fqdn)
+        if cached is not None and cached[0] == self.network.generation:
+            return cached[1]
+        key = None
+        if fqdn.endswith(SUFFIX):
+            parts = fqdn[: -len(SUFFIX)].split(".")
+            if len(parts) == 2 and self.cluster.store.peek("services", parts[1], parts[0]) is not None:
+                key = (parts[1], parts[0])
+        self._keys[fqdn] = (self.network.generation, key)
+        return key
 
     def hosts(self, cluster, key: tuple[str, str], port: int) -> list:
         """The cluster's hosts now: the Service port's READY endpoints (a subset's by labels)."""

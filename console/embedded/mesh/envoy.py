@@ -35,6 +35,7 @@ from console.embedded.mesh.values import percentage, seconds
 from console.embedded.network.upstream import exchange
 
 PASSTHROUGH = "127.0.0.6"
+EMPTY: dict = {}
 
 
 class _Proxy:
@@ -89,12 +90,30 @@ class Envoy(_Proxy):
         self.namespace = namespace
         self.labels = labels
         self.router = Router(self.clock, self.server)
+        self._seen = -1                   # the rules' version the caches below hold
+        self._vs: dict[str, dict | None] = {}
+        self._retry: dict[int, RetryPolicy] = {}
+
+    def _rules(self, fqdn: str):
+        """The VirtualService for fqdn (cached until a rule changes)."""
+        version = self.mesh.config.version
+        if version != self._seen:
+            self._seen, self._vs, self._retry = version, {}, {}
+        if fqdn not in self._vs:
+            self._vs[fqdn] = self.mesh.config.virtual_service(self.namespace, fqdn)
+        return self._vs[fqdn]
+
+    def _retry_policy(self, retries) -> RetryPolicy:
+        got = self._retry.get(id(retries))
+        if got is None:
+            got = self._retry[id(retries)] = RetryPolicy(retries)
+        return got
 
     async def forward(self, key: tuple[str, str], port: int, req: Request, realtime: bool,
                       worker: int):
         fqdn = f"{key[1]}.{key[0]}.svc.cluster.local"
-        vs = self.mesh.config.virtual_service(self.namespace, fqdn)
-        route, rule_ns = {}, key[0]
+        vs = self._rules(fqdn)
+        route, rule_ns = EMPTY, key[0]
         if vs is not None:
             rule_ns = vs["metadata"].get("namespace") or "default"
             route = routes.route_for(vs.get("spec") or {}, req, port, self.namespace, self.labels)
@@ -112,24 +131,30 @@ class Envoy(_Proxy):
         if isinstance(abort, dict) and isinstance(abort.get("httpStatus"), int) \
                 and random.random() * 100 < percentage(abort):
             return local_reply(abort["httpStatus"], "fault filter abort", self.server)
-        dest = routes.pick_destination(route) if route.get("route") else {"destination": {"host": fqdn}}
-        if dest is None:
-            return local_reply(404, "", self.server)
-        d = dest["destination"]
-        dfqdn = resolve(d.get("host") or fqdn, rule_ns)
-        dport = ((d.get("port") or {}).get("number")) or port
-        subset = d.get("subset") or None
+        if route.get("route"):
+            dest = routes.pick_destination(route)
+            if dest is None:
+                return local_reply(404, "", self.server)
+            d = dest["destination"]
+            dfqdn = resolve(d.get("host") or fqdn, rule_ns)
+            dport = ((d.get("port") or {}).get("number")) or port
+            subset = d.get("subset") or None
+        else:
+            dest, dfqdn, dport, subset = EMPTY, fqdn, port, None
         dkey = self.mesh.service_key(dfqdn)
         cluster = None if dkey is None else self.outbound(dkey, dfqdn, dport, subset)
         if cluster is None:
             return local_reply(503, "", self.server)              # NC: no such cluster
         hosts = self.mesh.hosts(cluster, dkey, dport)
-        req = Request(req.method, req.target, dict(req.headers), req.body, req.client)
-        routes.rewrite(route, req)
-        for ops in ((route.get("headers") or {}).get("request"), (dest.get("headers") or {}).get("request")):
-            routes.header_ops(ops, req.headers)
-        resp = await self.router.forward(cluster, hosts, req, RetryPolicy(route.get("retries")),
-                                         seconds(route.get("timeout")), realtime, worker)
+        if route.get("rewrite") or route.get("headers") or dest.get("headers"):
+            req = Request(req.method, req.target, dict(req.headers), req.body, req.client)
+            routes.rewrite(route, req)
+            for ops in ((route.get("headers") or {}).get("request"),
+                        (dest.get("headers") or {}).get("request")):
+                routes.header_ops(ops, req.headers)
+        timeout = seconds(route["timeout"]) if "timeout" in route else None
+        resp = await self.router.forward(cluster, hosts, req, self._retry_policy(route.get("retries")),
+                                         timeout, realtime, worker)
         for ops in ((route.get("headers") or {}).get("response"), (dest.get("headers") or {}).get("response")):
             routes.header_ops(ops, resp.headers)
         return resp
@@ -181,6 +206,6 @@ class Inbound(_Proxy):
             return app, lambda r, rt: exchange(app, r, rt)
 
         cluster = self._cluster(f"inbound|{port}||{fqdn}", policy, connect, detect=False)
-        hosts = cluster.set_hosts([(pod.ip or "", port, {})])
+        hosts = cluster.hosts_list or cluster.set_hosts([(pod.ip or "", port, {})])
         req = Request(req.method, req.target, req.headers, req.body, PASSTHROUGH)
         return await self.router.forward(cluster, hosts, req, self.retry, None, realtime, worker)

@@ -227,6 +227,7 @@ class UpstreamCluster:
         self.connector = connector          # host -> (peer, send) | ConnectFailure
         self.detector = detector
         self.hosts: dict[tuple, Host] = {}
+        self.hosts_list: list[Host] = []
         self.pools: dict[tuple, HostPool] = {}
         self.connections = self.pending = self.active = self.retrying = 0
         self.retired = False
@@ -245,7 +246,8 @@ class UpstreamCluster:
             del self.hosts[k]
         if self.detector is not None:
             self.detector.track(keys)
-        return [self.hosts[k] for k in sorted(keys)]
+        self.hosts_list = [self.hosts[k] for k in sorted(keys)]
+        return self.hosts_list
 
     def pick(self, hosts: list[Host], worker: int, avoid: set) -> Host | None:
         """Envoy's load balancer over the healthy hosts (None: no healthy upstream);

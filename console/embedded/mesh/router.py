@@ -23,7 +23,6 @@ network/upstream.py) is the app's.
 import asyncio
 import random
 import time
-import uuid
 
 from console.embedded.apps.base import Request, Response
 from console.embedded.mesh.pool import ConnectFailure, Overflow
@@ -34,6 +33,12 @@ REASONS = {"connect": "remote connection failure, transport failure reason: dela
                       "error: Connection refused",
            "reset": "connection termination", "overflow": "overflow"}
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+
+
+def _request_id() -> str:
+    """A UUID v4 as Envoy's x-request-id (cheaper than uuid.uuid4)."""
+    h = f"{random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC << 60) | (0x4000 << 64) | (0x8 << 60):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class EnvoyResponse(Response):
@@ -114,7 +119,7 @@ class Router:
         per_try = policy.per_try if policy.per_try and (not timeout or policy.per_try < timeout) else None
         tried: set = set()
         retried = 0
-        request_id = req.headers.get("x-request-id") or str(uuid.uuid4())
+        request_id = req.headers.get("x-request-id") or _request_id()
         while True:
             remaining = None if deadline is None else deadline - clock.elapsed()
             if remaining is not None and remaining <= 0:
