@@ -57,6 +57,18 @@ def log_lines(cluster, name, container=None, previous=False, ns="default"):
 
 # -- over real HTTP, against `kubelab cluster` ------------------------------------
 
+@contextlib.contextmanager
+def lab_cluster(speed: float = 25, nodes: int = 2):
+    """A private `kubelab cluster` (a module's fixture), as a Lab."""
+    from console.embedded import launch
+
+    running = launch.start(speed=speed, nodes=nodes, timeout=90)
+    try:
+        yield Lab(running)
+    finally:
+        running.stop()
+
+
 class Lab:
     """A private `kubelab cluster` with the official client and kubectl."""
 

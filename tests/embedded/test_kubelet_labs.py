@@ -3,8 +3,7 @@
 
 import pytest
 
-from console.embedded import launch
-from kubelet_helpers import Lab, http
+from kubelet_helpers import http, lab_cluster
 from waits import wait_for
 
 LIVENESS_EXEC = """
@@ -62,11 +61,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def lab():
-    running = launch.start(speed=25, nodes=2, timeout=90)
-    try:
-        yield Lab(running)
-    finally:
-        running.stop()
+    with lab_cluster(speed=25) as lab:
+        yield lab
 
 
 def cs(lab, name):

@@ -8,8 +8,7 @@ import asyncio
 
 import pytest
 
-from console.embedded import launch
-from kubelet_helpers import Lab
+from kubelet_helpers import lab_cluster
 from meshkit import OVERFLOW_BODY, load
 from waits import wait_for
 
@@ -37,11 +36,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def lab():
-    running = launch.start(speed=25, nodes=2, timeout=90)
-    try:
-        yield Lab(running)
-    finally:
-        running.stop()
+    with lab_cluster(speed=25) as lab:
+        yield lab
 
 
 def ready_column(lab, ns, selector):
