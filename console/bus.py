@@ -1,24 +1,30 @@
 """A small typed event bus between producers (informers, metrics, load engine,
 actions) and consumers (the UI, later the scenario runner and tapes).
 
-Producers run in threads; `publish` is thread-safe and never blocks. Each
-subscriber has a bounded queue: events with a `key` merge (the newest replaces
-an older one still waiting, so a burst on one object collapses to its last
-state); events without a key are kept in order and the oldest are dropped
-when the queue is full (counted in `dropped`).
+Producers run in threads; `publish` is thread-safe. Each subscriber has a
+bounded queue of one of two sorts:
+- merging (the UI's, the default): events with a `key` merge (the newest
+  replaces an older one still waiting, so a burst on one object collapses to
+  its last state); events without a key are kept in order and the oldest are
+  dropped when the queue is full (counted in `dropped`); publish never blocks.
+- ordered (`merge=False`, a tape recorder's): every event, in publication
+  order, none merged or dropped; when `maxsize` events wait, the publisher
+  waits for the reader (counted in `waited`), so memory stays bounded.
 
 Every event is a dataclass with a wall-clock timestamp and round-trips
-through `to_dict` / `from_dict` (roadmap: tapes).
+through `to_dict` / `from_dict`, which checks the fields' types (tapes are
+read back from files people may edit).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_type_hints
 
 _KINDS: dict[str, type[Event]] = {}
 
@@ -27,6 +33,7 @@ _KINDS: dict[str, type[Event]] = {}
 class Event:
     ts: float = field(default_factory=time.time, kw_only=True)
     name: ClassVar[str] = "event"
+    supersedes: ClassVar[bool] = False   # replaces everything published before it
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -38,16 +45,57 @@ class Event:
         return None
 
     def to_dict(self) -> dict:
-        return {"event": self.name, **dataclasses.asdict(self)}
+        """The event as JSON-ready data (shallow: the values are the event's own)."""
+        return {"event": self.name, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
+
+
+def kind_of(name: str) -> type[Event] | None:
+    """The event class published under `name` (None for a kind this version does not know)."""
+    return _KINDS.get(name)
+
+
+_JSON_TYPES = {str: (str,), int: (int,), float: (int, float), bool: (bool,),
+               dict: (dict,), list: (list,)}
+
+
+@functools.cache
+def _field_types(cls: type[Event]) -> dict[str, tuple[tuple, bool]]:
+    """field -> (the JSON types it takes, whether null is allowed), from the annotations."""
+    out = {}
+    hints = get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        args = getattr(hint, "__args__", None) or (hint,)
+        origin = getattr(hint, "__origin__", None)
+        if origin in (dict, list):
+            args = (origin,)
+        types = tuple(t for a in args for t in _JSON_TYPES.get(getattr(a, "__origin__", a), ()))
+        out[f.name] = (types, type(None) in args)
+    return out
 
 
 def from_dict(data: dict) -> Event:
+    """The event `to_dict` gave; unknown fields are ignored (a newer writer's),
+    a field of the wrong type raises ValueError naming it."""
     data = dict(data)
-    cls = _KINDS.get(data.pop("event", ""))
+    kind = data.pop("event", "")
+    cls = _KINDS.get(kind)
     if cls is None:
-        raise ValueError(f"unknown event kind in {sorted(data)}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+        raise ValueError(f"unknown event kind {kind!r}")
+    types = _field_types(cls)
+    kept = {}
+    for k, v in data.items():
+        if k not in types:
+            continue
+        allowed, nullable = types[k]
+        if v is None and nullable:
+            kept[k] = v
+        elif allowed and (not isinstance(v, allowed) or (isinstance(v, bool) and bool not in allowed)):
+            want = " or ".join(t.__name__ for t in allowed) + (" or null" if nullable else "")
+            raise ValueError(f"field {k!r}: expected {want}, got {type(v).__name__}")
+        else:
+            kept[k] = v
+    return cls(**kept)
 
 
 @dataclass
@@ -219,7 +267,33 @@ class ScenarioFinished(Event):
     counts: dict = field(default_factory=dict)   # {"passed": n, "failed": n, ...}
 
 
+@dataclass
+class Marker(Event):
+    """A step marker: a scenario step's end with its result (ok None: no
+    check), or a moment marked by hand. Replays pause and seek at markers;
+    exports take one picture per marker."""
+    name: ClassVar[str] = "marker"
+    id: str = ""
+    title: str = ""
+    ok: bool | None = None
+    detail: str = ""
+
+
+@dataclass
+class Snapshot(Event):
+    """The whole state the console shows, at once (a tape's keyframe, played
+    when a replay seeks): `cluster` is ClusterState.snapshot(), `load` the
+    load events that redraw the Load pane. It supersedes every event still
+    waiting in a merging queue."""
+    name: ClassVar[str] = "snapshot"
+    supersedes: ClassVar[bool] = True
+    cluster: dict = field(default_factory=dict)
+    load: list = field(default_factory=list)
+
+
 class Subscription:
+    """Merging: the newest state per key, in place; plain events in order."""
+
     def __init__(self, bus: Bus, maxsize: int):
         self._bus = bus
         self._maxsize = maxsize
@@ -227,12 +301,17 @@ class Subscription:
         self._plain: deque[tuple[int, Event]] = deque()
         self._seq = 0
         self._cond = threading.Condition()
+        self._in_hand = 0        # events of the last batch, until the reader says done()
         self.dropped = 0
         self.merged = 0
         self.closed = False
 
     def put(self, event: Event) -> None:
         with self._cond:
+            if event.supersedes and (self._keyed or self._plain):
+                self.merged += len(self._keyed) + len(self._plain)
+                self._keyed.clear()
+                self._plain.clear()
             key = event.key
             if key is None:
                 if len(self._plain) >= self._maxsize:
@@ -263,7 +342,20 @@ class Subscription:
                 out.append(self._plain.popleft()[1])
             while self._keyed and len(out) < limit:
                 out.append(self._keyed.popitem(last=False)[1])
+            self._in_hand = len(out)
             return out
+
+    def done(self) -> None:
+        """The reader has applied the last batch."""
+        with self._cond:
+            self._in_hand = 0
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting and the last batch done: all published so far is applied
+        (a replay paced by its consumer waits for this)."""
+        with self._cond:
+            return not self._keyed and not self._plain and not self._in_hand
 
     def close(self) -> None:
         self._bus.unsubscribe(self)
@@ -272,18 +364,72 @@ class Subscription:
             self._cond.notify_all()
 
 
+class Ordered:
+    """Every event in publication order, none merged or dropped (a recorder's).
+
+    Bounded without loss: when `maxsize` events wait, `put` waits for the
+    reader (the time spent is added to `waited`); closing releases it."""
+
+    def __init__(self, bus: Bus, maxsize: int):
+        self._bus = bus
+        self._maxsize = maxsize
+        self._q: deque[Event] = deque()
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
+        self.waited = 0.0
+        self.high = 0            # the most events that ever waited at once
+        self.closed = False
+
+    def put(self, event: Event) -> None:
+        with self._lock:
+            if len(self._q) >= self._maxsize and not self.closed:
+                t0 = time.monotonic()
+                while len(self._q) >= self._maxsize and not self.closed:
+                    self._room.wait(1.0)
+                self.waited += time.monotonic() - t0
+            if self.closed:
+                return
+            self._q.append(event)
+            self.high = max(self.high, len(self._q))
+            self._ready.notify()
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def get_batch(self, timeout: float | None = None, limit: int = 10_000) -> list[Event]:
+        """The oldest waiting events (up to `limit`), blocking up to `timeout` for the first."""
+        with self._lock:
+            if not self._q and not self.closed:
+                self._ready.wait(timeout)
+            n = min(limit, len(self._q))
+            out = [self._q.popleft() for _ in range(n)]
+            if out:
+                self._room.notify_all()
+            return out
+
+    def close(self) -> None:
+        """Stop receiving; what still waits can be read with get_batch."""
+        self._bus.unsubscribe(self)
+        with self._lock:
+            self.closed = True
+            self._ready.notify_all()
+            self._room.notify_all()
+
+
 class Bus:
     def __init__(self):
-        self._subs: list[Subscription] = []
+        self._subs: list[Subscription | Ordered] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, maxsize: int = 20_000) -> Subscription:
-        sub = Subscription(self, maxsize)
+    def subscribe(self, maxsize: int = 20_000, merge: bool = True) -> Subscription | Ordered:
+        """A merging queue (the UI's), or with merge=False an ordered lossless one."""
+        sub = Subscription(self, maxsize) if merge else Ordered(self, maxsize)
         with self._lock:
             self._subs.append(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub) -> None:
         with self._lock:
             if sub in self._subs:
                 self._subs.remove(sub)

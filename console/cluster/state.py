@@ -6,6 +6,7 @@ talks to the API or draws anything, so it is tested with plain dicts.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -84,7 +85,46 @@ class ClusterState:
         if isinstance(ev, bus.Metrics):
             self.metrics, self.metrics_seen = ev, True
             return {"metrics"}
+        if isinstance(ev, bus.Snapshot):
+            self.restore(ev.cluster)
+            return set(self.objects) | {"links", "metrics"}
         return set()
+
+    # --- the whole state at once (a tape's keyframe) --------------------------------
+    def snapshot(self) -> dict:
+        """Everything apply() has folded in, as plain JSON: restore() of it
+        gives a state whose panes draw the same, history included."""
+        return {
+            "objects": {kind: dict(store) for kind, store in self.objects.items()},
+            "synced": sorted(self.synced),
+            "links": {k: list(v) for k, v in self.links.items()},
+            "metrics": {k: v for k, v in dataclasses.asdict(self.metrics).items()},
+            "metrics_seen": self.metrics_seen,
+            "lines": [dataclasses.astuple(line) for line in self.events],
+            "seen_events": {uid: list(v) for uid, v in self._event_rv.items()},
+            "hpa_history": {name: [list(p) for p in points] for name, points in self.hpa_history.items()},
+            "ready": dict(self._ready),
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Replace everything with a snapshot(); its log lines count as new
+        (a console redraws its log from them)."""
+        self.objects = {k: {} for k in self.objects}
+        for kind, store in (snap.get("objects") or {}).items():
+            self.objects[kind] = dict(store)
+        self.synced = set(snap.get("synced") or ())
+        self.links = {k: (v[0], v[1]) for k, v in (snap.get("links") or {}).items()}
+        self.metrics = bus.Metrics(**snap["metrics"]) if snap.get("metrics") else \
+            bus.Metrics(available=False, hint="")
+        self.metrics_seen = bool(snap.get("metrics_seen"))
+        self.events = deque((EventLine(*line) for line in snap.get("lines") or ()),
+                            maxlen=self.events.maxlen)
+        self._event_rv = {uid: (v[0], v[1]) for uid, v in (snap.get("seen_events") or {}).items()}
+        self.hpa_history = {name: deque((tuple(p) for p in points), maxlen=HISTORY)
+                            for name, points in (snap.get("hpa_history") or {}).items()}
+        self._ready = dict(snap.get("ready") or {})
+        self.new_lines = list(self.events)
+        self.version += 1
 
     def _event(self, obj: dict) -> bool:
         """A Kubernetes Event becomes a log line once per (uid, count)."""

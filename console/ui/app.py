@@ -139,6 +139,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
         try:
             self.apply_batch(message.events)
         finally:
+            self.sub.done()
             self._batch_done.set()
 
     def apply_batch(self, events: list) -> None:
