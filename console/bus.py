@@ -380,6 +380,7 @@ class Ordered:
         self.waited = 0.0
         self.high = 0            # the most events that ever waited at once
         self.closed = False
+        self._in_hand = 0
 
     def put(self, event: Event) -> None:
         with self._lock:
@@ -406,7 +407,17 @@ class Ordered:
             out = [self._q.popleft() for _ in range(n)]
             if out:
                 self._room.notify_all()
+            self._in_hand = n
             return out
+
+    def done(self) -> None:
+        with self._lock:
+            self._in_hand = 0
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._q and not self._in_hand
 
     def close(self) -> None:
         """Stop receiving; what still waits can be read with get_batch."""

@@ -16,6 +16,7 @@ COMMANDS = {
     "siege": ("console.loadgen.cli", "a siege-compatible load generator"),
     "run": ("console.scenario.cli", "run scenarios headless (pass/fail, reports)"),
     "lint": ("console.scenario.lint", "check scenario files without a cluster"),
+    "replay": ("console.ui.replaymain", "play a tape (--record) with no cluster; --export .cast + SVGs"),
 }
 
 USAGE = "usage: kubelab [COMMAND] [OPTIONS]\n\ncommands:\n" + "".join(

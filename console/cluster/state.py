@@ -7,7 +7,6 @@ talks to the API or draws anything, so it is tested with plain dicts.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -68,9 +67,11 @@ class ClusterState:
             else:
                 store[ev.uid] = ev.obj
                 if ev.kind == "events":
-                    return {"events"} if self._event(ev.obj) else set()
+                    return {"events"} if self._event(ev.obj, ev.ts) else set()
                 if ev.kind == "hpas":
                     self._hpa_point(ev.obj, ev.ts)
+            if ev.kind == "pods":
+                self._ready_change(ev.uid, ev.ts)
             return {ev.kind}
         if isinstance(ev, bus.Synced):
             store = self.objects.setdefault(ev.kind, {})
@@ -126,7 +127,7 @@ class ClusterState:
         self.new_lines = list(self.events)
         self.version += 1
 
-    def _event(self, obj: dict) -> bool:
+    def _event(self, obj: dict, seen: float) -> bool:
         """A Kubernetes Event becomes a log line once per (uid, count)."""
         meta = obj.get("metadata", {})
         uid, count = meta.get("uid", ""), int(obj.get("count") or 1)
@@ -138,7 +139,7 @@ class ClusterState:
                 del self._event_rv[key]
         inv = obj.get("involvedObject") or obj.get("regarding") or {}
         ts = (parse_time(obj.get("lastTimestamp")) or parse_time(obj.get("eventTime"))
-              or parse_time(meta.get("creationTimestamp")) or time.time())
+              or parse_time(meta.get("creationTimestamp")) or seen)
         self._line(EventLine(ts, obj.get("type", "Normal"), obj.get("reason", ""),
                              f"{(inv.get('kind') or '').lower()}/{inv.get('name', '')}",
                              (obj.get("message") or obj.get("note") or "").strip(), count))
@@ -153,25 +154,25 @@ class ClusterState:
         out, self.new_lines = self.new_lines, []
         return out
 
-    def note_ready_changes(self, uids) -> None:
-        """Readiness flips have no Event of their own: make a line for each."""
-        pods = self.objects["pods"]
-        for uid in uids:
-            pod = pods.get(uid)
-            if pod is None:
-                self._ready.pop(uid, None)
-                continue
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                        for c in pod.get("status", {}).get("conditions") or [])
-            before = self._ready.get(uid)
-            self._ready[uid] = ready
-            if before is not None and before != ready:
-                cond = next((c for c in pod["status"].get("conditions") or []
-                             if c.get("type") == "Ready"), {})
-                ts = parse_time(cond.get("lastTransitionTime")) or time.time()
-                self._line(EventLine(ts, "Normal", "Ready" if ready else "NotReady",
-                                     f"pod/{pod['metadata']['name']}",
-                                     "pod is ready" if ready else "pod is not ready", 1))
+    def _ready_change(self, uid: str, seen: float) -> None:
+        """Readiness flips have no Event of their own: make a line for each, in
+        the order the pod's changes come (so a log reads the same however the
+        events were batched)."""
+        pod = self.objects["pods"].get(uid)
+        if pod is None:
+            self._ready.pop(uid, None)
+            return
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in pod.get("status", {}).get("conditions") or [])
+        before = self._ready.get(uid)
+        self._ready[uid] = ready
+        if before is not None and before != ready:
+            cond = next((c for c in pod["status"].get("conditions") or []
+                         if c.get("type") == "Ready"), {})
+            ts = parse_time(cond.get("lastTransitionTime")) or seen
+            self._line(EventLine(ts, "Normal", "Ready" if ready else "NotReady",
+                                 f"pod/{pod['metadata']['name']}",
+                                 "pod is ready" if ready else "pod is not ready", 1))
 
     def _hpa_point(self, obj: dict, ts: float) -> None:
         row = hpa_row(obj, ts)

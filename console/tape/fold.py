@@ -25,8 +25,6 @@ class Fold:
             self.restore(ev)
             return
         self.cluster.apply(ev)
-        if isinstance(ev, bus.ObjectChanged) and ev.kind == "pods":
-            self.cluster.note_ready_changes((ev.uid,))
         self.cluster.new_lines.clear()      # the lines are kept in cluster.events
         if isinstance(ev, LOAD_EVENTS):
             self._load(ev)

@@ -11,7 +11,9 @@ stops while paused. A seek folds from the nearest keyframe to the target
 line (console/tape/fold.py) and publishes the result as one Snapshot, which
 supersedes whatever the consumer had not drawn yet. With `pace`, the player
 waits after each event until the consumer has applied it (headless exports
-and tests: nothing merges, so every event shows). Controls are thread-safe.
+and tests: nothing merges, so every event shows); with `tick` as well, the
+clock moves between events in steps of that many seconds, paced the same
+way (an export's frames show ages moving). Controls are thread-safe.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Clock:
 
 class Player:
     def __init__(self, tape: Tape, sink: bus.Bus, speed: float = 1.0,
-                 pause_at_steps: bool = False, pace=None):
+                 pause_at_steps: bool = False, pace=None, tick: float | None = None):
         if not speed > 0:
             raise ValueError("speed must be > 0")
         self.tape = tape
@@ -78,6 +80,7 @@ class Player:
         self.clock = Clock(tape.start, speed)
         self.pause_at_steps = pause_at_steps
         self.pace = pace
+        self.tick = tick                   # at speed inf with pace: the clock's steps between events
         self.ended = False
         self.line = 1                      # the last line published
         self.step: Mark | None = None      # the last marker passed
@@ -198,17 +201,24 @@ class Player:
 
     def _wait_until(self, t: float) -> bool:
         """Wait for the clock to reach t; False if a seek or stop came first."""
-        with self._cond:
-            while True:
+        while True:
+            with self._cond:
                 if self._seek is not None or self._stop:
                     return False
-                if self._playing:
-                    pos = self.clock.position
-                    if pos >= t or math.isinf(self.clock.speed):
-                        return True
-                    self._cond.wait(min(0.25, (t - pos) / self.clock.speed))
-                else:
+                if not self._playing:
                     self._cond.wait(0.25)
+                    continue
+                pos = self.clock.position
+                if pos >= t:
+                    return True
+                if not math.isinf(self.clock.speed):
+                    self._cond.wait(min(0.25, (t - pos) / self.clock.speed))
+                    continue
+                if not (self.tick and self.pace) or pos + self.tick >= t:
+                    return True
+                self.clock.set(pos + self.tick)
+                self._cond.notify_all()
+            self.pace()
 
     def _publish(self, rec) -> None:
         ev = rec.event

@@ -109,3 +109,42 @@ class Recorder:
             except OSError as exc:
                 self._fail(exc)
         self.writer.close()
+
+
+def check_path(path: str, option: str = "--record") -> str:
+    """Fail now, before any cluster is started, if the tape cannot be written."""
+    import os
+    from pathlib import Path
+
+    from console.errors import UsageError
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError("is a directory", where=f"{option} {path}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError("no such directory", where=f"{option} {path}")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise UsageError("not writable", where=f"{option} {path}")
+    return path
+
+
+def record(source: bus.Bus, path: str, *, conn=None, scenario: dict | None = None,
+           command: str = "", size: tuple[int, int] | None = None) -> Recorder:
+    """Start recording `source` into `path` (the console, run and play all start here)."""
+    import shutil
+
+    from console.tape import format
+    width, height = size or shutil.get_terminal_size()
+    head = format.header(width=width, height=height, cluster=format.cluster_of(conn),
+                         scenario=scenario, command=command)
+    return Recorder(source, path, head).start()
+
+
+def report(rec: Recorder) -> str:
+    """One line for the end of a run: where the tape is and what is on it."""
+    if rec.error:
+        return f"kubelab: {rec.error}"
+    size = rec.writer.bytes
+    human = f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 1024:.0f} kB"
+    return (f"kubelab: tape {rec.path}: {rec.events} events, {rec.position:.0f} s, {human} "
+            f"(kubelab replay {rec.path})")

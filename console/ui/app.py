@@ -48,10 +48,12 @@ class KubelabApp(Controls, LoadControls, App[None]):
     def __init__(self, conn=None, bus: busmod.Bus | None = None, now=time.time,
                  load_command: str = "-c20 -t40S -v http://order:8080/orders",
                  watch: bool = True, results_dir: Path | None = None,
-                 session: Session | None = None):
+                 session: Session | None = None, merge: bool = True):
+        """merge=False: every event applied in order, none merged (a test that
+        compares the console with its replay)."""
         super().__init__()
         self.session = session or Session(conn, bus)
-        self.sub = self.session.bus.subscribe()
+        self.sub = self.session.bus.subscribe(merge=merge)
         self.now = now
         self.load_command = load_command
         self.watch_cluster = watch and self.session.conn is not None
@@ -114,6 +116,10 @@ class KubelabApp(Controls, LoadControls, App[None]):
     def stop_watches(self) -> None:
         self.session.unwatch()
 
+    def palette(self) -> list[tuple[str, str, str]]:
+        """The command palette's (line, action, key) entries."""
+        return keys.palette()
+
     def action_side(self, name: str) -> None:
         self.side = name
         panes = {"probes": self.probe_log, "hpa": self.hpa_pane, "rollout": self.rollout_pane,
@@ -149,6 +155,9 @@ class KubelabApp(Controls, LoadControls, App[None]):
         pod_uids: set[str] = set()
         resync = False
         for ev in events:
+            if isinstance(ev, busmod.Snapshot):      # a replay's seek: all at once
+                self.reset_panes()
+                resync = True
             changed |= self.state.apply(ev)
             if isinstance(ev, busmod.ObjectChanged) and ev.kind == "pods":
                 pod_uids.add(ev.uid)
@@ -156,7 +165,9 @@ class KubelabApp(Controls, LoadControls, App[None]):
                 resync = True
             elif isinstance(ev, (busmod.LoadStarted, busmod.LoadSample, busmod.LoadDone)):
                 self.load_event(ev)
-        self.state.note_ready_changes(pod_uids)
+            elif isinstance(ev, busmod.Snapshot):
+                for data in ev.load:
+                    self.load_event(busmod.from_dict(data), quiet=True)
         lines = self.state.take_new_lines()
         if lines:
             self.probe_log.add(lines)
@@ -176,22 +187,40 @@ class KubelabApp(Controls, LoadControls, App[None]):
         if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
             self.maybe_offer_workload()
 
+    def reset_panes(self) -> None:
+        """Empty the panes before a whole state is drawn into them at once."""
+        self.pods_table.clear()
+        self.probe_log.clear()
+        self.probe_log.entries.clear()
+        self.load_pane.reset()
+
     def show_hpa(self) -> None:
         m = self.state.metrics
         hint = m.hint if self.state.metrics_seen and not m.available else ""
         self.hpa_pane.show(self.state.hpas(), self.state.hpa_history, hint)
 
+    def link(self) -> tuple[str, str]:
+        """The status line's link state and why (the informers', or offline)."""
+        return self.state.link_summary() if self.conn else ("offline", "")
+
+    def where(self) -> tuple[str, str] | None:
+        """(cluster, namespace) for the status line; None with no cluster."""
+        if self.conn is None:
+            return None
+        kind = "embedded" if self.conn.embedded is not None else self.conn.context
+        return kind, self.conn.namespace
+
     def refresh_status(self) -> None:
         from rich.text import Text
-        state, detail = self.state.link_summary() if self.conn else ("offline", "")
+        state, detail = self.link()
         out = Text()
         out.append(f"● {state} ", style=LINK_STYLE.get(state, "dim"))
         if detail and state != "live":
             out.append(f" ({detail[:60]})", style="dim")
-        if self.conn is not None:
-            kind = "embedded" if self.conn.embedded is not None else self.conn.context
-            out.append(f"  {kind}  ns ")
-            out.append(self.conn.namespace, style="bold")
+        where = self.where()
+        if where is not None:
+            out.append(f"  {where[0]}  ns ")
+            out.append(where[1], style="bold")
         dep = self.deployment
         if dep:
             out.append("  deploy ")

@@ -7,17 +7,17 @@ from functools import partial
 
 from textual.command import Hit, Hits, Provider
 
-from console.ui import keys
-
 
 class ActionCommands(Provider):
+    """The app's palette() lines (KubelabApp: keys.palette())."""
+
     async def discover(self) -> Hits:
-        for name, action, key in keys.palette():
+        for name, action, key in self.app.palette():
             yield Hit(1.0, name, partial(self.app.run_action, action), help=f"key {key}")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, action, key in keys.palette():
+        for name, action, key in self.app.palette():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), partial(self.app.run_action, action),

@@ -48,18 +48,38 @@ def catalogue_entries() -> list[Entry]:
     return out
 
 
+# `kubelab replay`: the tape's keys, then the console's own that still mean something
+REPLAY_KEYS = (
+    Entry("space", "space", "Play/pause", "toggle", "Play / pause the tape"),
+    Entry("right_square_bracket", "]", "Next step", "next_step", "Next step marker"),
+    Entry("left_square_bracket", "[", "Prev step", "previous_step", "Previous step marker"),
+    Entry("greater_than_sign,full_stop", ">", "Faster", "faster", "Play faster (x2)"),
+    Entry("less_than_sign,comma", "<", "Slower", "slower", "Play slower (/2)"),
+    Entry("g", "g", "Go to step", "goto", "Go to a step"),
+    Entry("p", "p", "Pause at steps", "pause_at_steps", "Pause at each step on / off"),
+    Entry("0", "0", "Restart", "restart", "Back to the start of the tape", show=False),
+)
+
+
 def entries() -> list[Entry]:
     return catalogue_entries() + list(UI_KEYS)
 
 
-def bindings() -> list[Binding]:
+def replay_entries() -> list[Entry]:
+    return list(REPLAY_KEYS) + [e for e in UI_KEYS if e.action not in ("faults", "switch")]
+
+
+def bindings(table: list[Entry] | None = None) -> list[Binding]:
     return [Binding(e.key, e.action, e.title, show=e.show,
-                    key_display=e.display if e.display != e.key else None) for e in entries()]
+                    key_display=e.display if e.display != e.key else None)
+            for e in (entries() if table is None else table)]
 
 
-def palette() -> list[tuple[str, str, str]]:
+def palette(table: list[Entry] | None = None) -> list[tuple[str, str, str]]:
     """(line, App action, key) for every key, then each fault-menu entry."""
-    out = [(e.palette, e.action, e.display) for e in entries()]
+    out = [(e.palette, e.action, e.display) for e in (entries() if table is None else table)]
+    if table is not None:
+        return out
     for act in catalogue.menu("faults"):
         out.append((f"Fault: {act.title}", f"fault({act.name!r})", "f"))
     return out

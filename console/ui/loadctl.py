@@ -56,14 +56,18 @@ class LoadControls:
                 self.act("load.start", siege=text)
         self.push_screen(LoadDialog(args.get("siege") or self.load_command, siege_problem), chosen)
 
-    def load_event(self, ev: bus.Event) -> None:
+    def load_event(self, ev: bus.Event, quiet: bool = False) -> None:
+        """quiet: redrawing a run from a snapshot, no pane switch or notice."""
         if isinstance(ev, bus.LoadStarted):
             self.load_pane.started(ev.command, ev.seconds)
-            self.action_side("load")
+            if not quiet:
+                self.action_side("load")
         elif isinstance(ev, bus.LoadSample):
             self.load_pane.sample(ev.data)
         elif isinstance(ev, bus.LoadDone):
             self.load_pane.finished(ev.summary, ev.data)
+            if quiet:
+                return
             if "error" in ev.data:
                 self.notify(ev.summary, title="load", severity="error")
             else:

@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, default=2, help="embedded cluster: nodes")
     p.add_argument("--load", default="-c20 -t40S -v http://order:8080/orders",
                    help="the load dialog's prefilled siege command")
+    p.add_argument("--record", metavar="FILE",
+                   help="write a tape of the session (kubelab replay FILE plays it back)")
     return p
 
 
@@ -37,6 +39,9 @@ def main(argv: list[str]) -> int:
         raise UsageError("must be > 0", where="--speed")
     if args.nodes < 1:
         raise UsageError("must be >= 1", where="--nodes")
+    if args.record:
+        from console.tape.recorder import check_path
+        check_path(args.record)
     logging.basicConfig(level=logging.WARNING, filename=_log_file(), force=True)
     from console.cluster.connect import connect, default_kubeconfig
     if args.embedded or (not args.kubeconfig and default_kubeconfig() is None):
@@ -56,10 +61,23 @@ def main(argv: list[str]) -> int:
     from console.ui.app import KubelabApp
     session = Session(conn)
     app = KubelabApp(session=session, load_command=args.load)
+    recorder = None
+    if args.record:
+        from console.tape.recorder import record
+        recorder = record(session.bus, args.record, conn=conn, command=" ".join(["kubelab", *argv]))
+    outcome = {"exit": 1, "reason": "error"}
     try:
         app.run()
+        outcome = {"exit": app.return_code or 0, "reason": "quit"}
+    except KeyboardInterrupt:
+        outcome = {"exit": 130, "reason": "interrupted"}
+        raise
     finally:
         session.close()
+        if recorder is not None:
+            from console.tape.recorder import report
+            recorder.close(outcome)
+            print(report(recorder), file=sys.stderr)
     for text in session.load.summaries:
         print(text)
     return 0

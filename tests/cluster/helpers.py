@@ -9,12 +9,26 @@ from console.cluster.connect import from_kubeconfig
 from console.cluster.state import ClusterState
 
 
+class Borrowed:
+    """A cluster lent to a connection: closing the connection (Session.close)
+    must not stop a cluster the other tests share."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+
+    def __getattr__(self, name):
+        return getattr(self.cluster, name)
+
+    def stop(self):
+        pass
+
+
 def namespace_conn(cluster, prefix="t"):
     conn = from_kubeconfig(str(cluster.kubeconfig))
     ns = f"{prefix}-{uuid.uuid4().hex[:6]}"
     rest.create_or_update(conn.api, {"apiVersion": "v1", "kind": "Namespace",
                                      "metadata": {"name": ns}}, ns)
-    conn.embedded = cluster   # ours to change freely: no confirmations
+    conn.embedded = Borrowed(cluster)   # ours to change freely: no confirmations
     conn.namespace = ns
     return conn
 
@@ -39,14 +53,22 @@ class Watched:
         self.seen: list[bus.Event] = []
 
     def pump(self):
-        uids = set()
         for ev in self.sub.get_batch(timeout=0.2):
             self.seen.append(ev)
             self.state.apply(ev)
-            if isinstance(ev, bus.ObjectChanged) and ev.kind == "pods":
-                uids.add(ev.uid)
-        self.state.note_ready_changes(uids)   # as the app does after each batch
         return self.state
 
     def until(self, condition, timeout=60.0, what="condition"):
         return wait_for(lambda: condition(self.pump()), timeout, what)
+
+
+def answers(conn, service="order", port=8080, path="/orders"):
+    """The Service answers 200 through its published loopback port (booted, not just Running)."""
+    import urllib.request
+    from console.cluster.faults import service_address
+    try:
+        host, port = service_address(conn, service, port)
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as resp:
+            return resp.status == 200
+    except Exception:
+        return False

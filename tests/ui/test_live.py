@@ -3,7 +3,7 @@
 from console.cluster import actions, rest
 from console.ui.app import KubelabApp
 from console.ui.panes.pods import PodsTable
-from tests.cluster.helpers import namespace_conn
+from tests.cluster.helpers import answers, namespace_conn
 from tests.ui.feed import until
 
 
@@ -18,17 +18,6 @@ def running(app, n, ready="1/1"):
 
 def deployment(conn):
     return rest.get(conn.api, "Deployment", conn.namespace, "order")
-
-
-def answers(conn):
-    import urllib.request
-    from console.cluster.faults import service_address
-    try:
-        host, port = service_address(conn, "order", 8080)
-        with urllib.request.urlopen(f"http://{host}:{port}/orders", timeout=5) as resp:
-            return resp.status == 200
-    except Exception:
-        return False
 
 
 def notes(app):

@@ -13,6 +13,9 @@ from textual.widgets import ProgressBar, Sparkline, Static
 from console.ui.panes.summary import SiegeSummary
 
 
+IDLE = Text("no load running — press l to start (siege syntax)", style="dim")
+
+
 def ms(value) -> str:
     return "-" if value is None else f"{value * 1000:.0f}ms"
 
@@ -28,13 +31,23 @@ class LoadPane(Vertical):
         self.command = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("no load running — press l to start (siege syntax)", style="dim"),
-                     id="load-figures")
+        yield Static(IDLE, id="load-figures")
         yield Sparkline([], id="load-chart", summary_function=max)
         yield ProgressBar(total=100, show_eta=False, id="load-progress")
         yield Static(id="load-summary")
 
     def on_mount(self) -> None:
+        self.query_one("#load-chart").display = False
+        self.query_one("#load-progress").display = False
+
+    def reset(self) -> None:
+        """As before any run."""
+        self.series.clear()
+        self.last_t = -1
+        self.command, self.duration = "", None
+        self.border_title = self.BORDER_TITLE
+        self.query_one("#load-figures", Static).update(IDLE)
+        self.query_one("#load-summary", Static).update("")
         self.query_one("#load-chart").display = False
         self.query_one("#load-progress").display = False
 

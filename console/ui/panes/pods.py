@@ -390,6 +390,13 @@ class PodsTable(ScrollView, can_focus=True):
             self.tick_clock()
         self.schedule()
 
+    def settle(self) -> None:
+        """Flashes off, ages at now(), and all of it drawn now (a screenshot is due)."""
+        self.flash_until.clear()
+        self.tick_clock()
+        self.full = True
+        self.flush()
+
     def tick_clock(self) -> None:
         before, self.clock = self.clock, self.now()
         top, bottom = self.window()
