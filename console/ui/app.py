@@ -29,7 +29,7 @@ from console.ui.messages import ActionFinished, BusBatch
 from console.ui.panes.hpa import HpaPane
 from console.ui.panes.load import LoadPane
 from console.ui.panes.pods import PodsTable
-from console.ui.panes.probes import ProbeLog
+from console.ui.panes.probes import BURST, KEEP, ProbeLog
 from console.ui.panes.rollout import RolloutPane
 
 SIDE = ["probes", "hpa", "rollout", "load"]
@@ -153,11 +153,11 @@ class KubelabApp(Controls, LoadControls, App[None]):
             return
         changed: set[str] = set()
         pod_uids: set[str] = set()
-        resync = False
+        resync = restored = False
         for ev in events:
             if isinstance(ev, busmod.Snapshot):      # a replay's seek: all at once
                 self.reset_panes()
-                resync = True
+                resync = restored = True
             changed |= self.state.apply(ev)
             if isinstance(ev, busmod.ObjectChanged) and ev.kind == "pods":
                 pod_uids.add(ev.uid)
@@ -170,7 +170,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
                     self.load_event(busmod.from_dict(data), quiet=True)
         lines = self.state.take_new_lines()
         if lines:
-            self.probe_log.add(lines)
+            self.probe_log.add(lines, KEEP if restored else BURST)
         if "pods" in changed:
             self.pods_table.sync(self.state.objects["pods"], None if resync else pod_uids)
         if resync:

@@ -85,13 +85,15 @@ class ProbeLog(RichLog):
         width = self.cut_at or self.width_now()
         self.write(Hanging(text), width=width if width > 0 else None)
 
-    def add(self, lines: list[EventLine]) -> None:
+    def add(self, lines: list[EventLine], burst: int = BURST) -> None:
+        """burst: lines written at most, the rest said to be skipped (a whole
+        log redrawn from a snapshot passes KEEP)."""
         lines = [line for line in lines if line.reason in SHOWN]
-        if len(lines) > BURST:   # a storm: the screen shows the newest anyway
-            skipped = Text(f"… {len(lines) - BURST} earlier events skipped", style="dim")
+        if len(lines) > burst:   # a storm: the screen shows the newest anyway
+            skipped = Text(f"… {len(lines) - burst} earlier events skipped", style="dim")
             self.entries.append(skipped)
             self._put(skipped)
-            lines = lines[-BURST:]
+            lines = lines[-burst:]
         for line in lines:
             self.seen += 1
             stamp = time.strftime("%H:%M:%S", time.localtime(line.ts))
