@@ -8,7 +8,8 @@ decoding and storing it, in kube-apiserver's order.
   validate  fn(obj, old) -> [(path, message)]   field validation (validation.py);
                                        any cause -> 422 Invalid
   webhook   fn(registry, obj, old)     validating admission webhooks (istio's
-                                       validation.istio.io); raise Denied to refuse
+                                       validation.istio.io); raise Denied to refuse,
+                                       return warnings (kubectl prints "Warning: ...")
   allocate  fn(registry, obj, old)     defaulting that needs the store (Service
                                        clusterIP / nodePort)
 
@@ -64,8 +65,10 @@ class Admission:
     def hooks(self, phase: str, res: str) -> list[Callable]:
         return list(self._hooks[phase].get(res, ()))
 
-    def admit(self, registry, res: str, obj: dict, old: dict | None) -> None:
-        """Runs every phase on obj in place; raises Invalid (or what a hook raises)."""
+    def admit(self, registry, res: str, obj: dict, old: dict | None,
+              warnings: list | None = None) -> None:
+        """Runs every phase on obj in place; raises Invalid (or what a hook raises).
+        The webhooks' warnings are added to `warnings` when given."""
         hooks = self._hooks
         defaulters = hooks["default"].get(res, ())
         for fn in defaulters:
@@ -82,6 +85,8 @@ class Admission:
         if causes:
             raise Invalid(obj.get("kind", res), obj["metadata"].get("name", ""), causes)
         for fn in hooks["webhook"].get(res, ()):
-            fn(registry, obj, old)
+            said = fn(registry, obj, old)
+            if said and warnings is not None:
+                warnings.extend(said)
         for fn in hooks["allocate"].get(res, ()):
             fn(registry, obj, old)

@@ -64,7 +64,8 @@ class Registry:
         return self.store.scan(res, namespace)
 
     # -- writes --------------------------------------------------------------
-    def create(self, res: str, obj: dict, dry_run: bool = False) -> dict:
+    def create(self, res: str, obj: dict, dry_run: bool = False,
+               warnings: "list[str] | None" = None) -> dict:
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
@@ -84,7 +85,7 @@ class Registry:
                 raise Forbidden(f'{res.split(".")[0]} "{meta.get("name", "")}" is forbidden: '
                                 f"unable to create new content in namespace {ns} because it "
                                 "is being terminated")
-        self._admit(res, obj, None)
+        self._admit(res, obj, None, warnings)
         if dry_run:
             return obj
         for attempt in range(8):
@@ -97,7 +98,7 @@ class Registry:
                 meta["name"] = meta["generateName"] + random_suffix()
 
     def update(self, res: str, obj: dict, subresource: str | None = None,
-               dry_run: bool = False) -> dict:
+               dry_run: bool = False, warnings: "list[str] | None" = None) -> dict:
         """Full replace (PUT). subresource "status" changes only .status."""
         meta = obj.get("metadata", {})
         old = self.store.get(res, meta.get("namespace") or "", meta.get("name", ""))
@@ -123,7 +124,7 @@ class Registry:
                 new["status"] = old["status"]
             if res in GENERATION and new.get("spec") != old.get("spec"):
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
-            self._admit(res, new, old)
+            self._admit(res, new, old, warnings)
         if subresource == "finalize":
             new = copy.deepcopy(old)
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
@@ -222,5 +223,5 @@ class Registry:
             return obj
 
     # -- hooks -------------------------------------------------------------
-    def _admit(self, res: str, obj: dict, old: dict | None) -> None:
-        self.admission.admit(self, res, obj, old)
+    def _admit(self, res: str, obj: dict, old: dict | None, warnings: "list[str] | None" = None) -> None:
+        self.admission.admit(self, res, obj, old, warnings)

@@ -94,9 +94,11 @@ def test_lab_destination_rule_overflows_and_delete_dr_all_ends_it(lab):
         codes, _ = asyncio.run(load(addr, users=4, requests=5, path="/orders"))
         return codes == {200: 20}
     wait_for(all_ok, timeout=120, what="the apps booted")
-    out = lab.kubectl("apply", "-n", "mesh-l4", "-f", "-",
-                      input=LAB_DR.format(interval="10s", percent=100)).stdout
-    assert out.strip() == "destinationrule.networking.istio.io/order created"
+    p = lab.kubectl("apply", "-n", "mesh-l4", "-f", "-",
+                    input=LAB_DR.format(interval="10s", percent=100))
+    assert p.stdout.strip() == "destinationrule.networking.istio.io/order created"
+    assert p.stderr.strip() == ("Warning: outlier detection consecutive errors is deprecated, use "
+                                "consecutiveGatewayErrors or consecutive5xxErrors instead")
     assert "order   order" in lab.kubectl("get", "dr", "-n", "mesh-l4").stdout
     codes, samples = asyncio.run(load(addr, users=20, requests=10, path="/orders"))
     assert codes.get(503, 0) > 0 and codes.get(200, 0) > 0, codes

@@ -172,4 +172,11 @@ def validate(request, kind: Kind, version: str, obj: dict, headers: dict) -> Non
         raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
                           f"{kind.kind}: strict decoding error: {', '.join(msgs)}")
     if mode == "Warn":
-        headers["Warning"] = ", ".join('299 - "' + m.replace('"', '\\"') + '"' for m in msgs)
+        warn(headers, msgs)
+
+
+def warn(headers: dict, msgs: list[str]) -> None:
+    """Warning headers (RFC 7234 299), after any already there; kubectl prints each."""
+    said = ", ".join('299 - "' + m.replace('"', '\\"') + '"' for m in msgs)
+    if said:
+        headers["Warning"] = f"{headers['Warning']}, {said}" if headers.get("Warning") else said

@@ -251,10 +251,12 @@ async def create(request, cluster, t: Target) -> web.Response:
         raise invalid(t.kind.kind, "", [("metadata.name", "Required value: name or "
                                          "generateName is required")], t.kind.group,
                       "FieldValueRequired")
+    said: list[str] = []
     try:
-        out = cluster.registry.create(t.kind.key, obj, dry_run=_dry_run(request))
+        out = cluster.registry.create(t.kind.key, obj, dry_run=_dry_run(request), warnings=said)
     except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, name)
+    fields.warn(headers, said)
     return respond(_wire(t, out), 201, headers)
 
 
@@ -274,14 +276,19 @@ async def update(request, cluster, t: Target) -> web.Response:
     if current is not None:
         track(request, cluster, t, _wire(t, current), obj)
     obj = _prepare(request, t, obj, headers)
-    return respond(_wire(t, write(cluster, t, obj, _dry_run(request))), 200, headers)
+    return respond(_wire(t, write(cluster, t, obj, _dry_run(request), headers)), 200, headers)
 
 
-def write(cluster, t: Target, obj: dict, dry_run: bool = False) -> dict:
+def write(cluster, t: Target, obj: dict, dry_run: bool = False, headers: dict | None = None) -> dict:
+    said: list[str] = []
     try:
-        return cluster.registry.update(t.kind.key, obj, subresource=t.sub, dry_run=dry_run)
+        out = cluster.registry.update(t.kind.key, obj, subresource=t.sub, dry_run=dry_run,
+                                      warnings=said)
     except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, t.name or "")
+    if headers is not None:
+        fields.warn(headers, said)
+    return out
 
 
 async def delete(request, cluster, t: Target) -> web.Response:

@@ -65,7 +65,10 @@ async def patch(request, cluster, t) -> object:
             version = (new.get("apiVersion") or "").rpartition("/")[2] or t.version
             fields.validate(request, t.kind, version, new, headers)
             stored = conversion.to_storage(t.kind, new, version)
-            out = cluster.registry.update(t.kind.key, stored, subresource=t.sub, dry_run=dry)
+            said: list[str] = []
+            out = cluster.registry.update(t.kind.key, stored, subresource=t.sub, dry_run=dry,
+                                          warnings=said)
+            fields.warn(headers, said)
             return respond(conversion.to_wire(t.kind, out, t.version), 200, headers)
         except Conflict as exc:
             if pinned or exc.reason != "Conflict":
@@ -105,8 +108,10 @@ async def _apply_create(request, cluster, t, body: dict, dry: bool):
                        body.get("apiVersion") or t.kind.api_version(t.version),
                        cluster.clock.stamp())
     obj = handlers._prepare(request, t, body, headers)
+    said: list[str] = []
     try:
-        out = cluster.registry.create(t.kind.key, obj, dry_run=dry)
+        out = cluster.registry.create(t.kind.key, obj, dry_run=dry, warnings=said)
     except Exception as exc:
         raise handlers._rest_error(t, exc, t.name)
+    fields.warn(headers, said)
     return respond(conversion.to_wire(t.kind, out, t.version), 201, headers)

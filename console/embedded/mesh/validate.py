@@ -41,16 +41,32 @@ def schema(obj: dict, old: dict | None) -> list[tuple[str, str]]:
     return crd.problems(spec, crd.SPECS[key], "spec")
 
 
-def webhook(registry, obj: dict, old: dict | None) -> None:
+DEPRECATED = ("outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors "
+              "or consecutive5xxErrors instead")
+
+
+def webhook(registry, obj: dict, old: dict | None) -> list[str]:
+    """Refuses (Denied) or admits with istiod's warnings."""
     spec = obj.get("spec") or {}
     errors = dest_rule(spec) if obj.get("kind") == "DestinationRule" else virtual_service(spec)
     if not errors:
-        return
+        return warnings(spec) if obj.get("kind") == "DestinationRule" else []
     if len(errors) == 1:
         text = errors[0]
     else:
         text = f"{len(errors)} errors occurred:\n\t" + "\n\t".join(f"* {e}" for e in errors) + "\n\n"
     raise Denied(WEBHOOK, f"configuration is invalid: {text}")
+
+
+def warnings(spec: dict) -> list[str]:
+    """The deprecated consecutiveErrors, wherever an outlierDetection holds it."""
+    policies = [spec.get("trafficPolicy")] + [s.get("trafficPolicy") for s in spec.get("subsets") or []
+                                             if isinstance(s, dict)]
+    for policy in [p for p in policies if isinstance(p, dict)]:
+        blocks = [policy] + [e for e in policy.get("portLevelSettings") or [] if isinstance(e, dict)]
+        if any((b.get("outlierDetection") or {}).get("consecutiveErrors") for b in blocks):
+            return [DEPRECATED]
+    return []
 
 
 # -- DestinationRule ---------------------------------------------------------------
