@@ -137,6 +137,6 @@ def _finish(engine: Engine, spec, printers: _Printers, log: runlog.RunLog | None
         except BrokenPipeError:
             _quiet_stdout()
     elif not spec.quiet:
-        if spec.seconds or engine.interrupted:
+        if (spec.seconds or engine.interrupted) and not engine.aborted:
             sys.stderr.write("\nLifting the server siege...")
         sys.stderr.write(summary.text(result, spec.failures))

@@ -17,6 +17,13 @@ from console.embedded.clock import Clock
     ("apexacme/siege-nginx", "siege"),
     ("example/whatever:2", "http"),
     ("docker.io/istio/proxyv2:1.22.0", "istio-proxy"),
+    ("ssak8acr.azurecr.io/gateway", "gateway"),
+    ("ssak8acr.azurecr.io/customer:1.0", "customer"),
+    ("ssak8acr.azurecr.io/customerview", "customerview"),
+    ("ssak8acr.azurecr.io/kakao", "kakao"),
+    ("496278789073.dkr.ecr.ap-northeast-2.amazonaws.com/ecr-skcc-team2-management:v1", "management"),
+    ("team2/reservation:v2", "reservation"),
+    ("example/preview:1", "http"),
 ])
 def test_app_by_image(image, kind):
     assert choose(image, {}, {}).kind == kind

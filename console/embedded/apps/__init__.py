@@ -6,15 +6,21 @@ import re
 
 from console.embedded.apps.base import App, Context, Request, Response
 from console.embedded.apps.busybox import AlpineApp, DebianShellApp, ShellApp
+from console.embedded.apps.gateway import GatewayApp
 from console.embedded.apps.generic import GenericApp
 from console.embedded.apps.istio import IstioProxyApp
 from console.embedded.apps.nginx import NginxApp
 from console.embedded.apps.order import OrderApp
+from console.embedded.apps.rest import SERVICES, RestApp
 from console.embedded.apps.siege import SiegeApp
+
+# the labs' Spring Data REST services, one class each (rest.py)
+REST = {name: type(f"{name.capitalize()}App", (RestApp,), {"kind": name, "service": svc})
+        for name, svc in SERVICES.items()}
 
 BY_NAME = {"order": OrderApp, "nginx": NginxApp, "busybox": ShellApp, "alpine": AlpineApp,
            "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp,
-           "istio-proxy": IstioProxyApp}
+           "istio-proxy": IstioProxyApp, "gateway": GatewayApp, **REST}
 
 # (pattern on the image's repository path without registry and tag, app)
 RULES = [
@@ -25,7 +31,8 @@ RULES = [
     (r"(^|/)alpine$", AlpineApp),
     (r"(^|/)(ubuntu|debian)$", DebianShellApp),
     (r"siege", SiegeApp),
-]
+    (r"(^|/)([^/]*[-_])?gateway$", GatewayApp),
+] + [(rf"(^|/)([^/]*[-_])?{name}$", cls) for name, cls in REST.items()]
 
 SHELLS = {"sh", "bash", "ash", "dash"}
 

@@ -52,7 +52,9 @@ def head_lines(resp: Response, keep: bool = True, date: str = "") -> list[tuple[
     names, date, then server and x-envoy-upstream-service-time last."""
     date = date or http_date()
     if not getattr(resp, "envoy", False):
-        lines = [("Content-Type", resp.content_type), ("Content-Length", str(len(resp.body)))]
+        lines = [("Content-Type", resp.content_type)] if resp.content_type else []
+        if resp.status not in (204, 304):
+            lines.append(("Content-Length", str(len(resp.body))))
         lines += list(resp.headers.items())
         if not keep:
             lines.append(("Connection", "close"))
@@ -112,6 +114,7 @@ class Context:
     files: dict = field(default_factory=dict)   # path -> bytes from configMap/secret volumes
     net: object = None                          # the pod's network for curl/wget (kubelet/podnet.py)
     grace_seconds: float = 30.0                 # the pod's terminationGracePeriodSeconds
+    broker: object = None                       # the cluster's message broker (events.py)
 
 
 DEFAULT_CORES = 2.0      # without limits.cpu a container may burst to about this much

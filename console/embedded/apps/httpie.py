@@ -16,7 +16,7 @@ import asyncio
 import json
 import re
 
-from console.embedded.apps.base import REASONS, head_lines, http_date
+from console.embedded.apps.base import REASONS, head_lines
 from console.embedded.apps.builtins import command
 from console.embedded.apps.netcmds import fetch, split_url
 
@@ -168,7 +168,7 @@ async def _http(sh, argv, io):
                f"{method} request to URL: {url}\n")
         return 1
     if "h" in what:
-        lines = sorted(head_lines(resp) + [("Date", http_date())], key=lambda h: h[0])
+        lines = sorted(head_lines(resp), key=lambda h: h[0])
         io.out(f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, '')}\n"
                + "".join(f"{k}: {v}\n" for k, v in lines) + "\n")
     if "b" in what and resp.body:

@@ -6,7 +6,7 @@ import asyncio
 import time
 from urllib.parse import urlsplit
 
-from console.embedded.apps.base import REASONS, Request, head_lines, http_date
+from console.embedded.apps.base import REASONS, Request, head_lines
 from console.embedded.apps.builtins import command
 
 CURL_AGENT = "curl/8.5.0"
@@ -139,7 +139,7 @@ async def _curl(sh, argv, io):
                          "bytes received")
     took = time.monotonic() - t0
     status_line = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, '')}"
-    lines = [(k, v) for k, v in head_lines(resp)] + [("Date", http_date())]
+    lines = head_lines(resp)
     if verbose:
         io.err(f"< {status_line}\n" + "".join(f"< {k}: {v}\n" for k, v in lines) + "<\n")
     if fail and resp.status >= 400:

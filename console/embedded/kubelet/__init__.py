@@ -16,6 +16,7 @@ per pod bound (spec.nodeName) to one of its nodes.
 import asyncio
 import logging
 
+from console.embedded.apps.events import Broker
 from console.embedded.kubelet import images
 from console.embedded.kubelet.node import Node
 from console.embedded.kubelet.worker import PodWorker
@@ -31,6 +32,7 @@ class Kubelet:
                                           for i in range(1, cluster.nodes + 1))}
         self.workers: dict[tuple[str, str], PodWorker] = {}
         self.by_ip: dict[str, PodWorker] = {}
+        self.broker = Broker()          # the labs' services' events (apps/events.py)
 
     # -- the API server's door ----------------------------------------------
     def worker(self, namespace: str, pod: str) -> "PodWorker | None":

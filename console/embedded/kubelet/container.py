@@ -160,7 +160,8 @@ class Container:
             f"{w.uid}/{self.name}/{self.restart_count}/{self.clock.elapsed()}".encode()).hexdigest()
         ctx = apps.Context(self.clock, w.key[1], w.key[0], self.name, self.image, w.ip or "",
                            self.spec, w.annotations(), self.log.append, env=self._env,
-                           files=self._files, net=w.net, grace_seconds=w.grace())
+                           files=self._files, net=w.net, grace_seconds=w.grace(),
+                           broker=w.kubelet.broker)
         self.app = apps.start(ctx)
         self.event("Created", f"Created container: {self.name}")
         error = self.app.start_error()
