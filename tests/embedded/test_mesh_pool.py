@@ -208,3 +208,58 @@ def test_values():
     assert duration("10x") is None and duration("") is None and duration(5) is None
     assert percentage({"percentage": {"value": 12.5}}) == 12.5
     assert percentage({"percent": 30}) == 30 and percentage({}) == 0.0
+
+
+def test_hosts_resolve_as_istiod_resolves_short_names():
+    from console.embedded.mesh.config import host_matches, resolve
+    assert resolve("reviews", "prod") == "reviews.prod.svc.cluster.local"
+    assert resolve("reviews.prod", "default") == "reviews.prod"     # a dot: taken as written
+    assert resolve("*", "prod") == "*"
+    fqdn = "reviews.prod.svc.cluster.local"
+    assert host_matches(fqdn, fqdn) > host_matches("*.prod.svc.cluster.local", fqdn) \
+        > host_matches("*", fqdn) > 0
+    assert host_matches("reviews.prod", fqdn) == 0
+
+
+def test_policies_merge_by_port_and_subset_as_istiod_merges_them():
+    from console.embedded.mesh.config import traffic_policy
+    rule = {"host": "order", "trafficPolicy": {
+        "connectionPool": {"tcp": {"maxConnections": 10}},
+        "outlierDetection": {"consecutive5xxErrors": 3},
+        "portLevelSettings": [{"port": {"number": 9090},
+                               "connectionPool": {"tcp": {"maxConnections": 2}}}]},
+        "subsets": [{"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {
+            "connectionPool": {"http": {"http1MaxPendingRequests": 1}}}}]}
+    assert traffic_policy(rule, None, 8080)["connectionPool"] == {"tcp": {"maxConnections": 10}}
+    # a port's settings replace the top level for that port: no outlier detection there
+    assert traffic_policy(rule, None, 9090) == {"connectionPool": {"tcp": {"maxConnections": 2}}}
+    v2 = traffic_policy(rule, "v2", 8080)
+    assert v2["connectionPool"] == {"http": {"http1MaxPendingRequests": 1}}
+    assert v2["outlierDetection"] == {"consecutive5xxErrors": 3}
+    assert traffic_policy(None, None, 8080) == {}
+
+
+def test_rules_in_the_clients_namespace_win_and_several_merge():
+    from console.embedded.mesh.config import DR, MeshConfig
+    from console.embedded.store import Store
+    store = Store()
+
+    def dr(ns, name, spec, stamp):
+        store.create(DR, {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+                          "metadata": {"name": name, "namespace": ns, "creationTimestamp": stamp},
+                          "spec": spec})
+    dr("shop", "a", {"host": "order", "subsets": [{"name": "v1", "labels": {"v": "1"}}]}, "2025-01-01T00:00:00Z")
+    dr("shop", "b", {"host": "order.shop.svc.cluster.local",
+                     "trafficPolicy": {"connectionPool": {"tcp": {"maxConnections": 1}}},
+                     "subsets": [{"name": "v1", "labels": {"v": "x"}}, {"name": "v2", "labels": {"v": "2"}}]},
+       "2025-01-02T00:00:00Z")
+    dr("client", "c", {"host": "order.shop.svc.cluster.local",
+                       "trafficPolicy": {"connectionPool": {"tcp": {"maxConnections": 7}}}},
+       "2025-01-03T00:00:00Z")
+    cfg = MeshConfig(store)
+    merged = cfg.destination_rule("shop", {}, "order.shop.svc.cluster.local")
+    assert [s["name"] for s in merged["subsets"]] == ["v1", "v2"]
+    assert merged["subsets"][0]["labels"] == {"v": "1"}                  # the oldest keeps its name
+    assert merged["trafficPolicy"]["connectionPool"]["tcp"]["maxConnections"] == 1
+    mine = cfg.destination_rule("client", {}, "order.shop.svc.cluster.local")
+    assert mine["trafficPolicy"]["connectionPool"]["tcp"]["maxConnections"] == 7

@@ -137,6 +137,7 @@ class HttpConn(asyncio.Protocol):
         self.egress = egress          # origin "pod": the pod's egress (egress.py)
         self.app = None               # the peer: an app, a pod's sidecar, an Envoy
         self.send = None              # req -> Response | awaitable
+        self.task: asyncio.Future | None = None     # the request in progress
         self.transport = None
         self.buf = b""
         self.queue: deque = deque()
@@ -164,6 +165,8 @@ class HttpConn(asyncio.Protocol):
         if self.app is not None:
             self.app.connections.discard(self)
         self.queue.clear()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()      # the client went: its request goes too (a pending slot, ...)
 
     def drop(self, graceful: bool) -> None:
         """The app went away: idle connections close (FIN), busy or killed ones reset."""
@@ -274,7 +277,7 @@ class HttpConn(asyncio.Protocol):
                 self._write(result, keep, req.method)
             else:
                 self.busy = True
-                task = asyncio.ensure_future(result)
+                task = self.task = asyncio.ensure_future(result)
                 task.add_done_callback(lambda t, keep=keep, app=app, m=req.method: self._done(t, keep, app, m))
                 return
 
