@@ -17,6 +17,7 @@ COMMANDS = {
     "run": ("console.scenario.cli", "run scenarios headless (pass/fail, reports)"),
     "lint": ("console.scenario.lint", "check scenario files without a cluster"),
     "replay": ("console.ui.replaymain", "play a tape (--record) with no cluster; --export .cast + SVGs"),
+    "play": ("console.ui.play", "play a lab unattended in the console"),
 }
 
 USAGE = "usage: kubelab [COMMAND] [OPTIONS]\n\ncommands:\n" + "".join(

@@ -265,6 +265,9 @@ class HttpCheck(Strict):
         u = URL(self.url)
         body = rest.call(probe.conn.api, "GET", rest.path_for("Service", probe.conn.namespace))
         addr = resolver_table(body.get("items") or []).get(f"{u.host}:{u.port}")
+        from console.loadgen.resolve import cluster_name
+        if addr is None and (cluster_name(u.host or "") or (None, None, False))[2]:
+            return Seen(False, f"service {u.host}:{u.port} not found in namespace {probe.conn.namespace}")
         target = str(u.with_host(addr[0]).with_port(addr[1])) if addr else self.url
         req = urllib.request.Request(target, method=self.method,
                                      data=self.body.encode() if self.body is not None else None,

@@ -74,7 +74,9 @@ _runs = itertools.count(1)
 class Runner:
     def __init__(self, session, loaded: Loaded, mode: str = "run", lang: str = "en",
                  run_id: str | None = None, pace: float = 0.0, create_namespace: bool = True,
-                 check_requires: bool = True):
+                 check_requires: bool = True, linger: bool = False):
+        """linger: after the last step, keep what the lab made (its outcome on screen) until
+        stop(); then clean up. The console does so; `kubelab run` does not."""
         self.session, self.loaded, self.sc = session, loaded, loaded.scenario
         self.mode, self.lang, self.pace = mode, lang, pace
         self.run_id = run_id or f"{self.sc.metadata.id}-{next(_runs)}"
@@ -84,6 +86,7 @@ class Runner:
                                 str(loaded.path), loaded.namespace, mode)
         self.create_namespace = create_namespace
         self.check_requires = check_requires
+        self.linger = linger
         self.created: list[Ref] = []
         self.rollbacks: list[tuple[str, dict, str]] = []     # (action, params, what it undoes)
         self.declared: list[Ref] = []
@@ -393,15 +396,25 @@ class Runner:
             self.report.error = f"runner: {message_of(exc)}"
             failed = True
         stopped = self._stop.is_set()
+        if self.linger and not stopped:
+            # in the console the lab's outcome stays on screen until the person leaves it
+            self._finished("failed" if failed else "passed", t0)
+            self._stop.wait()
         self._stop.clear()               # cleanup runs even after Ctrl-C
         self._resume.set()
         failed = not self.cleanup(failed or stopped) or failed
-        self.report.status = "interrupted" if stopped else ("failed" if failed else "passed")
+        status = "interrupted" if stopped else ("failed" if failed else "passed")
+        if not self.linger or stopped:
+            self._finished(status, t0)
+        self.report.status = status
+        return self.report
+
+    def _finished(self, status: str, t0: float) -> None:
+        self.report.status = status
         self.report.seconds = round(time.monotonic() - t0, 2)
         self.publish(bus.ScenarioFinished(run=self.run_id, scenario=self.sc.metadata.id,
-                                          status=self.report.status, seconds=self.report.seconds,
+                                          status=status, seconds=self.report.seconds,
                                           counts=self.report.counts()))
-        return self.report
 
     def _prepare(self) -> None:
         """The namespace (created when missing), and which declared objects exist already."""

@@ -25,12 +25,14 @@ from console.ui import keys
 from console.ui.commands import ActionCommands
 from console.ui.controls import Controls
 from console.ui.loadctl import LoadControls
+from console.ui.scenarioctl import ScenarioControls
 from console.ui.messages import ActionFinished, BusBatch
 from console.ui.panes.hpa import HpaPane
 from console.ui.panes.load import LoadPane
 from console.ui.panes.pods import PodsTable
 from console.ui.panes.probes import BURST, KEEP, ProbeLog
 from console.ui.panes.rollout import RolloutPane
+from console.ui.panes.scenario import ScenarioPane
 
 SIDE = ["probes", "hpa", "rollout", "load"]
 BATCH = 200   # events per UI update: keeps each update short so keys stay quick
@@ -38,7 +40,11 @@ LINK_STYLE = {"live": "green", "connecting": "yellow", "reconnecting": "bold yel
               "stale": "bold red"}
 
 
-class KubelabApp(Controls, LoadControls, App[None]):
+SCENARIO_EVENTS = (busmod.ScenarioStarted, busmod.StepStarted, busmod.CheckResult, busmod.HintShown,
+                   busmod.StepFinished, busmod.ScenarioFinished)
+
+
+class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kubelab"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -48,10 +54,17 @@ class KubelabApp(Controls, LoadControls, App[None]):
     def __init__(self, conn=None, bus: busmod.Bus | None = None, now=time.time,
                  load_command: str = "-c20 -t40S -v http://order:8080/orders",
                  watch: bool = True, results_dir: Path | None = None,
-                 session: Session | None = None, merge: bool = True):
+                 session: Session | None = None, merge: bool = True, picker: bool = False,
+                 play: Path | None = None, lang: str = "en", pace: float = 3.0,
+                 scenarios: Path | None = None):
         """merge=False: every event applied in order, none merged (a test that
-        compares the console with its replay)."""
+        compares the console with its replay). picker: open on the lab picker;
+        play: run this scenario unattended at once."""
         super().__init__()
+        self.picker, self.play_path, self.lang, self.pace = picker, play, lang, pace
+        self._scenarios = scenarios
+        self.offer_allowed = not picker and play is None
+        self.workload_offered = False
         self.session = session or Session(conn, bus)
         self.sub = self.session.bus.subscribe(merge=merge)
         self.now = now
@@ -70,9 +83,11 @@ class KubelabApp(Controls, LoadControls, App[None]):
         self.rollout_pane = RolloutPane(id="rollout", classes="side-pane")
         self.load_pane = LoadPane(id="load", classes="side-pane")
         self.status = Static(id="status")
+        self.scenario_pane = ScenarioPane(id="scenario")
 
     # --- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        yield self.scenario_pane
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield self.pods_table
@@ -88,14 +103,31 @@ class KubelabApp(Controls, LoadControls, App[None]):
         gc.set_threshold(700, 10, 100)   # full collections 10x rarer under an event storm
         self.set_interval(10, lambda: gc.freeze())  # what survived 10 s is not scanned again
         self.pods_table.focus()
+        self.scenario_pane.display = False
         self.refresh_status()
         self.drain()
         if self.watch_cluster:
             self.start_watches()
+        if self.play_path is not None:
+            self.start_scenario(self.play_path, "play")
+        elif self.picker:
+            self.open_picker()
 
     def on_unmount(self) -> None:
+        self.stop_scenario()
         self.stop_watches()
         self.sub.close()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Keys that only mean something now: the lab's while one runs, `w` while offered."""
+        from console.ui.screens.picker import LabPicker
+        if isinstance(self.screen, LabPicker) and action not in ("quit", "command_palette"):
+            return False                     # the picker's own keys only
+        if action == "lab":
+            return self.check_lab(parameters[0] if parameters else "")
+        if action == "workload":
+            return self.workload_offered
+        return True
 
     # the session's parts, as the panes and keys know them
     @property
@@ -168,6 +200,8 @@ class KubelabApp(Controls, LoadControls, App[None]):
             elif isinstance(ev, busmod.Snapshot):
                 for data in ev.load:
                     self.load_event(busmod.from_dict(data), quiet=True)
+            elif isinstance(ev, SCENARIO_EVENTS):
+                self.scenario_event(ev)
         lines = self.state.take_new_lines()
         if lines:
             self.probe_log.add(lines, KEEP if restored else BURST)
@@ -184,7 +218,7 @@ class KubelabApp(Controls, LoadControls, App[None]):
             self.rollout_pane.show(self.state.rollout(self.deployment or ""))
         if changed & {"links", "metrics", "deployments"}:
             self.refresh_status()
-        if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
+        if self.offer_allowed and not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
             self.maybe_offer_workload()
 
     def reset_panes(self) -> None:

@@ -218,15 +218,27 @@ class Controls:
         self.refresh_status()
 
     def maybe_offer_workload(self) -> None:
+        """An empty namespace: offer the lab workload (w), without getting in the way."""
         self.offered_workload = True
         if self.state.objects["deployments"] or self.state.objects["pods"]:
             return
-        manifest = manifests_dir() / "order.yaml"
-        if not manifest.is_file():
+        if not (manifests_dir() / "order.yaml").is_file():
             return
+        self.workload_offered = True
+        self.last_message = f"namespace {self.conn.namespace} is empty: w applies the lab workload"
+        self.notify(f"Namespace {self.conn.namespace} is empty. Press w to apply the lab workload "
+                    "(manifests/order.yaml).", title="empty namespace", timeout=10)
+        self.refresh_status()
+        self.refresh_bindings()
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run_action("apply", {"file": str(manifest)})
-        self.push_screen(ConfirmDialog(f"Namespace {self.conn.namespace} is empty. "
-                                       f"Apply the lab workload (manifests/order.yaml)?"), answered)
+    def offer_workload_later(self) -> None:
+        """Free play chosen in the picker: the offer may come now."""
+        self.offer_allowed = True
+        if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
+            self.maybe_offer_workload()
+
+    def action_workload(self) -> None:
+        if self.workload_offered:
+            self.workload_offered = False
+            self.refresh_bindings()
+            self.act("apply", file=str(manifests_dir() / "order.yaml"))

@@ -1,5 +1,6 @@
-"""`kubelab [tui]`: connect (or start the embedded cluster), run the console,
-and print the load runs' summaries when it ends so that they survive a quit."""
+"""`kubelab [tui]`: connect (or start the embedded cluster), open the console on the
+lab picker (--free: straight to the console), and print the load runs' summaries
+when it ends so that they survive a quit. `kubelab play` (console.ui.play) shares it."""
 
 from __future__ import annotations
 
@@ -30,11 +31,19 @@ def parser() -> argparse.ArgumentParser:
                    help="the load dialog's prefilled siege command")
     p.add_argument("--record", metavar="FILE",
                    help="write a tape of the session (kubelab replay FILE plays it back)")
+    p.add_argument("--lang", choices=("en", "ko"), default="en", help="the labs' language")
     return p
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    p.add_argument("--free", action="store_true", help="skip the lab picker: the console as it is")
+    args = p.parse_args(argv)
+    return run_console(args, argv, picker=not args.free)
+
+
+def run_console(args, argv: list[str], **app_kw) -> int:
+    """Connect as kubectl does (or start the embedded cluster) and run the console."""
     if args.speed <= 0:
         raise UsageError("must be > 0", where="--speed")
     if args.nodes < 1:
@@ -60,7 +69,7 @@ def main(argv: list[str]) -> int:
     from console.cluster.session import Session
     from console.ui.app import KubelabApp
     session = Session(conn)
-    app = KubelabApp(session=session, load_command=args.load)
+    app = KubelabApp(session=session, load_command=args.load, lang=args.lang, **app_kw)
     recorder = None
     if args.record:
         from console.tape.recorder import record
@@ -73,6 +82,9 @@ def main(argv: list[str]) -> int:
         outcome = {"exit": 130, "reason": "interrupted"}
         raise
     finally:
+        if app.scenario_running:
+            print("kubelab: cleaning up the lab ...", file=sys.stderr, flush=True)
+            app.stop_scenario(wait=90)
         session.close()
         if recorder is not None:
             from console.tape.recorder import report

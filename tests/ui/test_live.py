@@ -28,9 +28,10 @@ async def test_keys_change_the_cluster_and_the_panes_show_it(cluster):
     conn = namespace_conn(cluster, "ui")
     app = KubelabApp(conn, load_command="-c2 -t4S --no-keepalive http://order:8080/orders")
     async with app.run_test(size=(120, 36)) as pilot:
-        # an empty namespace: the console offers the lab workload
-        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
-        await pilot.press("y")
+        # an empty namespace: the console offers the lab workload, without a modal
+        await until(pilot, lambda: app.workload_offered)
+        assert type(app.screen).__name__ == "Screen"
+        await pilot.press("w")
         await until(pilot, lambda: running(app, 2), 90)
         assert app.deployment == "order"
 
@@ -112,8 +113,7 @@ async def test_colon_switches_namespace_and_the_panes_follow(cluster):
     assert actions.apply(other, "manifests/order.yaml").ok
     app = KubelabApp(conn)
     async with app.run_test(size=(120, 36)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")   # empty: offer
-        await pilot.press("n")
+        await until(pilot, lambda: app.workload_offered)   # empty: offered, nothing in the way
         await pilot.press("colon")
         await until(pilot, lambda: type(app.screen).__name__ == "PickDialog")
         await pilot.press("tab", *other.namespace, "enter")

@@ -83,12 +83,12 @@ def test_empty_namespace(snap_compare, size):
 
 
 @pytest.mark.parametrize("size", [(80, 24)])
-def test_offer_to_apply_wraps(snap_compare, size):
+def test_a_long_question_wraps(snap_compare, size):
     from console.ui.screens.dialogs import ConfirmDialog
 
     async def run(pilot):
-        pilot.app.push_screen(ConfirmDialog("Namespace default is empty. Apply the lab workload "
-                                            "(manifests/order.yaml)?"))
+        pilot.app.push_screen(ConfirmDialog("Roll back deployment/order on "
+                                            "arn:aws:eks:us-east-1:123456789012:cluster/abc-eks?"))
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmDialog")
         await pilot.pause()
     assert snap_compare(app(), terminal_size=size, run_before=run)

@@ -1,0 +1,86 @@
+"""The console and the labs (Pilot): the picker opens and quits; play mode advances on its
+own and the panes show the lab's outcome; learner mode fails the check with the hint
+while the step is not done, then passes once the learner acts (elsewhere, as kubectl)."""
+
+from pathlib import Path
+
+from console.cluster import rest
+from console.cluster.session import Session
+from console.ui.app import KubelabApp
+from console.ui.screens.picker import LabPicker
+from tests.cluster.helpers import namespace_conn
+from tests.ui.feed import until
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+
+def pane(app) -> str:
+    return str(app.scenario_pane.render())
+
+
+async def test_the_picker_lists_the_labs_and_q_quits():
+    app = KubelabApp(watch=False, picker=True, scenarios=SCENARIOS)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LabPicker))
+        picker = app.screen
+        text = " ".join(str(o.prompt) for o in picker.query_one("#labs").options)
+        for lab in ("L2", "L3", "L6", "L7", "Free play"):
+            assert lab in text
+        shown = [b.binding.action for b in app.active_bindings.values() if b.binding.show and b.enabled]
+        assert "quit" in [b.split("(")[0] for b in shown] and not any("do(" in b for b in shown)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, 10)
+
+
+async def test_free_play_from_the_picker_is_todays_console():
+    app = KubelabApp(watch=False, picker=True, scenarios=SCENARIOS)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LabPicker))
+        await pilot.press("f")
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen")
+        assert app.offer_allowed and not app.scenario_running
+
+
+async def test_play_advances_on_its_own_and_the_panes_show_the_outcome(cluster):
+    conn = namespace_conn(cluster, "play")
+    app = KubelabApp(session=Session(conn, speed=20), play=SCENARIOS / "l2-zero-downtime.yaml", pace=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.scenario_pane.outcome, 240)
+        assert app.scenario_pane.outcome == "passed", pane(app)
+        assert set(app.scenario_pane.status.values()) == {"passed"}
+        text = pane(app)
+        assert "✓ with-readiness" in text and "availability 100.00 %" in text
+        assert "Load finished" in str(app.load_pane.border_title)
+        await until(pilot, lambda: "Availability:" in str(app.query_one("#load-summary").content))
+        assert "100.00 %" in str(app.query_one("#load-summary").content)
+        assert "jinyoung/order:stable" in str(app.rollout_pane.render())   # the outcome stays
+    app.runner_thread.join(90)
+    assert not rest.exists(conn.api, "Deployment", conn.namespace, "order")    # cleaned up
+
+
+async def test_learner_mode_checks_hints_and_passes_once_the_learner_acts(cluster):
+    conn = namespace_conn(cluster, "learn")
+    app = KubelabApp(session=Session(conn, speed=20))
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.start_scenario(SCENARIOS / "l7-basics.yaml", "learner")
+        await until(pilot, lambda: app.scenario_pane.current is not None
+                    and app.scenario_pane.current.step == "run-pod", 90)
+        assert "kubectl run nginx-pod --image=nginx" in pane(app)
+        assert app.check_lab("check") and app.check_lab("hint") and app.check_lab("solve")
+        await pilot.press("c")
+        await until(pilot, lambda: "✗ pods nginx-pod ready" in pane(app), 30)
+        assert "Hint: kubectl run nginx-pod --image=nginx" in pane(app)
+        assert app.scenario_pane.status["run-pod"] == "running"
+        # the learner does it in another terminal (what kubectl run creates)
+        rest.create_or_update(conn.api, {"apiVersion": "v1", "kind": "Pod",
+                                         "metadata": {"name": "nginx-pod", "labels": {"run": "nginx-pod"}},
+                                         "spec": {"containers": [{"name": "nginx-pod", "image": "nginx"}]}},
+                              conn.namespace)
+        await until(pilot, lambda: app.scenario_pane.status["run-pod"] == "passed", 60)
+        assert app.scenario_pane.current.step == "deployment"
+        await pilot.press("s")              # solve: the console does this one
+        await until(pilot, lambda: app.scenario_pane.status["deployment"] == "passed", 60)
+        app.stop_scenario()
+    app.runner_thread.join(90)
+    assert not rest.exists(conn.api, "Pod", conn.namespace, "nginx-pod")      # cleaned up
