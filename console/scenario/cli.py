@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="FILE.xml", help="write JUnit XML (a testcase per step)")
     p.add_argument("--lang", choices=("en", "ko"), default="en", help="the report's language")
     p.add_argument("--nodes", type=int, default=2, help="embedded cluster: nodes")
+    p.add_argument("--record", metavar="FILE",
+                   help="write a tape of the run (one scenario): its namespace as watched, the "
+                        "load, each step's result; kubelab replay FILE plays it with no cluster")
     return p
 
 
@@ -112,19 +115,46 @@ def main(argv: list[str]) -> int:
     ids = [x.id for x in loaded]
     if args.jobs > 1 and len(set(ids)) != len(ids):
         raise UsageError("two scenarios share an id; with --jobs each needs its own namespace", where="--jobs")
+    if args.record:
+        from console.tape.recorder import check_path
+        if len(loaded) != 1:
+            raise UsageError("a tape holds one scenario run: give one SCENARIO", where="--record")
+        check_path(args.record)
     conn, cluster = _connect(args)
     from console.cluster.session import Session
     session = Session(conn)
     printer = Printer(session.bus, args.lang)
     printer.say(words.word("header", args.lang, n=len(loaded), cluster=cluster)
                 + (f" (speed {session.speed:g})" if session.speed != 1 else ""))
+    recorder = _record(session, loaded[0], args.record, argv) if args.record else None
     reports, runners = [], []
+    outcome = {"exit": 1, "scenario": "error"}
     try:
         reports = _run_all(session, loaded, args, printer, runners)
     finally:
         printer.close()
         session.close(wait_load=5)
-    return _finish(reports, args, printer)
+        if reports:
+            outcome = {"exit": _finish(reports, args, printer), "scenario": reports[0].status}
+        if recorder is not None:   # after the session: the load's last figures are on it
+            from console.tape.recorder import report
+            recorder.close(outcome)
+            printer.say(report(recorder))
+    return outcome["exit"]
+
+
+def _record(session, item, path: str, argv: list[str]):
+    """Watch the scenario's namespace as the console would and write it all down."""
+    import hashlib
+
+    from console.tape.recorder import record
+    session.switch(namespace=item.namespace)
+    body = item.path.read_bytes() if item.path.is_file() else item.text.encode()
+    rec = record(session.bus, path, conn=session.conn, command=" ".join(["kubelab", "run", *argv]),
+                 scenario={"id": item.id, "sha256": hashlib.sha256(body).hexdigest(),
+                           "file": str(item.path)})
+    session.watch()
+    return rec
 
 
 def _run_all(session, loaded, args, printer, runners) -> list:

@@ -85,6 +85,7 @@ class Player:
         self.line = 1                      # the last line published
         self.step: Mark | None = None      # the last marker passed
         self.published = 0
+        self._mark_lines = {m.line for m in tape.markers}
         self._cond = threading.Condition()
         self._playing = False
         self._seek: int | None = None      # a line to seek to, for the thread
@@ -229,7 +230,7 @@ class Player:
             self.line = rec.line
             if math.isinf(self.clock.speed) or not self._playing:
                 self.clock.set(rec.t)
-            if isinstance(ev, bus.Marker):
+            if rec.line in self._mark_lines:
                 self.step = self._mark_at(rec.line)
                 if self.pause_at_steps:
                     self._playing = False

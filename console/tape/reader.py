@@ -153,6 +153,27 @@ class _Offsets:
             yield raw
 
 
+STEP_RESULT = {"passed": True, "failed": False}
+
+
+def marker_of(ev: bus.Event, titles: dict) -> tuple | None:
+    """(id, title, ok, detail) if `ev` is a step marker: a scenario step's end
+    (its title from the scenario's start, remembered in `titles`) or a Marker."""
+    if isinstance(ev, bus.Marker):
+        return ev.id, ev.title, ev.ok, ev.detail
+    if isinstance(ev, bus.ScenarioStarted):
+        for step in ev.steps:
+            if isinstance(step, dict):
+                titles[(ev.run, str(step.get("id", "")))] = str(step.get("title", ""))
+    elif isinstance(ev, bus.StepStarted):
+        titles[(ev.run, ev.step)] = ev.title or titles.get((ev.run, ev.step), "")
+    elif isinstance(ev, bus.StepFinished):
+        detail = "; ".join(str(f) for f in ev.failures)
+        return (ev.step, titles.get((ev.run, ev.step), ""), STEP_RESULT.get(ev.status),
+                f"{ev.status}{': ' + detail if detail else ''}")
+    return None
+
+
 def read_index(path: str | Path) -> Tape:
     """Check and index a whole tape (UsageError on bad input, naming file:line)."""
     path = Path(path)
@@ -176,6 +197,7 @@ def read_index(path: str | Path) -> Tape:
             return tape
         lines = _Offsets(f, len(first))
         before = 0
+        titles: dict[tuple[str, str], str] = {}
         for rec, ms in _parse(lines, path, tape.start, 2, 0):
             tape.lines, tape.duration = rec.line, rec.t
             ev = rec.event
@@ -185,9 +207,10 @@ def read_index(path: str | Path) -> Tape:
                 tape.skipped[rec.name] += 1
             elif isinstance(ev, bus.Snapshot):
                 tape.keyframes.append(Keyframe(rec.line, rec.t, lines.starts[-1], before))
-            elif isinstance(ev, bus.Marker):
-                tape.markers.append(Mark(len(tape.markers), rec.line, rec.t, ev.id, ev.title,
-                                         ev.ok, ev.detail))
+            else:
+                mark = marker_of(ev, titles)
+                if mark is not None:
+                    tape.markers.append(Mark(len(tape.markers), rec.line, rec.t, *mark))
             before = ms
         # the last line read has no newline and gave no record: it was cut short
         last = lines.starts and 1 + len(lines.starts)
