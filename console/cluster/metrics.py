@@ -13,26 +13,10 @@ from kubernetes.client.exceptions import ApiException
 
 from console import bus
 from console.cluster.errors import message_of
+from console.quantity import parse as quantity
 
 INTERVAL = 15.0
 NOT_AVAILABLE = "error: Metrics API not available"
-
-_SUFFIX = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-
-
-def quantity(value: str | int | float | None) -> float:
-    """A Kubernetes quantity ("250m", "12Mi", "1") as a plain number."""
-    if value is None:
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    for suffix in ("Ki", "Mi", "Gi", "Ti", "n", "u", "m", "k", "M", "G", "T"):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * _SUFFIX[suffix]
-    return float(text)
-
 
 def millicores(value) -> int:
     return round(quantity(value) * 1000)

@@ -1,12 +1,14 @@
 """What a fresh cluster has before anyone writes: the four system namespaces,
 the `kubernetes` Service in default with its Endpoints/EndpointSlice (the API
-server's own, as kube-apiserver makes them), and CoreDNS in kube-system, so that
+server's own, as kube-apiserver makes them), CoreDNS in kube-system, so that
 lab L7's `kubectl get pods --all-namespaces` lists system pods as on a real
-cluster."""
+cluster, and metrics-server with its APIService (unless the cluster was made
+without it: `kubelab cluster --no-metrics`)."""
 
 import asyncio
 
 from console.embedded.mesh import schema as schema_for
+from console.embedded.metrics import manifests as metrics_manifests
 from console.embedded.store import Conflict
 
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -53,7 +55,10 @@ def populate(cluster) -> None:
             reg.create(res, obj)
         except Conflict:   # kept from an earlier run (--data): the API server's port of now
             reg.mutate(res, "default", "kubernetes", lambda o, want=obj: _same_port(o, want))
-    for res, obj in (("services", KUBE_DNS), ("deployments.apps", COREDNS)):
+    system = [("services", KUBE_DNS), ("deployments.apps", COREDNS)]
+    if getattr(cluster, "metrics_server", True):
+        system += list(metrics_manifests.OBJECTS)
+    for res, obj in system:
         try:
             reg.create(res, obj)
         except Conflict:

@@ -17,6 +17,7 @@ class Clock:
             raise ValueError("speed must be positive")
         self.speed = speed
         self._t0 = time.monotonic()
+        self._wall0 = time.time()
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
@@ -28,6 +29,20 @@ class Clock:
     def elapsed(self) -> float:
         """Simulated seconds since the cluster started (monotonic)."""
         return (time.monotonic() - self._t0) * self.speed
+
+    def sim_at(self, when: datetime | str | None) -> float | None:
+        """The simulated time (as `elapsed`) of a wall-clock moment, e.g. a
+        stamp this cluster wrote; None when there is none. Stamps have
+        whole seconds, so this is that coarse (speed x 1 s)."""
+        if isinstance(when, str):
+            try:
+                when = datetime.strptime(when[:19], "%Y-%m-%dT%H:%M:%S").replace(
+                    tzinfo=timezone.utc)
+            except ValueError:
+                return None
+        if when is None:
+            return None
+        return (when.timestamp() - self._wall0) * self.speed
 
     def real(self, sim_seconds: float) -> float:
         return max(0.0, sim_seconds) / self.speed

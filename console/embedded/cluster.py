@@ -26,14 +26,15 @@ COMPONENTS = [
     "console.embedded.mesh.istiod",     # its admission webhooks before anyone writes pods
     "console.embedded.kubelet",
     "console.embedded.controllers",
+    "console.embedded.metrics",
 ]
 
 
 class Cluster:
     def __init__(self, speed: float = 1.0, nodes: int = 2, version: str = "v1.33.1",
-                 data=None):
+                 data=None, metrics: bool = True):
         """data: a directory that keeps the objects across runs (persist.py); raises
-        persist.DataError when it cannot be used."""
+        persist.DataError when it cannot be used. metrics: install metrics-server."""
         self.clock = Clock(speed)
         journal = None
         if data is not None:
@@ -46,6 +47,7 @@ class Cluster:
         self.recorder = events.Recorder(self.registry)
         self.nodes = nodes
         self.version = version
+        self.metrics_server = metrics   # bootstrap installs metrics-server (kube-system)
         self._tasks: list[asyncio.Task] = []
 
     def event(self, obj: dict, reason: str, message: str, type_: str = "Normal",

@@ -158,19 +158,25 @@ def service(obj: dict) -> None:
 
 
 def hpa(obj: dict) -> None:
+    """autoscaling/v2 defaults: minReplicas 1, cpu at 80 % when no metric is
+    given; behavior is left out when absent (the controller then applies its
+    own defaults) and otherwise filled in, scaleDown's window excepted (nil
+    means the controller's --horizontal-pod-autoscaler-downscale-stabilization)."""
     spec = obj.setdefault("spec", {})
     spec.setdefault("minReplicas", 1)
     if not spec.get("metrics"):
         spec["metrics"] = [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
-    b = spec.setdefault("behavior", {})
-    up = b.setdefault("scaleUp", {})
+    b = spec.get("behavior")
+    if not isinstance(b, dict):
+        return
+    up = b.get("scaleUp") if isinstance(b.get("scaleUp"), dict) else b.setdefault("scaleUp", {})
     up.setdefault("stabilizationWindowSeconds", 0)
     up.setdefault("selectPolicy", "Max")
     up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15},
                                {"type": "Percent", "value": 100, "periodSeconds": 15}])
-    down = b.setdefault("scaleDown", {})
-    down.setdefault("stabilizationWindowSeconds", 300)
+    down = (b.get("scaleDown") if isinstance(b.get("scaleDown"), dict)
+            else b.setdefault("scaleDown", {}))
     down.setdefault("selectPolicy", "Max")
     down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
 

@@ -61,6 +61,9 @@ class Provider(Protocol):
     def get(self, namespace: str, name: str) -> dict | None:
         ...
 
+    def not_found(self, namespace: str, name: str) -> str:
+        """The 404 message for a name it does not have, as its server words it."""
+
 
 _ALL = ("all",)
 _ISTIO = ("v1", "v1beta1", "v1alpha3")
@@ -80,6 +83,9 @@ BUILTIN: tuple[Kind, ...] = (
          True, ("hpa",), ("status",), _ALL, storage="v2"),
     Kind("endpointslices", "EndpointSlice", "discovery.k8s.io", ("v1",), True),
     Kind("leases", "Lease", "coordination.k8s.io", ("v1",), True),
+    # aggregated API servers behind the API server (metrics-server's v1beta1.metrics.k8s.io)
+    Kind("apiservices", "APIService", "apiregistration.k8s.io", ("v1",), False, (),
+         ("status",), ("api-extensions",)),
     # the Istio kinds' definitions, as a cluster with Istio lists them (read-only here)
     Kind("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io",
          ("v1",), False, ("crd", "crds"), ("status",), ("api-extensions",),

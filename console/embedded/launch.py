@@ -104,10 +104,12 @@ class RunningCluster:
 def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = None,
           version: str | None = None, port: int = 0, timeout: float = 60,
           extra: list[str] | None = None, env: dict | None = None,
-          data: str | Path | None = None, users: list[str] | None = None) -> RunningCluster:
+          data: str | Path | None = None, users: list[str] | None = None,
+          metrics: bool = True) -> RunningCluster:
     """Start a cluster process; returns once it printed its KUBECONFIG line.
 
-    data: --data DIR (objects kept across restarts); users: --user NAME=ROLE[:NS] each."""
+    data: --data DIR (objects kept across restarts); users: --user NAME=ROLE[:NS] each;
+    metrics False: --no-metrics."""
     tmp = None
     if kubeconfig is None:
         tmp = tempfile.TemporaryDirectory(prefix="kubelab-")
@@ -123,6 +125,8 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         cmd += ["--data", str(data)]
     for user in users or ():
         cmd += ["--user", user]
+    if not metrics:
+        cmd.append("--no-metrics")
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),

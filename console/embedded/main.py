@@ -52,6 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="add a restricted user with its own token and kubeconfig context "
                         "kubelab-NAME; ROLE is view, edit or cluster-admin, bound in NAMESPACE "
                         "or cluster-wide (repeatable; e.g. --user viewer=view --user dev=edit:default)")
+    p.add_argument("--no-metrics", action="store_true",
+                   help="start without metrics-server (no metrics.k8s.io: kubectl top and the "
+                   "HPA get what a cluster without it gives)")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     a = p.parse_args(argv)
     from console.embedded import authz
@@ -147,7 +150,8 @@ async def serve(args) -> int:
     data = args.data.expanduser().absolute() if args.data else None
     creds = credentials(data, args.users)
     try:
-        cluster = Cluster(speed=args.speed, nodes=args.nodes, version=args.k8s_version, data=data)
+        cluster = Cluster(speed=args.speed, nodes=args.nodes, version=args.k8s_version, data=data,
+                          metrics=not args.no_metrics)
     except DataError as exc:
         raise UsageError(f"--data: {exc}") from None
     token = creds["token"]

@@ -24,6 +24,7 @@ STATUS_SUBRESOURCE = {
     "pods", "services", "namespaces", "nodes", "deployments.apps", "replicasets.apps",
     "horizontalpodautoscalers.autoscaling",
     "destinationrules.networking.istio.io", "virtualservices.networking.istio.io",
+    "apiservices.apiregistration.k8s.io",
 }
 # Kinds with a .spec whose changes bump metadata.generation.
 GENERATION = {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling",

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from console.embedded import authz
 from console.embedded.api import admin, discovery, handlers, metrics, openapi, patching
-from console.embedded.api.status import REASONS, USER, ApiError, respond, status_obj
+from console.embedded.api.status import REASONS, USER, ApiError, Unavailable, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
 OPEN_PATHS = {"/healthz", "/readyz", "/livez"}
@@ -40,6 +40,9 @@ def make_app(cluster, token: str, users: list[authz.User] | None = None) -> web.
             return await handler(request)
         except ApiError as exc:
             return respond(exc.status(), exc.code)
+        except Unavailable:
+            return web.Response(status=503, text="service unavailable\n",
+                                headers={"X-Content-Type-Options": "nosniff"})
         except web.HTTPNotFound:
             return _status_response(404, "the server could not find the requested resource",
                                     "NotFound")

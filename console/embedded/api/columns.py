@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
+from console.embedded.api.selectors import selector_string
 from console.embedded.api.tables import since
 from console.embedded.kinds import Kind
 
@@ -27,18 +28,7 @@ def _age(obj, now):
 
 
 def _sel(sel: dict | None) -> str:
-    if not sel:
-        return "<none>"
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for e in sel.get("matchExpressions") or []:
-        op = e.get("operator")
-        if op in ("In", "NotIn"):
-            parts.append(f"{e['key']} {op.lower()} ({','.join(e.get('values') or [])})")
-        elif op == "Exists":
-            parts.append(e["key"])
-        else:
-            parts.append(f"!{e['key']}")
-    return ",".join(parts) or "<none>"
+    return selector_string(sel) or "<none>"
 
 
 def _map_sel(sel: dict | None) -> str:
@@ -266,6 +256,38 @@ LEASE = Spec([NAME, _c("Holder"), AGE],
                              _age(o, now)])
 DEFAULT = Spec([NAME, AGE], lambda o, now: [o["metadata"]["name"], _age(o, now)])
 
+
+def apiservice_cells(a, now):
+    """kube-aggregator's printer: SERVICE ns/name or Local; AVAILABLE True or
+    "False (Reason)"."""
+    ref = (a.get("spec") or {}).get("service")
+    service = f"{ref.get('namespace')}/{ref.get('name')}" if ref else "Local"
+    cond = next((c for c in (a.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Available"), None)
+    avail = "Unknown" if cond is None else cond.get("status", "Unknown")
+    if cond is not None and avail != "True":
+        avail = f"{avail} ({cond.get('reason', '')})"
+    return [a["metadata"]["name"], service, avail, _age(a, now)]
+
+
+APISERVICE = Spec([NAME, _c("Service"), _c("Available"), AGE], apiservice_cells)
+
+
+def _usage(obj) -> tuple[str, str]:
+    if "usage" in obj:
+        u = obj.get("usage") or {}
+        return u.get("cpu", ""), u.get("memory", "")
+    from console import quantity
+    cpu = sum(quantity.parse((c.get("usage") or {}).get("cpu")) for c in obj.get("containers") or [])
+    mem = sum(quantity.parse((c.get("usage") or {}).get("memory"))
+              for c in obj.get("containers") or [])
+    return quantity.cpu(round(cpu * 1e9)), quantity.memory(int(mem))
+
+
+# metrics-server's own table (pkg/api/table.go): NAME CPU MEMORY WINDOW
+METRICS = Spec([NAME, _c("CPU"), _c("Memory"), _c("Window")],
+               lambda m, now: [m["metadata"]["name"], *_usage(m), m.get("window", "")])
+
 BY_KEY = {
     "pods": POD, "deployments.apps": DEPLOYMENT, "replicasets.apps": REPLICASET,
     "services": SERVICE, "endpoints": ENDPOINTS, "endpointslices.discovery.k8s.io": ENDPOINTSLICE,
@@ -275,6 +297,8 @@ BY_KEY = {
     "virtualservices.networking.istio.io": VIRTUALSERVICE,
     "leases.coordination.k8s.io": LEASE,
     "customresourcedefinitions.apiextensions.k8s.io": CRD,
+    "apiservices.apiregistration.k8s.io": APISERVICE,
+    "pods.metrics.k8s.io": METRICS, "nodes.metrics.k8s.io": METRICS,
 }
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from console.embedded import kinds
 from console.embedded.kinds import Catalogue
-from console.embedded.api.status import ApiError, respond
+from console.embedded.api.status import ApiError, Unavailable, respond
 
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
              "log": ["get"], "finalize": ["update"], "exec": ["create", "get"],
@@ -54,15 +54,25 @@ def _resource_doc(k: kinds.Kind, version: str) -> dict:
     return doc
 
 
+def _down(cat: Catalogue, ks: list) -> bool:
+    """Served by an aggregated API server that is unavailable now."""
+    return any((p := cat.provider(k.key)) is not None and p.unavailable() is not None
+               for k in ks)
+
+
 def _aggregated(cat: Catalogue, core: bool, ctype: str) -> web.Response:
     items = []
     for group, versions in cat.groups().items():
         if (group == "") != core:
             continue
-        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
-            {"version": v, "freshness": "Current",
-             "resources": [_resource_doc(k, v) for k in cat.in_version(group, v)]}
-            for v in versions]})
+        docs = []
+        for v in versions:
+            ks = cat.in_version(group, v)
+            # the aggregator keeps a backend's last document but marks it Stale;
+            # clients then leave the version out
+            docs.append({"version": v, "freshness": "Stale" if _down(cat, ks) else "Current",
+                         "resources": [_resource_doc(k, v) for k in ks]})
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": docs})
     api_version = ctype.split("v=")[1].split(";")[0]
     body = {"kind": "APIGroupDiscoveryList", "apiVersion": f"apidiscovery.k8s.io/{api_version}",
             "metadata": {}, "items": items}
@@ -104,6 +114,8 @@ def resource_list(cat: Catalogue, group: str, version: str) -> web.Response:
     ks = cat.in_version(group, version)
     if not ks:
         raise ApiError(404, "the server could not find the requested resource", "NotFound")
+    if _down(cat, ks):
+        raise Unavailable(f"{group}/{version}")
     resources = []
     for k in ks:
         doc = {"name": k.resource, "singularName": k.singular, "namespaced": k.namespaced,

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from console.embedded.api import codec, conversion, fields, managed, reviews, tables, watch
 from console.embedded.api.paging import page
-from console.embedded.api.selectors import parse_fields, parse_labels
-from console.embedded.api.status import (USER, ApiError, already_exists, bad_request, conflict,
-                                         invalid, not_found, respond, success)
+from console.embedded.api.selectors import parse_fields, parse_labels, selector_string
+from console.embedded.api.status import (USER, ApiError, Unavailable, already_exists, bad_request,
+                                         conflict, invalid, not_found, respond, success)
 from console.embedded.kinds import Catalogue, Kind, Provider
 from console.embedded.registry import Denied, Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
@@ -103,10 +103,8 @@ def check_namespace(cluster, t: Target, creating: bool = True) -> None:
 # -- reads -------------------------------------------------------------------
 def _provider(cluster, t: Target) -> Provider | None:
     p = cluster.kinds.provider(t.kind.key)
-    if p is not None:
-        why = p.unavailable()
-        if why is not None:
-            raise ApiError(503, why, "ServiceUnavailable")
+    if p is not None and p.unavailable() is not None:
+        raise Unavailable(p.unavailable())
     return p
 
 
@@ -133,6 +131,9 @@ async def get(request, cluster, t: Target) -> web.StreamResponse:
     else:
         obj = cluster.store.get(t.kind.key, t.namespace or "", t.name)
     if obj is None:
+        if provider is not None:
+            raise ApiError(404, provider.not_found(t.namespace or "", t.name), "NotFound",
+                           {"name": t.name, "group": t.kind.group, "kind": t.kind.resource})
         raise not_found(t.kind.resource, t.name, t.kind.group)
     if t.sub == "scale":
         return respond(to_scale(t, obj))
@@ -148,7 +149,7 @@ def list_(request, cluster, t: Target) -> web.Response:
     field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
     rv = str(cluster.store.resource_version)
     scope = t.namespace if t.kind.namespaced else None
-    provider = cluster.kinds.provider(t.kind.key)
+    provider = _provider(cluster, t)
     items = (provider.list(scope) if provider is not None
              else cluster.store.scan(t.kind.key, scope))
     if label:
@@ -376,13 +377,13 @@ async def _delete_collection(request, cluster, t: Target, opts: dict) -> web.Res
 # -- scale subresource -------------------------------------------------------
 def to_scale(t: Target, obj: dict) -> dict:
     meta = obj["metadata"]
-    sel = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    sel = (obj.get("spec") or {}).get("selector")
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                                "creationTimestamp") if k in meta},
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in sorted(sel.items()))}}
+                       "selector": selector_string(sel)}}
 
 
 def _update_scale(cluster, t: Target, scale: dict, dry_run: bool, request=None) -> dict:

@@ -106,3 +106,16 @@ def parse_fields(expr: str | None, res: str, kind_name: str, version: str):
         else:
             reqs.append(lambda o, p=path, v=value: _field(o, p) == v)
     return lambda obj: all(r(obj) for r in reqs)
+
+
+def selector_string(sel: dict | None) -> str:
+    """metav1.LabelSelectorAsSelector(sel).String(): requirements sorted by key,
+    "k=v", "k in (a,b)", "k notin (a,b)", "k", "!k"; "" for an empty selector."""
+    reqs = [(k, f"{k}={v}") for k, v in ((sel or {}).get("matchLabels") or {}).items()]
+    for e in (sel or {}).get("matchExpressions") or []:
+        key, op = e.get("key", ""), e.get("operator")
+        values = ",".join(sorted(e.get("values") or []))
+        text = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
+                "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key)
+        reqs.append((key, text))
+    return ",".join(text for _, text in sorted(reqs))

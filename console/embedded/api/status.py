@@ -31,6 +31,12 @@ class ApiError(Exception):
         return status_obj(self.code, self.message, self.reason, self.details)
 
 
+class Unavailable(Exception):
+    """An aggregated API whose backend is down: kube-aggregator answers a plain
+    text "service unavailable" 503, no Status (so clients say "the server is
+    currently unable to handle the request")."""
+
+
 def status_obj(code: int, message: str, reason: str, details: dict | None = None) -> dict:
     out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
            "message": message, "reason": reason, "code": code}

@@ -9,6 +9,7 @@ from console.embedded.apps.busybox import AlpineApp, DebianShellApp, ShellApp
 from console.embedded.apps.gateway import GatewayApp
 from console.embedded.apps.generic import GenericApp
 from console.embedded.apps.istio import IstioProxyApp
+from console.embedded.apps.metricsserver import MetricsServerApp
 from console.embedded.apps.nginx import NginxApp
 from console.embedded.apps.order import OrderApp
 from console.embedded.apps.rest import SERVICES, RestApp
@@ -20,7 +21,8 @@ REST = {name: type(f"{name.capitalize()}App", (RestApp,), {"kind": name, "servic
 
 BY_NAME = {"order": OrderApp, "nginx": NginxApp, "busybox": ShellApp, "alpine": AlpineApp,
            "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp,
-           "istio-proxy": IstioProxyApp, "gateway": GatewayApp, **REST}
+           "istio-proxy": IstioProxyApp, "gateway": GatewayApp,
+           "metrics-server": MetricsServerApp, **REST}
 
 # (pattern on the image's repository path without registry and tag, app)
 RULES = [
@@ -31,6 +33,7 @@ RULES = [
     (r"(^|/)alpine$", AlpineApp),
     (r"(^|/)(ubuntu|debian)$", DebianShellApp),
     (r"siege", SiegeApp),
+    (r"(^|/)metrics-server$", MetricsServerApp),
     (r"(^|/)([^/]*[-_])?gateway$", GatewayApp),
 ] + [(rf"(^|/)([^/]*[-_])?{name}$", cls) for name, cls in REST.items()]
 

@@ -14,6 +14,7 @@ gc.py          ownerReferences: background, foreground, orphan
 namespace.py   a Terminating namespace is emptied, then removed
 podgc.py       pods of a deleted Node are removed
 eventttl.py    events expire after an hour
+hpa.py         HorizontalPodAutoscalers -> the scale of their targets (hpacalc.py)
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from console.embedded.controllers.deployment import DeploymentController
 from console.embedded.controllers.endpoints import EndpointsController
 from console.embedded.controllers.eventttl import EventTTL
 from console.embedded.controllers.gc import GarbageCollector
+from console.embedded.controllers.hpa import HPAController
 from console.embedded.controllers.namespace import NamespaceController
 from console.embedded.controllers.podgc import PodGC
 from console.embedded.controllers.replicaset import ReplicaSetController
@@ -37,6 +39,7 @@ CONTROLLERS = {
     "namespace": NamespaceController,
     "pod-garbage-collector": PodGC,
     "event-ttl": EventTTL,
+    "horizontal-pod-autoscaler": HPAController,
 }
 
 
@@ -49,7 +52,8 @@ class ControlPlane:
 
     def idle(self) -> bool:
         """No work waiting (the event TTL's periodic sweep does not count)."""
-        return all(len(c.queue) == 0 for name, c in self.controllers.items() if name != "event-ttl")
+        return all(len(c.queue) == 0 for name, c in self.controllers.items()
+                   if name not in ("event-ttl", "horizontal-pod-autoscaler"))
 
     async def run(self) -> None:
         await asyncio.gather(*(c.queue.run() for c in self.controllers.values()))

@@ -8,26 +8,10 @@ tried again when a node or a pod that frees room changes, and every 5 minutes.
 """
 
 from console.embedded.controllers.base import Informer, WorkQueue, key_of, terminating
+from console.quantity import parse as quantity
 
 COMPONENT = "default-scheduler"
 RETRY_ALL = 300.0  # podMaxInUnschedulablePodsDuration
-_SUFFIX = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
-
-
-def quantity(value) -> float:
-    """A resource.Quantity ("250m", "128Mi", "1", 2) as a number of base units."""
-    if value is None:
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    s = str(value).strip()
-    for suffix in sorted(_SUFFIX, key=len, reverse=True):
-        if s.endswith(suffix):
-            return float(s[: -len(suffix)]) * _SUFFIX[suffix]
-    return float(s)
-
-
 def requests(pod: dict) -> tuple[float, float]:
     """(cpu cores, memory bytes): the sum over containers, or the largest init
     container if bigger — what the scheduler reserves."""
