@@ -29,6 +29,9 @@ class Widgets:
         if namespace in (None, "default"):
             yield self.get("default", "w1")
 
+    def not_found(self, namespace, name):
+        return f'widgets.example.kubelab.dev "{namespace}/{name}" not found'
+
     def get(self, namespace, name):
         if (namespace, name) != ("default", "w1"):
             return None
@@ -101,12 +104,16 @@ async def test_two_clusters_in_one_process_are_independent():
             code, w = await _json(sa, "GET", path + "/w1")
             assert code == 200 and w["metadata"]["name"] == "w1"
             code, st = await _json(sa, "GET", path + "/w2")
-            assert code == 404 and st["message"] == 'widgets.example.kubelab.dev "w2" not found'
+            assert code == 404 and st["message"] == 'widgets.example.kubelab.dev "default/w2" not found'
             assert (await _json(sa, "POST", path, json={"metadata": {"name": "x"}}))[0] == 405
             assert (await _json(sa, "GET", path + "?watch=true"))[0] == 405
-            widgets.down = "the server is currently unable to handle the request"
-            code, st = await _json(sa, "GET", path)
-            assert code == 503 and st["reason"] == "ServiceUnavailable"
+            widgets.down = "no backend"   # the aggregator's plain 503, and Stale discovery
+            async with sa.get(path) as r:
+                assert r.status == 503 and (await r.text()) == "service unavailable\n"
+            agg = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+            _, doc = await _json(sa, "GET", "/apis", headers={"Accept": agg})
+            (group,) = [g for g in doc["items"] if g["metadata"]["name"] == "example.kubelab.dev"]
+            assert [v["freshness"] for v in group["versions"]] == ["Stale"]
             a.kinds.unregister(WIDGETS.key)
             assert (await _json(sa, "GET", path))[0] == 404
 
