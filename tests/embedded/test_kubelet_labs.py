@@ -134,6 +134,10 @@ def test_l7_killed_app_and_deleted_pod_are_replaced(lab):
     wait_for(lambda: len([p for p in lab.pods(selector="app=dpy-order")
                           if p.status.container_statuses and p.status.container_statuses[0].ready]) == 2,
              what="2 ready pods")
+    # no readiness probe: Ready while the app still boots, so wait until both have booted
+    # (the Service picks either for the shutdown below)
+    wait_for(lambda: all("Started OrderApplication in" in lab.kubectl("logs", p.metadata.name).stdout
+                         for p in lab.pods(selector="app=dpy-order")), timeout=120, what="booted")
     wait_for(lambda: http("GET", addr, "/orders")[0] == 200, timeout=120, what="serving")
     # the app exits by itself: the container restarts, the pod stays
     assert http("POST", addr, "/actuator/shutdown")[0] == 200
