@@ -108,9 +108,12 @@ def within(ratio: float, tolerance: float = TOLERANCE) -> bool:
     return (1.0 - tolerance) <= ratio <= (1.0 + tolerance)
 
 
-def resource_replicas(current: int, target: int, resource: str, pods: list[PodInfo],
-                      metrics: dict[str, PodMetric], now: float, tolerance: float = TOLERANCE):
-    """GetResourceReplicas: -> (replicas, utilization %, raw average milli)."""
+def _replicas(current: int, pods: list[PodInfo], metrics: dict[str, PodMetric], resource: str,
+              now: float, tolerance: float, ratio_of, down_fill):
+    """What GetResourceReplicas and calcPlainMetricReplicas share: group the pods,
+    decide on the ready ones, or redo the ratio with missing pods at down_fill(name)
+    (on the way down) or 0 (up) and unready ones at 0 (up) — unless that would
+    flip the direction. -> (replicas, the first ratio's extra figures)."""
     if not pods:
         raise MetricError("no pods returned by selector while calculating replica count")
     metrics = dict(metrics)
@@ -119,68 +122,56 @@ def resource_replicas(current: int, target: int, resource: str, pods: list[PodIn
         metrics.pop(name, None)
     if not metrics:
         raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
-    requests = requests_of(pods, resource)
-    ratio, utilization, raw = utilization_ratio(metrics, requests, target)
+    ratio, *figures = ratio_of(metrics)
     up_with_unready = bool(unready) and ratio > 1.0
     if not up_with_unready and not missing:
         if within(ratio, tolerance):
-            return current, utilization, raw
-        return int(math.ceil(ratio * ready)), utilization, raw
-    if missing:
+            return current, figures
+        return int(math.ceil(ratio * ready)), figures
+    for name in missing:
         if ratio < 1.0:
-            # down: missing pods count as using 100 % (or the target above 100 %)
-            fallback = max(100, target)
-            for name in missing:
-                metrics[name] = PodMetric(requests[name] * fallback // 100)
+            metrics[name] = PodMetric(down_fill(name))
         elif ratio > 1.0:
-            for name in missing:
-                metrics[name] = PodMetric(0)
+            metrics[name] = PodMetric(0)
     if up_with_unready:
         for name in unready:
             metrics[name] = PodMetric(0)
-    new_ratio, _, _ = utilization_ratio(metrics, requests, target)
+    new_ratio = ratio_of(metrics)[0]
     if within(new_ratio, tolerance) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, utilization, raw
+        return current, figures
     replicas = int(math.ceil(new_ratio * len(metrics)))
     if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return current, utilization, raw
+        return current, figures
+    return replicas, figures
+
+
+def resource_replicas(current: int, target: int, resource: str, pods: list[PodInfo],
+                      metrics: dict[str, PodMetric], now: float, tolerance: float = TOLERANCE):
+    """GetResourceReplicas: -> (replicas, utilization %, raw average milli). Missing
+    pods count as using 100 % of their request (or the target above 100 %) on the
+    way down."""
+    requests: dict[str, int] = {}
+
+    def ratio_of(ms):
+        if not requests:
+            requests.update(requests_of(pods, resource))
+        return utilization_ratio(ms, requests, target)
+    fallback = max(100, target)
+    replicas, (utilization, raw) = _replicas(current, pods, metrics, resource, now, tolerance,
+                                             ratio_of, lambda n: requests[n] * fallback // 100)
     return replicas, utilization, raw
 
 
 def plain_replicas(current: int, target_milli: int, pods: list[PodInfo],
                    metrics: dict[str, PodMetric], resource: str, now: float,
                    tolerance: float = TOLERANCE):
-    """calcPlainMetricReplicas (AverageValue targets): -> (replicas, average milli)."""
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    metrics = dict(metrics)
-    ready, unready, missing, ignored = group_pods(pods, metrics, resource, now)
-    for name in ignored | unready:
-        metrics.pop(name, None)
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
-
+    """calcPlainMetricReplicas (AverageValue targets): -> (replicas, average milli).
+    Missing pods count as using exactly the target on the way down."""
     def ratio_of(ms):
         total = sum(m.value for m in ms.values())
         return total / (target_milli * len(ms)), total // len(ms)
-    ratio, usage = ratio_of(metrics)
-    up_with_unready = bool(unready) and ratio > 1.0
-    if not up_with_unready and not missing:
-        if within(ratio, tolerance):
-            return current, usage
-        return int(math.ceil(ratio * ready)), usage
-    if missing:
-        for name in missing:
-            metrics[name] = PodMetric(target_milli if ratio < 1.0 else 0)
-    if up_with_unready:
-        for name in unready:
-            metrics[name] = PodMetric(0)
-    new_ratio, _ = ratio_of(metrics)
-    if within(new_ratio, tolerance) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, usage
-    replicas = int(math.ceil(new_ratio * len(metrics)))
-    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return current, usage
+    replicas, (usage,) = _replicas(current, pods, metrics, resource, now, tolerance, ratio_of,
+                                   lambda n: target_milli)
     return replicas, usage
 
 
