@@ -16,6 +16,7 @@ import json
 from console.embedded.apps.base import App, Request, Response
 
 PORTS = (15000, 15001, 15004, 15006, 15020, 15021, 15090)
+DRAIN_SECONDS = 5.0       # ProxyConfig terminationDrainDuration's default
 
 
 class IstioProxyApp(App):
@@ -52,6 +53,17 @@ class IstioProxyApp(App):
 
     def started(self) -> None:
         self.ctx.log("info\tEnvoy proxy is ready")
+
+    def stopping(self) -> None:
+        self.ctx.log("info\tAgent draining Proxy for termination")
+
+    async def shutdown(self) -> None:
+        """pilot-agent drains for terminationDrainDuration (5 s) before Envoy exits,
+        still serving, so the app's own graceful shutdown keeps its traffic."""
+        self.ctx.log("info\tGraceful termination period is 5s, starting...")
+        await self.clock.sleep(DRAIN_SECONDS)
+        self.ctx.log("info\tGraceful termination period complete, terminating remaining proxies.")
+        self.ctx.log("info\tEnvoy exited normally")
 
     def route(self, req):
         if req.path == "/healthz/ready":

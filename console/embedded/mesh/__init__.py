@@ -112,7 +112,7 @@ class Mesh:
     def hosts(self, cluster, key: tuple[str, str], port: int) -> list:
         """The cluster's hosts now: the Service port's READY endpoints (a subset's by labels)."""
         gen = (self.network.generation, id(cluster.subset))
-        cached = getattr(cluster, "_hosts_at", None)
+        cached = cluster.hosts_at
         if cached is not None and cached[0] == gen:
             return cached[1]
         svc = self.cluster.store.peek("services", *key)
@@ -127,7 +127,7 @@ class Mesh:
                 if cluster.subset is None or all(labels.get(k) == v for k, v in cluster.subset.items()):
                     found.append((ip, target, labels))
         hosts = cluster.set_hosts(found)
-        cluster._hosts_at = (gen, hosts)
+        cluster.hosts_at = (gen, hosts)
         return hosts
 
     def connect(self, host, fqdn: str, svc_port: int):

@@ -228,6 +228,7 @@ class UpstreamCluster:
         self.detector = detector
         self.hosts: dict[tuple, Host] = {}
         self.hosts_list: list[Host] = []
+        self.hosts_at: tuple | None = None     # (endpoints generation, hosts): Mesh.hosts' cache
         self.pools: dict[tuple, HostPool] = {}
         self.connections = self.pending = self.active = self.retrying = 0
         self.retired = False
