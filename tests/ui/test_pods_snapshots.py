@@ -9,7 +9,7 @@ from console import bus
 from console.ui.app import KubelabApp
 from tests.ui import data
 from tests.ui.feed import feed, until
-from tests.ui.test_pods_table import many, publish_pods
+from tests.ui.test_pods_table import loaded
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -71,9 +71,7 @@ def test_resized_from_160x48_to_80x24(snap_compare):
 @pytest.mark.parametrize("size", SIZES)
 def test_10000_rows_scrolled_to_the_end(snap_compare, size):
     async def run(pilot):
-        publish_pods(pilot.app, many(10_000))
-        table = pilot.app.pods_table
-        await until(pilot, lambda: len(table.printed) == 10_000 and not table.pending, 120)
+        await loaded(pilot.app, pilot, 10_000)
         await pilot.press("end")
         await pilot.pause()
     assert snap_compare(app(), terminal_size=size, run_before=run)

@@ -48,6 +48,14 @@ def many(n, prefix="web"):
                      node=f"kubelab-node-{i % 3 + 1}") for i in range(n)]
 
 
+async def loaded(a, pilot, n):
+    """`n` pods listed and drawn; returns them."""
+    pods = many(n)
+    publish_pods(a, pods)
+    await until(pilot, lambda: len(a.pods_table.printed) == n and not a.pods_table.pending, 120)
+    return pods
+
+
 async def test_every_column_sorts_and_the_selection_stays_on_its_pod():
     a = app()
     async with a.run_test(size=(120, 36)) as pilot:
@@ -134,10 +142,8 @@ async def test_a_changed_row_flashes_then_settles_and_a_new_pod_flashes():
 async def test_rows_off_screen_change_without_flashing_and_show_when_scrolled_to():
     a = app()
     async with a.run_test(size=(80, 24)) as pilot:
-        pods = many(60)
-        publish_pods(a, pods)
+        pods = await loaded(a, pilot, 60)
         table = a.pods_table
-        await until(pilot, lambda: len(table.printed) == 60)
         last = pods[-1]
         changed = copy.deepcopy(last)
         changed["status"]["containerStatuses"][0].update(restartCount=9, ready=False)
@@ -176,9 +182,8 @@ async def test_columns_fit_the_pane_at_every_size():
 async def test_the_selection_follows_its_pod_through_adds_and_deletes():
     a = app()
     async with a.run_test(size=(80, 24)) as pilot:
-        publish_pods(a, many(30))
+        await loaded(a, pilot, 30)
         table = a.pods_table
-        await until(pilot, lambda: len(table.printed) == 30)
         await pilot.press("down", "down", "down")
         picked = table.selected_uid()
         assert table.printed[picked].name == "web-00003"
@@ -216,10 +221,8 @@ async def test_mouse_selects_a_row_and_sorts_by_a_title():
 async def test_10000_rows_draw_only_what_is_on_screen_and_scroll_to_the_end():
     a = app()
     async with a.run_test(size=(80, 24)) as pilot:
-        pods = many(10_000)
-        publish_pods(a, pods)
+        await loaded(a, pilot, 10_000)
         table = a.pods_table
-        await until(pilot, lambda: len(table.printed) == 10_000, 120)
         await pilot.pause()
         assert table.border_subtitle == "10000"
         drawn = []
