@@ -271,3 +271,25 @@ def test_incremental_order_is_the_full_sort():
             assert set(rows.order) == set(rows.shown) <= set(rows.rows)
             keys = [sort.key(rows.shown[u]) for u in rows.order]
             assert keys == sorted(keys, reverse=descending), (column, descending)
+
+
+async def test_the_selection_looks_focused_or_not_and_follows_the_theme():
+    a = app()
+    async with a.run_test(size=(80, 24)) as pilot:
+        await feed(a, pilot, with_load=False)
+        table = a.pods_table
+
+        def selection_style():
+            return next(iter(table.render_line(1))).style
+
+        focused = selection_style()
+        a.set_focus(None)
+        await pilot.pause()
+        blurred = selection_style()
+        assert blurred.bgcolor != focused.bgcolor
+        table.focus()
+        await pilot.pause()
+        assert selection_style() == focused
+        a.theme = "textual-light"
+        await pilot.pause()
+        assert selection_style().bgcolor != focused.bgcolor

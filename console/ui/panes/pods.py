@@ -100,6 +100,7 @@ class PodsTable(ScrollView, can_focus=True):
         self.flush_timer = None
         self.last_flush = 0.0
         self.ticks = 0
+        self.looks: tuple[Style, Style, Style] | None = None
 
     # --- the App's interface --------------------------------------------------------
     @property
@@ -415,24 +416,37 @@ class PodsTable(ScrollView, can_focus=True):
                     self.relayout()
 
     # --- drawing -----------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.looks = None
+
+
+    def styles_now(self) -> tuple[Style, Style, Style]:
+        """The widget's, the titles' and the selection's Rich styles, computed
+        once until the CSS changes (focus, theme): working them out takes
+        longer than drawing a row."""
+        if self.looks is None:
+            self.looks = (self.rich_style, self.get_component_rich_style("pods--header"),
+                          self.get_component_rich_style("pods--cursor"))
+        return self.looks
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x, top = int(self.scroll_offset.x), int(self.scroll_offset.y)
-        base = self.rich_style
+        base, header, selected = self.styles_now()
         if y == 0:
-            return self.title_strip(base).crop_extend(scroll_x, scroll_x + width, base)
+            return self.title_strip(base + header).crop_extend(scroll_x, scroll_x + width, base)
         pos = top + y - 1
         order = self.model.order
         if pos >= len(order):
             return Strip.blank(width, base)
         uid = order[pos]
-        cursor = self.get_component_rich_style("pods--cursor") if pos == self.cursor_position() else None
+        cursor = selected if pos == self.cursor_position() else None
         flashing = self.flash_until.get(uid, 0) > time.monotonic()
         strip = self.row_strip(self.model.shown[uid].at(self.clock), base, flashing, cursor)
         return strip.crop_extend(scroll_x, scroll_x + width, base + cursor if cursor else base)
 
-    def title_strip(self, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("pods--header")
+    def title_strip(self, style: Style) -> Strip:
         arrow = "↓" if self.model.descending else "↑"
         segments = []
         for label, width in zip(NAMES, self.widths):
