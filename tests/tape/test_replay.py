@@ -56,8 +56,8 @@ def recorded(cluster, tmp_path_factory):
         rec = record(session.bus, str(path), conn=conn, size=SIZE)
         try:
             async with app.run_test(size=SIZE) as pilot:
-                await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
-                await pilot.press("y")
+                await until(pilot, lambda: app.workload_offered)   # an empty namespace: w applies
+                await pilot.press("w")
                 await until(pilot, lambda: ready(app, 2), 90)
                 await mark(pilot, app, rec, marks, "deployed", "2 pods ready")
                 await pilot.press("plus")
