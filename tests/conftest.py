@@ -7,9 +7,21 @@ api            kubernetes.client.ApiClient for `cluster`
 """
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from console.embedded import launch
 from kubehelp import KUBECTL, api_client, run_kubectl
+
+
+# The fuzz suites (tests/*/test_fuzz_*.py): the same examples every run (derandomized,
+# no example database), no per-example deadline on a busy 2-core box, bounded counts.
+settings.register_profile("kubelab", derandomize=True, database=None, deadline=None,
+                          max_examples=150, print_blob=False,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile("kubelab-deep", parent=settings.get_profile("kubelab"),
+                          derandomize=False, max_examples=3000)  # --hypothesis-profile=kubelab-deep
+settings.load_profile("kubelab")
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,20 @@ embedded cluster and stops it when the connection closes.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from kubernetes import client, config
+from kubernetes.client import rest
+from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from console.cluster.errors import credential_problem
 from console.errors import UsageError
 from console.paths import state_dir
 
@@ -30,6 +36,9 @@ class Connection:
     contexts: list[str] = field(default_factory=list)
     speed: float = 1.0                      # the cluster's clock against the wall's (embedded --speed)
     owns_embedded: bool = False             # started for this connection: close() stops it
+    fingerprint: bytes = b""                # the kubeconfig's content when it was loaded
+    generation: int = 0                     # +1 at each reload: what was read before is void
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def real(self) -> bool:
@@ -49,6 +58,56 @@ class Connection:
             self.embedded.stop()
         self.embedded = None
 
+    def refresh(self, exc: BaseException | None = None) -> bool:
+        """Re-read the kubeconfig when it changed, as kubectl reads it afresh each time.
+
+        A restarted embedded cluster writes a new CA, token and port to the same file; a
+        rotated credential changes the file too; an exec plugin (exec/auth-provider) gives a
+        new token when run again, so a 401 reloads such a user even if the file is the same.
+        The new server and credentials go into this very ApiClient, so every informer and
+        action uses them at its next request. True when something new was loaded.
+        """
+        if not self.kubeconfig:
+            return False
+        with self._lock:
+            try:
+                data = Path(self.kubeconfig).read_bytes()
+            except OSError:
+                return False
+            digest = hashlib.sha256(data).digest()
+            rerun = (isinstance(exc, ApiException) and exc.status == 401 and _runs_a_plugin(
+                data, self.context))
+            if digest == self.fingerprint and not rerun:
+                return False
+            try:
+                cfg = _load(self.kubeconfig, self.context)
+            except UsageError:
+                return False  # half-written or broken: keep what works, try again later
+            old = self.api.rest_client
+            self.api.configuration = cfg
+            self.api.rest_client = rest.RESTClientObject(cfg)
+            self.fingerprint = digest
+            self.generation += 1
+            try:
+                old.pool_manager.clear()
+            except Exception:
+                pass
+            return True
+
+    def problem(self, exc: BaseException) -> str | None:
+        """What is wrong with this kubeconfig, and what to do, when `exc` says so."""
+        what = credential_problem(exc)
+        if what is None:
+            return None
+        where = f"{self.kubeconfig} (context {self.context})" if self.kubeconfig else self.context
+        if self.embedded is not None:
+            return f"{what}: the embedded cluster was restarted or replaced; quit and start kubelab again"
+        if what.startswith("credentials refused"):
+            return (f"{what}: renew the user's credentials in {where} (kubectl gets the same "
+                    "401); kubelab re-reads the file")
+        return (f"{what}: the server is not the one {where} trusts; fix its "
+                "certificate-authority(-data), or the server address; kubelab re-reads the file")
+
     def switch(self, namespace: str | None = None, context: str | None = None) -> Connection:
         """The same cluster in another namespace, or another context of the kubeconfig."""
         if context and context != self.context:
@@ -57,7 +116,9 @@ class Connection:
             return new
         # a view: it shares the client and the cluster, and closing it stops neither's owner
         return Connection(self.api, namespace or self.namespace, self.context,
-                          self.kubeconfig, self.embedded, self.contexts, self.speed)
+                          self.kubeconfig, self.embedded, self.contexts, self.speed,
+                          fingerprint=self.fingerprint, generation=self.generation,
+                          _lock=self._lock)
 
     def take_ownership_from(self, old: Connection) -> None:
         """This connection replaces `old` (a namespace switch): it now stops the cluster."""
@@ -101,16 +162,61 @@ def from_kubeconfig(path: str, context: str | None = None,
                              where="--context")
     if not chosen:
         raise UsageError("no current-context; pass --context", where=path)
-    cfg = client.Configuration()
     try:
-        config.load_kube_config(config_file=path, context=chosen["name"],
-                                client_configuration=cfg, persist_config=False)
-    except (ConfigException, TypeError, AttributeError, KeyError, ValueError) as exc:
-        raise UsageError(f"context {chosen['name']!r}: {str(exc).splitlines()[0]}", where=path) from None
+        fingerprint = hashlib.sha256(Path(path).read_bytes()).digest()
+    except OSError as exc:
+        raise UsageError(exc.strerror or str(exc), where=path) from None
+    cfg = _load(path, chosen["name"])
     if retries is not None:
         cfg.retries = retries
     ns = namespace or (chosen.get("context") or {}).get("namespace") or "default"
-    return Connection(client.ApiClient(cfg), ns, chosen["name"], path, contexts=names)
+    return Connection(client.ApiClient(cfg), ns, chosen["name"], path, contexts=names,
+                      fingerprint=fingerprint)
+
+
+def _load(path: str, context: str) -> client.Configuration:
+    """A context of a kubeconfig as a client Configuration; UsageError naming the file."""
+    cfg = client.Configuration()
+    try:
+        config.load_kube_config(config_file=path, context=context,
+                                client_configuration=cfg, persist_config=False)
+    except (ConfigException, TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise UsageError(f"context {context!r}: {str(exc).splitlines()[0]}", where=path) from None
+    url = urlsplit(cfg.host or "")
+    try:
+        url.port
+        ok = url.scheme in ("http", "https") and bool(url.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(f"context {context!r}: the cluster's server {cfg.host!r} is not a URL "
+                         "(expected https://HOST[:PORT])", where=path)
+    return cfg
+
+
+def _runs_a_plugin(data: bytes, context: str) -> bool:
+    """Whether the context's user gets its token from an exec plugin or auth provider."""
+    try:
+        doc = yaml.safe_load(data) or {}
+        ctx = next(c for c in doc.get("contexts") or [] if c.get("name") == context)
+        user = next(u for u in doc.get("users") or []
+                    if u.get("name") == (ctx.get("context") or {}).get("user"))
+        return bool({"exec", "auth-provider"} & set(user.get("user") or {}))
+    except (yaml.YAMLError, StopIteration, AttributeError, TypeError):
+        return False
+
+
+def check(conn: Connection) -> None:
+    """Before the console opens: UsageError (exit 2) when the kubeconfig cannot work —
+    credentials refused (401) or a server certificate its CA does not verify. A server
+    that does not answer yet is left to the console, which reconnects."""
+    try:
+        client.CoreApi(conn.api).get_api_versions(_request_timeout=15)
+    except Exception as exc:
+        problem = credential_problem(exc)
+        if problem is not None:
+            raise UsageError(f"{problem}; kubectl would fail the same way (kubectl --context "
+                             f"{conn.context} get pods)", where=f"{conn.kubeconfig} (context {conn.context})") from None
 
 
 def start_embedded(namespace: str | None = None, speed: float = 1.0, nodes: int = 2) -> Connection:

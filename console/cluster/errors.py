@@ -29,6 +29,19 @@ def status_message(body) -> str | None:
     return None
 
 
+def credential_problem(exc: BaseException) -> str | None:
+    """"credentials refused (401 Unauthorized)" or "the server's certificate does not
+    verify (...)" when that is why a request failed; None for anything else (a
+    server that is down, a 403, a timeout)."""
+    if isinstance(exc, ApiException) and exc.status == 401:
+        return "credentials refused (401 Unauthorized)"
+    text = str(getattr(exc, "reason", None) or exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        why = text.split("certificate verify failed:", 1)[-1].split("(")[0].strip(" )'\"")
+        return f"the server's certificate does not verify ({why or 'CERTIFICATE_VERIFY_FAILED'})"
+    return None
+
+
 def message_of(exc: BaseException) -> str:
     if isinstance(exc, ApiException):
         msg = status_message(exc.body)

@@ -4,7 +4,13 @@ One thread per kind (the official client is blocking). Each informer lists,
 publishes every object and a `Synced` with the full set of uids, then watches
 from the list's resourceVersion; a watch that ends is resumed from the last
 resourceVersion seen, a 410 Gone relists, and a lost connection is retried
-with back-off. Its link state (live / reconnecting / stale) goes on the bus.
+with back-off. Its link state (live / reconnecting / stale / refused) goes on the bus.
+
+Given the Connection, a failing informer first asks it to re-read the kubeconfig
+(Connection.refresh): a restarted embedded cluster or a rotated credential is then
+picked up and everything is listed afresh, so rows of objects that no longer exist
+go (Synced). Credentials refused (401) or a certificate that does not verify, with
+the file unchanged, is "refused" with what to do — not an endless "reconnecting".
 Objects stay raw API JSON (dicts): cheap, and serialisable for tapes.
 """
 
@@ -47,8 +53,13 @@ class Gone(Exception):
 
 class Informer:
     def __init__(self, api: client.ApiClient, namespace: str, kind: str, sink: bus.Bus,
-                 resource_version: str | None = None, stale_after: float = STALE_AFTER):
-        """resource_version: resume from there (no first list); a 410 relists."""
+                 resource_version: str | None = None, stale_after: float = STALE_AFTER,
+                 conn=None):
+        """resource_version: resume from there (no first list); a 410 relists.
+
+        conn: the console.cluster.connect.Connection `api` belongs to (refresh, problem)."""
+        self.conn = conn
+        self.generation = conn.generation if conn is not None else 0
         cls, fn = KINDS[kind]
         self.list = getattr(cls(api), fn)
         self.namespace = namespace
@@ -134,6 +145,8 @@ class Informer:
         need_list = self.rv is None
         self._delay, self._failing_since = 0.5, None
         while not self.stopped:
+            if self.conn is not None and self.conn.generation != self.generation:
+                self.generation, need_list = self.conn.generation, True  # reloaded meanwhile
             try:
                 if need_list:
                     self.relist()
@@ -148,10 +161,22 @@ class Informer:
                 if isinstance(exc, ApiException) and exc.status == 410:
                     need_list = True
                     continue
+                if self.conn is not None and (self.conn.refresh(exc)
+                                              or self.conn.generation != self.generation):
+                    # another server or new credentials (reloaded here or by another
+                    # informer): its resourceVersions mean nothing here, list afresh
+                    self.generation = self.conn.generation
+                    need_list = True
+                    self._delay = 0.5
+                    continue
+                problem = self.conn.problem(exc) if self.conn is not None else None
                 now = time.monotonic()
                 self._failing_since = self._failing_since or now
                 stale = now - self._failing_since > self.stale_after
-                self._set_state("stale" if stale else "reconnecting", message_of(exc))
+                if problem:
+                    self._set_state("refused", problem)
+                else:
+                    self._set_state("stale" if stale else "reconnecting", message_of(exc))
                 if self._stop.wait(self._delay):
                     return
                 self._delay = min(self._delay * 2, BACKOFF_MAX)

@@ -70,7 +70,8 @@ class Session:
             return
         from console.cluster.informers import Informers
         from console.cluster.metrics import MetricsPoller
-        self.informers = Informers(self.conn.api, self.conn.namespace, self.bus).start()
+        self.informers = Informers(self.conn.api, self.conn.namespace, self.bus,
+                                   conn=self.conn).start()
         self.metrics = MetricsPoller(self.conn.api, self.conn.namespace, self.bus).start()
 
     def unwatch(self) -> None:

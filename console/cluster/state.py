@@ -232,7 +232,7 @@ class ClusterState:
 
     def link_summary(self) -> tuple[str, str]:
         """The worst link state over all informers, and why."""
-        order = {"live": 0, "connecting": 1, "reconnecting": 2, "stale": 3}
+        order = {"live": 0, "connecting": 1, "reconnecting": 2, "stale": 3, "refused": 4}
         if not self.links:
             return "connecting", ""
         return max(self.links.values(), key=lambda sd: order.get(sd[0], 1))

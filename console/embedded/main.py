@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -56,6 +57,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="start without metrics-server (no metrics.k8s.io: kubectl top and the "
                    "HPA get what a cluster without it gives)")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    p.add_argument("--read-header-timeout", type=float, default=32.0, metavar="SECS",
+                   help="close a connection whose request head has not arrived in SECS "
+                   "(kube-apiserver's 32)")
     a = p.parse_args(argv)
     from console.embedded import authz
     users = []
@@ -69,8 +73,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     a.users = users
     if not 0 <= a.port <= 65535:
         raise UsageError(f"--port: {a.port} is not a port number (0-65535)")
-    if not a.speed > 0:
-        raise UsageError(f"--speed: must be positive, not {a.speed}")
+    check_speed(a.speed)
+    if not (math.isfinite(a.read_header_timeout) and 0 < a.read_header_timeout <= 3600):
+        raise UsageError(f"--read-header-timeout: must be above 0 and at most 3600, "
+                         f"not {a.read_header_timeout}")
     if not 0 <= a.nodes <= 100:
         raise UsageError(f"--nodes: must be 0-100, not {a.nodes}")
     if not re.fullmatch(r"v1\.\d+\.\d+", a.k8s_version):
@@ -78,6 +84,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if a.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(f"--log-level: one of DEBUG, INFO, WARNING, ERROR, not {a.log_level!r}")
     return a
+
+
+MAX_SPEED = 1000.0  # beyond this the shortest controller periods turn into busy loops
+
+
+def check_speed(speed: float, flag: str = "--speed") -> float:
+    """A finite --speed above 0 and at most MAX_SPEED; UsageError naming the flag."""
+    if not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):
+        raise UsageError(f"{flag}: must be a number above 0 and at most {MAX_SPEED:g}, not {speed}")
+    return speed
 
 
 def kubeconfig_text(server: str, token: str, ca_pem: bytes, users=()) -> str:
@@ -116,7 +132,7 @@ def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes, users=(
 def credentials(data: Path | None, users: list[tuple[str, str, str | None]]) -> dict:
     """The serving certificate, the tokens and the last port: fresh per run, or kept
     in DATA/server.json (0600) so a restart looks like a real API server's."""
-    from console.embedded.api import tls
+    from console.embedded.api import conn, tls
 
     saved = {}
     where = data / "server.json" if data is not None else None
@@ -142,7 +158,7 @@ async def serve(args) -> int:
     from aiohttp import web
 
     from console.embedded import authz
-    from console.embedded.api import tls
+    from console.embedded.api import conn, tls
     from console.embedded.cluster import Cluster
     from console.embedded.persist import DataError
     from console.embedded.server import make_app
@@ -157,16 +173,17 @@ async def serve(args) -> int:
     token = creds["token"]
     users = [authz.User(name, creds["users"][name], role, ns) for name, role, ns in args.users]
     app = make_app(cluster, token, users)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2)
+    # bodies as sent (Go's server decodes no Content-Encoding); idle as IdleTimeout
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2,
+                           auto_decompress=False, keepalive_timeout=conn.IDLE_TIMEOUT)
     await runner.setup()
     cert, key = creds["cert"].encode(), creds["key"].encode()
     ctx = tls.server_context(cert, key)
-    site = None
+    listener = None
     tries = [args.port] if args.port else ([creds["port"], 0] if creds.get("port") else [0])
     for port in tries:
-        site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True, ssl_context=ctx)
         try:
-            await site.start()
+            listener = await conn.listen(runner, "127.0.0.1", port, ctx, args.read_header_timeout)
             break
         except OSError as exc:
             if port == tries[-1]:
@@ -174,7 +191,7 @@ async def serve(args) -> int:
                 await cluster.stop()
                 raise UsageError(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}")
             log.warning("port %d of the last run is taken; listening on another", port)
-    port = site._server.sockets[0].getsockname()[1]
+    port = listener.sockets[0].getsockname()[1]
     server = f"https://127.0.0.1:{port}"
     cluster.api_port = port
     if data is not None:
@@ -203,6 +220,7 @@ async def serve(args) -> int:
         log.info("serving %s", server)
         await stop.wait()
     finally:
+        listener.close()
         await cluster.stop()
         await runner.cleanup()
     return 0

@@ -37,7 +37,7 @@ from console.ui.panes.scenario import ScenarioPane
 SIDE = ["probes", "hpa", "rollout", "load"]
 BATCH = 200   # events per UI update: keeps each update short so keys stay quick
 LINK_STYLE = {"live": "green", "connecting": "yellow", "reconnecting": "bold yellow",
-              "stale": "bold red"}
+              "stale": "bold red", "refused": "bold red"}
 
 
 SCENARIO_EVENTS = (busmod.ScenarioStarted, busmod.StepStarted, busmod.CheckResult, busmod.HintShown,
@@ -72,6 +72,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         self.watch_cluster = watch and self.session.conn is not None
         self.results_dir = results_dir
         self.last_message = ""
+        self._told = ""           # the last kubeconfig problem notified
         self.offered_workload = False
         self.side = "probes"
         self._batch_done = threading.Event()
@@ -247,6 +248,9 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     def refresh_status(self) -> None:
         from rich.text import Text
         state, detail = self.link()
+        if state == "refused" and detail != self._told:
+            self._told = detail  # the status line has no room for what to do: say it once
+            self.notify(detail, title="kubeconfig", severity="error", timeout=30)
         out = Text()
         out.append(f"● {state} ", style=LINK_STYLE.get(state, "dim"))
         if detail and state != "live":

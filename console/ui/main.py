@@ -44,8 +44,8 @@ def main(argv: list[str]) -> int:
 
 def run_console(args, argv: list[str], **app_kw) -> int:
     """Connect as kubectl does (or start the embedded cluster) and run the console."""
-    if args.speed <= 0:
-        raise UsageError("must be > 0", where="--speed")
+    from console.embedded.main import check_speed
+    check_speed(args.speed)
     if args.nodes < 1:
         raise UsageError("must be >= 1", where="--nodes")
     if args.record:
@@ -67,6 +67,12 @@ def run_console(args, argv: list[str], **app_kw) -> int:
               f"(log: {state_dir() / 'embedded-kubeconfig.log'})", file=sys.stderr)
         return 1
     from console.cluster.session import Session
+    from console.cluster.connect import check
+    try:
+        check(conn)  # credentials refused, a CA that does not verify: exit 2 before the screen
+    except UsageError:
+        conn.close()
+        raise
     from console.ui.app import KubelabApp
     session = Session(conn)
     app = KubelabApp(session=session, load_command=args.load, lang=args.lang, **app_kw)

@@ -106,12 +106,14 @@ def test_orphan_deletion_keeps_dependents(cluster, api):
     assert rs
 
 
-def test_bad_propagation_policy_is_a_400(cluster, api):
+def test_bad_propagation_policy_is_a_422_as_validate_delete_options_says(cluster, api):
     ns = _ns(api)
     client.CoreV1Api(api).create_namespaced_config_map(ns, {"metadata": {"name": "x"}})
     code, _, st = call(cluster, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/x"
                        "?propagationPolicy=Sideways")
-    assert code == 400 and "propagationPolicy" in st["message"]
+    assert code == 422 and st["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+        '"Sideways": supported values: "Foreground", "Background", "Orphan", "nil"')
     assert _exists(cluster, f"/api/v1/namespaces/{ns}/configmaps/x")
 
 

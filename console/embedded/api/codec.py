@@ -3,6 +3,7 @@ built), and the four patch types. Bad bodies are 400s, unknown types 415s."""
 
 import importlib
 import json
+import math
 
 import yaml
 
@@ -12,6 +13,40 @@ BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernete
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+class Huge:
+    """A number no Go type holds (beyond float64, or more digits than Python will parse):
+    kept as its text so the decoder's error can name the field, as Go's does."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _int(text: str):
+    return int(text) if len(text) <= 400 else Huge(text)
+
+
+def _float(text: str):
+    value = float(text)
+    return value if math.isfinite(value) else Huge(text)
+
+
+def find_huge(value) -> Huge | None:
+    """The first Huge left in a decoded value (where no schema said what it must be)."""
+    if isinstance(value, Huge):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for v in items:
+        found = find_huge(v)
+        if found is not None:
+            return found
+    return None
 
 
 def media_type(request) -> str:
@@ -53,13 +88,15 @@ def parse(raw: bytes, ctype: str, allowed=BODY_TYPES):
             value = yaml.safe_load(text)
         except RecursionError:
             raise bad_request("error converting YAML to JSON: nested too deeply")
+        except ValueError as exc:  # an int beyond Python's parsing limit
+            raise bad_request(f"error converting YAML to JSON: yaml: {exc}")
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise bad_request(f"error converting YAML to JSON: yaml: {getattr(exc, 'problem', exc)}{where}")
         return value
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=Huge)
     except RecursionError:
         raise bad_request("couldn't decode the body as JSON: nested too deeply")
     except json.JSONDecodeError as exc:

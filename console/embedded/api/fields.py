@@ -7,11 +7,13 @@ default for old servers) -> a Warning header per field; Ignore -> drop silently.
 """
 
 import functools
+import json
 import re
 
 import kubernetes.client.models as models
 
-from console.embedded.api.status import bad_request
+from console.embedded.api.codec import Huge, find_huge
+from console.embedded.api.status import ApiError, bad_request
 from console.embedded.kinds import Kind
 from console.embedded.mesh.schema import SPECS as _CRD_SPECS
 from console.embedded.mesh.schema import unknown as crd_unknown
@@ -77,20 +79,56 @@ QUANTITY = {("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "re
             ("V1EmptyDirVolumeSource", "sizeLimit"), ("V2MetricTarget", "averageValue"),
             ("V2MetricTarget", "value"), ("V2MetricValueStatus", "averageValue"),
             ("V2MetricValueStatus", "value")}
-_GO = {"str": "string", "int": "int32", "bool": "bool", "float": "float64",
-       "datetime": "Time", "date": "Time", "bytes": "[]uint8"}
-_JSON_TYPE = {str: "string", bool: "bool", int: "number", float: "number", list: "array",
-              dict: "object"}
+_GO = {"str": "string", "int": "int64", "bool": "bool", "float": "float64",
+       "datetime": "v1.Time", "date": "v1.Time", "bytes": "[]uint8"}
+_JSON_TYPE = {str: "string", bool: "bool", list: "array", dict: "object"}
+_MODEL = re.compile(r"^(?:Core)?(V\d+(?:alpha\d+|beta\d+)?)(.+)$")
+_RANGE = {"int32": (-(1 << 31), (1 << 31) - 1), "int64": (-(1 << 63), (1 << 63) - 1)}
 
 
-def _go_type(type_name: str) -> str:
+@functools.lru_cache(maxsize=None)
+def _proto_ints() -> dict[str, dict[str, str]]:
+    """Model class name -> {JSON field: int32 | int64}, from the vendored .proto files
+    (the client models say only "int"; the width decides what Go's decoder refuses)."""
+    from console.embedded.proto import messages
+
+    out: dict[str, dict[str, str]] = {}
+    for full, msg in messages().items():
+        version, name = full.split(".")[-2:]
+        ints = {f.name: f.type for f in msg.by_name.values() if f.type in _RANGE}
+        v = version[0].upper() + version[1:]
+        for key in (f"{v}{name}", f"Core{v}{name}"):
+            out.setdefault(key, ints)
+    return out
+
+
+def _int_type(owner: str, key: str) -> str:
+    return _proto_ints().get(owner, {}).get(key, "int64")
+
+
+def _go_type(type_name: str, int_type: str = "int64") -> str:
+    """How Go's decoder names a type: int32, []v1.Container, map[string]string, v1.ObjectMeta."""
     m = _LIST.match(type_name)
     if m:
-        return "[]" + _go_type(m.group(1))
+        return "[]" + _go_type(m.group(1), int_type)
     m = _DICT.match(type_name)
     if m:
-        return "map[string]" + _go_type(m.group(1))
-    return _GO.get(type_name) or re.sub(r"^(CoreV1|V\d+(alpha\d+|beta\d+)?)", "", type_name)
+        return "map[string]" + _go_type(m.group(1), int_type)
+    if type_name == "int":
+        return int_type
+    if type_name in _GO:
+        return _GO[type_name]
+    m = _MODEL.match(type_name)
+    return f"{m.group(1).lower()}.{m.group(2)}" if m else type_name
+
+
+def _json_value(value) -> str:
+    """Go's UnmarshalTypeError.Value: "number 1.5" (with the literal), "string", "object"..."""
+    if isinstance(value, Huge):
+        return f"number {value.text}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"number {json.dumps(value)}"
+    return _JSON_TYPE.get(type(value), "value")
 
 
 def _fits(value, type_name: str, quantity: bool) -> bool:
@@ -99,8 +137,9 @@ def _fits(value, type_name: str, quantity: bool) -> bool:
     if type_name == "str" or type_name in ("datetime", "date", "bytes"):
         return isinstance(value, str) or (quantity and isinstance(value, (int, float))
                                           and not isinstance(value, bool))
-    if type_name == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name in ("int32", "int64"):
+        lo, hi = _RANGE[type_name]
+        return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
     if type_name == "float":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if type_name == "bool":
@@ -110,25 +149,30 @@ def _fits(value, type_name: str, quantity: bool) -> bool:
     return isinstance(value, dict)  # maps and models
 
 
-def type_error(value, type_name: str, path: str, owner: str = "", quantity: bool = False):
-    """The first value of the wrong JSON type, as Go's decoder words it; or None."""
-    if not _fits(value, type_name, quantity):
-        struct = re.sub(r"^(CoreV1|V\d+(alpha\d+|beta\d+)?)", "", owner)
-        return (f"json: cannot unmarshal {_JSON_TYPE.get(type(value), 'value')} into Go "
-                f"struct field {struct}.{path} of type {_go_type(type_name)}")
+def type_error(value, type_name: str, path: str, owner: str = "", quantity: bool = False,
+               int_type: str = "int64"):
+    """The first value of the wrong JSON type or out of its Go type's range, as Go's
+    decoder words it (json: cannot unmarshal number 1000000000000 into Go struct field
+    DeploymentSpec.spec.replicas of type int32); or None."""
+    scalar = int_type if type_name == "int" else type_name
+    if not _fits(value, scalar, quantity):
+        struct = _MODEL.sub(r"\2", owner)
+        where = f"Go struct field {struct}.{path}" if owner else "Go value"
+        return (f"json: cannot unmarshal {_json_value(value)} into {where} of type "
+                f"{_go_type(type_name, int_type)}")
     if value is None:
         return None
     m = _LIST.match(type_name)
     if m:
         for v in value:
-            err = type_error(v, m.group(1), path, owner, quantity)
+            err = type_error(v, m.group(1), path, owner, quantity, int_type)
             if err:
                 return err
         return None
     m = _DICT.match(type_name)
     if m:
         for v in value.values():
-            err = type_error(v, m.group(1), path, owner, quantity)
+            err = type_error(v, m.group(1), path, owner, quantity, int_type)
             if err:
                 return err
         return None
@@ -138,33 +182,79 @@ def type_error(value, type_name: str, path: str, owner: str = "", quantity: bool
     for key, v in value.items():
         if key in known:
             err = type_error(v, known[key], f"{path}.{key}" if path else key, type_name,
-                             (type_name, key) in QUANTITY)
+                             (type_name, key) in QUANTITY, _int_type(type_name, key))
             if err:
                 return err
     return None
 
 
+def drop_nulls(value, type_name: str) -> None:
+    """null where Go has a struct, slice or map leaves the zero value: the field is absent
+    (as if not sent), in place. A null in a map of strings is the empty string."""
+    m = _LIST.match(type_name)
+    if m:
+        if isinstance(value, list):
+            for v in value:
+                drop_nulls(v, m.group(1))
+        return
+    m = _DICT.match(type_name)
+    if m:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if v is None and m.group(1) == "str":
+                    value[k] = ""
+                else:
+                    drop_nulls(v, m.group(1))
+        return
+    known = fields_of(type_name) if isinstance(value, dict) else None
+    if not known:
+        return
+    for key in [k for k, v in value.items() if v is None]:
+        del value[key]
+    for key, v in value.items():
+        if key in known:
+            drop_nulls(v, known[key])
+
+
+def decode_error(kind: Kind, version: str, obj) -> str | None:
+    """What Go's decoder would refuse in `obj` (a wrong type, a number out of range)."""
+    model = model_for(kind, version)
+    if model is not None:
+        return type_error(obj, model.__name__, "")
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata", {}), dict):
+        return "Object 'metadata' is missing or is not a map"  # unstructured's words
+    return None
+
+
+def patch_invalid(patched, message: str) -> ApiError:
+    """A patch whose result does not decode: 422 on the field "patch", as patch.go says it."""
+    text = json.dumps(patched, separators=(",", ":"), default=repr)
+    detail = f"Invalid value: {json.dumps(text)}: {message}"
+    return ApiError(422, f' "" is invalid: patch: {detail}', "Invalid", {
+        "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": "patch"}]})
+
+
 def validate(request, kind: Kind, version: str, obj: dict, headers: dict) -> None:
     """Reject values of the wrong type; apply the request's fieldValidation to
-    unknown fields (pruned in place)."""
+    unknown fields (pruned in place). fieldValidation itself is checked by params."""
+    err = decode_error(kind, version, obj)
+    if err:
+        raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
+                          f"{kind.kind}: {err}")
     model = model_for(kind, version)
     spec_schema = crd_spec(kind.key) if model is None else None
-    if model is None and spec_schema is None:
-        return
-    if model is not None:
-        err = type_error(obj, model.__name__, "")
-        if err:
-            raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
-                              f"{kind.kind}: {err}")
-    mode = request.query.get("fieldValidation", "Warn") if request is not None else "Ignore"
-    if mode not in ("Strict", "Warn", "Ignore"):
-        raise bad_request(f"fieldValidation: Unsupported value: \"{mode}\": supported values: "
-                          "\"Ignore\", \"Strict\", \"Warn\"")
+    mode = (request.query.get("fieldValidation") or "Warn") if request is not None else "Ignore"
     unknown: list[str] = []
     if model is not None:
+        drop_nulls(obj, model.__name__)
         unknown_fields(obj, model.__name__, "", unknown, prune=True)
-    elif isinstance(obj.get("spec"), dict):     # a custom kind with a structural schema
+    elif spec_schema is not None and isinstance(obj.get("spec"), dict):  # structural schema
         unknown = crd_unknown(obj["spec"], spec_schema, "spec", prune=True)
+    huge = find_huge(obj)  # in a field no schema types (a custom kind's spec)
+    if huge is not None:
+        raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
+                          f"{kind.kind}: json: cannot unmarshal number {huge.text} into Go "
+                          "value of type float64")
     if not unknown:
         return
     msgs = [f'unknown field "{f}"' for f in unknown]

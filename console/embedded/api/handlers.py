@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from console.embedded.api import codec, conversion, fields, managed, reviews, tables, watch
+from console.embedded.api import codec, conversion, fields, managed, params, reviews, tables, watch
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels, selector_string
 from console.embedded.api.status import (USER, ApiError, Unavailable, already_exists, bad_request,
@@ -84,8 +84,9 @@ def _wire(t: Target, obj: dict) -> dict:
     return conversion.to_wire(t.kind, obj, t.version)
 
 
-def _dry_run(request) -> bool:
-    return "All" in request.query.getall("dryRun", [])
+def _dry_run(request, options: str = "CreateOptions") -> bool:
+    """The write's options checked (dryRun, fieldValidation); True for a dry run."""
+    return params.check_write(request.query, options)
 
 
 def check_namespace(cluster, t: Target, creating: bool = True) -> None:
@@ -111,7 +112,7 @@ def _provider(cluster, t: Target) -> Provider | None:
 async def get(request, cluster, t: Target) -> web.StreamResponse:
     provider = _provider(cluster, t)
     if t.name is None:
-        if t.watch or request.query.get("watch") in ("true", "1"):
+        if t.watch or params.flag(request.query, "watch"):
             if provider is not None or "watch" not in t.kind.verbs:
                 raise ApiError(405, "the server does not allow this method on the requested "
                                "resource", "MethodNotAllowed")
@@ -145,6 +146,7 @@ async def get(request, cluster, t: Target) -> web.StreamResponse:
 
 def list_(request, cluster, t: Target) -> web.Response:
     q = request.query
+    params.check_list(q, watching=False)
     label = parse_labels(q.get("labelSelector"))
     field = parse_fields(q.get("fieldSelector"), t.kind.key, t.kind.kind, t.version)
     rv = str(cluster.store.resource_version)
@@ -187,9 +189,13 @@ def _body_object(request, raw: bytes, t: Target) -> dict:
                               f"expected API version ({want})" if kind == t.kind.kind else
                               f"the kind in the data ({kind}) does not match the expected kind "
                               f"({t.kind.kind}) for {t.kind.key}")
-    if not isinstance(obj.get("metadata", {}), dict):
-        raise bad_request("metadata must be an object")
-    obj.setdefault("metadata", {})
+    if obj.get("metadata") is None:
+        obj["metadata"] = {}
+    if not isinstance(obj["metadata"], dict):
+        version = api_version.rpartition("/")[2] if isinstance(api_version, str) else t.version
+        raise bad_request(f'{t.kind.kind} in version "{version}" cannot be handled as a '
+                          f"{t.kind.kind}: " + (fields.decode_error(t.kind, version, obj)
+                                                or "metadata must be an object"))
     return obj
 
 
@@ -233,6 +239,7 @@ async def create(request, cluster, t: Target) -> web.Response:
                        "MethodNotAllowed")
     check_namespace(cluster, t)
     raw = await request.read()
+    dry = _dry_run(request)
     if t.kind.key in reviews.REVIEWS:
         # a body that does not decode is an empty question
         try:
@@ -254,7 +261,7 @@ async def create(request, cluster, t: Target) -> web.Response:
                       "FieldValueRequired")
     said: list[str] = []
     try:
-        out = cluster.registry.create(t.kind.key, obj, dry_run=_dry_run(request), warnings=said)
+        out = cluster.registry.create(t.kind.key, obj, dry_run=dry, warnings=said)
     except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, name)
     fields.warn(headers, said)
@@ -265,10 +272,11 @@ async def update(request, cluster, t: Target) -> web.Response:
     if t.name is None:
         raise ApiError(405, "the server does not allow this method on the requested resource",
                        "MethodNotAllowed")
+    dry = _dry_run(request, "UpdateOptions")
     obj = _body_object(request, await request.read(), t)
     headers: dict = {}
     if t.sub == "scale":
-        return respond(_update_scale(cluster, t, obj, _dry_run(request), request))
+        return respond(_update_scale(cluster, t, obj, dry, request))
     if obj["metadata"].get("name") and obj["metadata"]["name"] != t.name:
         raise bad_request(f"the name of the object ({obj['metadata']['name']}) does not match "
                           f"the name on the URL ({t.name})")
@@ -277,7 +285,7 @@ async def update(request, cluster, t: Target) -> web.Response:
     if current is not None:
         track(request, cluster, t, _wire(t, current), obj)
     obj = _prepare(request, t, obj, headers)
-    return respond(_wire(t, write(cluster, t, obj, _dry_run(request), headers)), 200, headers)
+    return respond(_wire(t, write(cluster, t, obj, dry, headers)), 200, headers)
 
 
 def write(cluster, t: Target, obj: dict, dry_run: bool = False, headers: dict | None = None) -> dict:
@@ -327,9 +335,6 @@ def _propagation(t: Target, opts: dict) -> str | None:
     p = opts.get("propagationPolicy")
     if p is None and opts.get("orphanDependents") is True:
         return "Orphan"
-    if p not in (None, "Foreground", "Background", "Orphan"):
-        raise bad_request(f'DeleteOptions.propagationPolicy: Unsupported value: "{p}": '
-                          'supported values: "Foreground", "Background", "Orphan"')
     return p
 
 
@@ -338,19 +343,20 @@ async def _delete_options(request) -> dict:
     raw = await request.read()
     if raw.strip():
         body = codec.parse(raw, codec.media_type(request) or "application/json")
-        if not isinstance(body, dict):
-            raise bad_request("DeleteOptions must be an object")
+        err = fields.type_error(body, "V1DeleteOptions", "")
+        if err:
+            raise bad_request(err)
         opts.update(body)
     q = request.query
     if "gracePeriodSeconds" in q:
-        try:
-            opts["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
-        except ValueError:
-            raise bad_request(f"gracePeriodSeconds: invalid value {q['gracePeriodSeconds']!r}")
+        opts["gracePeriodSeconds"] = params.int64(q, "gracePeriodSeconds")
     if "propagationPolicy" in q:
         opts["propagationPolicy"] = q["propagationPolicy"]
+    if "orphanDependents" in q:
+        opts["orphanDependents"] = params.flag(q, "orphanDependents")
     if "dryRun" in q:
         opts["dryRun"] = q.getall("dryRun")
+    params.check_delete(opts)
     return opts
 
 
@@ -366,7 +372,8 @@ async def _delete_collection(request, cluster, t: Target, opts: dict) -> web.Res
         try:
             gone.append(cluster.registry.delete(t.kind.key, ns, name,
                                                 grace_seconds=opts.get("gracePeriodSeconds"),
-                                                propagation=_propagation(t, opts)))
+                                                propagation=_propagation(t, opts),
+                                                dry_run="All" in (opts.get("dryRun") or [])))
         except (NotFound, Forbidden):
             continue
     return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
@@ -387,6 +394,9 @@ def to_scale(t: Target, obj: dict) -> dict:
 
 
 def _update_scale(cluster, t: Target, scale: dict, dry_run: bool, request=None) -> dict:
+    err = fields.type_error(scale, "V1Scale", "")
+    if err:
+        raise bad_request(f'Scale in version "v1" cannot be handled as a Scale: {err}')
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise invalid("Scale", t.name or "", [("spec.replicas", f"Invalid value: {json.dumps(replicas)}: "

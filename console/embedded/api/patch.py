@@ -44,12 +44,17 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
+def _index(p: str) -> int | None:
+    """A JSON pointer's array index ("0", "12"), or None for anything else."""
+    return int(p) if p.isascii() and p.isdigit() and len(p) <= 18 else None
+
+
 def _walk(doc, parts: list[str], path: str):
     cur = doc
     for p in parts:
         if isinstance(cur, dict) and p in cur:
             cur = cur[p]
-        elif isinstance(cur, list) and p.isdigit() and int(p) < len(cur):
+        elif isinstance(cur, list) and _index(p) is not None and int(p) < len(cur):
             cur = cur[int(p)]
         else:
             raise ApiError(422, f'the server rejected our request due to an error in our '
@@ -66,9 +71,15 @@ def _json_op(doc, op: dict):
     if not isinstance(op, dict) or "op" not in op or "path" not in op:
         raise bad_request("a JSON patch operation must be an object with \"op\" and \"path\"")
     kind, path = op["op"], op["path"]
+    if not isinstance(kind, str) or not isinstance(path, str):
+        raise bad_request('a JSON patch operation\'s "op" and "path" must be strings')
     parts = _pointer(path)
     if kind in ("move", "copy"):
-        value = copy.deepcopy(_walk(doc, _pointer(op.get("from", "")), op.get("from", "")))
+        if not isinstance(op.get("from"), str):
+            raise ApiError(422, "the server rejected our request due to an error in our request: "
+                           f'{kind} operation does not apply: doc is missing from path: "{path}"',
+                           "Invalid")
+        value = copy.deepcopy(_walk(doc, _pointer(op["from"]), op["from"]))
         if kind == "move":
             doc = _json_op(doc, {"op": "remove", "path": op["from"]})
         return _json_op(doc, {"op": "add", "path": path, "value": value})
@@ -94,7 +105,7 @@ def _json_op(doc, op: dict):
         if last == "-" and kind == "add":
             parent.append(copy.deepcopy(op.get("value")))
             return doc
-        if not last.isdigit() or int(last) > len(parent) or (kind != "add" and int(last) >= len(parent)):
+        if _index(last) is None or int(last) > len(parent) or (kind != "add" and int(last) >= len(parent)):
             raise _missing(path)
         i = int(last)
         if kind == "add":

@@ -5,7 +5,7 @@ back to storage; without a resourceVersion in the patch, a conflict with a
 concurrent writer is retried (as the real server does), never surfaced.
 """
 
-from console.embedded.api import apply, codec, conversion, fields, handlers
+from console.embedded.api import apply, codec, conversion, fields, handlers, params
 from console.embedded.api.fields import model_for
 from console.embedded.api.patch import json_patch, merge_patch, strategic
 from console.embedded.api.status import ApiError, bad_request, not_found, respond
@@ -20,7 +20,7 @@ async def patch(request, cluster, t) -> object:
                        "MethodNotAllowed")
     ctype = codec.media_type(request)
     body = codec.parse(await request.read(), ctype, codec.PATCH_TYPES)
-    dry = "All" in request.query.getall("dryRun", [])
+    dry = params.check_write(request.query, "PatchOptions")
     if ctype == APPLY and not request.query.get("fieldManager"):
         raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required '
                        "value: is required for apply patch", "Invalid")
@@ -42,18 +42,30 @@ async def patch(request, cluster, t) -> object:
             m = model_for(t.kind, t.version)
             model = m.__name__ if m else None
         if ctype == APPLY:
+            err = (fields.type_error(body, "V1Scale", "") if t.sub == "scale"
+                   else fields.decode_error(t.kind, t.version, body))
+            if err:
+                raise fields.patch_invalid(body, err)
             new = apply.apply(doc, body, model, request.query["fieldManager"],
                               t.kind.api_version(t.version), cluster.clock.stamp(),
-                              force=request.query.get("force") in ("true", "1"))
+                              force=params.flag(request.query, "force"))
         else:
             new = _apply(ctype, doc, body, model)
-            if t.sub is None and isinstance(new, dict):
-                handlers.track(request, cluster, t, doc, new)
         if not isinstance(new, dict):
-            raise bad_request("the patched object is not a JSON object")
-        meta = new.setdefault("metadata", {})
+            raise fields.patch_invalid(new, "the patched object is not a JSON object")
+        version = new.get("apiVersion")
+        version = version.rpartition("/")[2] if isinstance(version, str) and version else t.version
+        err = (fields.type_error(new, "V1Scale", "") if t.sub == "scale"
+               else fields.decode_error(t.kind, version, new))
+        if err:  # what Go's decoder refuses in the patched object (patch.go: 422 on "patch")
+            raise fields.patch_invalid(new, err)
+        if new.get("metadata") is None:
+            new["metadata"] = {}
+        if ctype != APPLY and t.sub is None:
+            handlers.track(request, cluster, t, doc, new)
+        meta = new["metadata"]
         if meta.get("name") != t.name:
-            raise bad_request(f"the name of the object ({meta.get('name')}) does not match the "
+            raise bad_request(f"the name of the object ({meta.get('name') or ''}) does not match the "
                               f"name on the URL ({t.name})")
         pinned = bool(meta.get("resourceVersion")) and meta["resourceVersion"] != rv
         if not meta.get("resourceVersion"):
@@ -62,7 +74,6 @@ async def patch(request, cluster, t) -> object:
             if t.sub == "scale":
                 return respond(handlers._update_scale(cluster, t, new, dry, request))
             headers: dict = {}
-            version = (new.get("apiVersion") or "").rpartition("/")[2] or t.version
             fields.validate(request, t.kind, version, new, headers)
             stored = conversion.to_storage(t.kind, new, version)
             said: list[str] = []

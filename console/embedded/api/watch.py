@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from console.embedded.api import params
 from console.embedded.api import conversion, metrics, tables
 from console.embedded.api.selectors import parse_fields, parse_labels
 from console.embedded.api.status import bad_request, status_obj
@@ -37,16 +38,14 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     since = _since(q.get("resourceVersion"))
     # WatchList (client-go's streaming list): the current state as ADDED events,
     # then a bookmark marked initial-events-end.
-    initial = q.get("sendInitialEvents") in ("true", "1")
+    initial = params.flag(q, "sendInitialEvents")
     if initial:
         since = None
-    bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
-    timeout = None
-    if q.get("timeoutSeconds"):
-        try:
-            timeout = max(0, int(q["timeoutSeconds"]))
-        except ValueError:
-            raise bad_request(f"timeoutSeconds: invalid value {q['timeoutSeconds']!r}")
+    bookmarks = params.flag(q, "allowWatchBookmarks")
+    params.check_list(q, watching=True)
+    timeout = params.int64(q, "timeoutSeconds")
+    if timeout is not None:
+        timeout = max(0, timeout)
     as_table = "as=Table" in request.headers.get("Accept", "")
     resp = web.StreamResponse(status=200, headers={
         "Content-Type": "application/json", "Cache-Control": "no-cache, private"})
