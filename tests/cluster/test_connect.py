@@ -51,7 +51,7 @@ def test_bad_input_is_one_clear_line(tmp_path):
 def test_tui_main_rejects_bad_options_with_exit_2(capsys):
     from console import cli
     assert cli.main(["--speed", "0"]) == 2
-    assert "--speed: must be > 0" in capsys.readouterr().err
+    assert "--speed: must be a number above 0" in capsys.readouterr().err
     assert cli.main(["--kubeconfig", "/nonexistent/k"]) == 2
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["--bogus"]) == 2
