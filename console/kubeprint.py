@@ -1,9 +1,9 @@
 """kubectl's printing rules that the console and the embedded server share.
 
-Pod READY / STATUS / RESTARTS after printPod in
-kubernetes/pkg/printers/internalversion/printers.go, and ages after
-k8s.io/apimachinery/pkg/util/duration.HumanDuration. Plain data in, plain data
-out: no UI, no client, no server.
+Pod READY / STATUS / RESTARTS after printPod, the HPA's TARGETS after
+formatHPAMetrics, both in kubernetes/pkg/printers/internalversion/printers.go,
+and ages after k8s.io/apimachinery/pkg/util/duration.HumanDuration. Plain data
+in, plain data out: no UI, no client, no server.
 """
 
 from __future__ import annotations
@@ -160,3 +160,78 @@ def pod_status(pod: dict) -> PodStatus:
     elif meta.get("deletionTimestamp") and phase not in ("Succeeded", "Failed"):
         reason = "Terminating"
     return PodStatus(ready, total, reason, restarts, last_restart)
+
+
+# -- HorizontalPodAutoscaler ----------------------------------------------------
+def _value(q) -> str:
+    return "<unknown>" if q is None else str(q)
+
+
+def _hpa_metric(spec: dict, status: dict | None) -> str:
+    """One TARGETS entry; status is the currentMetrics entry at the same index."""
+    typ = spec.get("type")
+    src_key = {"Resource": "resource", "ContainerResource": "containerResource",
+               "Pods": "pods", "Object": "object", "External": "external"}.get(typ)
+    if src_key is None:
+        return "<unknown type>"
+    src = spec.get(src_key) or {}
+    target = src.get("target") or {}
+    cur = (((status or {}).get(src_key) or {}).get("current")
+           if (status or {}).get(src_key) is not None else None)
+    if typ in ("External", "Object"):
+        if target.get("averageValue") is not None:
+            have = None if cur is None else cur.get("averageValue")
+            return f"{_value(have)}/{target['averageValue']} (avg)"
+        return f"{_value(None if cur is None else cur.get('value'))}/{target.get('value')}"
+    if typ == "Pods":
+        return f"{_value(None if cur is None else cur.get('averageValue'))}/" \
+               f"{target.get('averageValue')}"
+    name = src.get("name", "")
+    if target.get("averageValue") is not None:
+        have = None if cur is None else cur.get("averageValue")
+        return f"{name}: {_value(have)}/{target['averageValue']}"
+    have = None if cur is None else cur.get("averageUtilization")
+    want = target.get("averageUtilization")
+    return (f"{name}: {'<unknown>' if have is None else f'{have}%'}/"
+            f"{'<auto>' if want is None else f'{want}%'}")
+
+
+def hpa_metrics(hpa: dict) -> tuple[list[dict], list[dict]]:
+    """(spec.metrics, status.currentMetrics) in autoscaling/v2 form, from an
+    autoscaling/v1 object too (its CPU target is one Resource metric)."""
+    spec, st = hpa.get("spec") or {}, hpa.get("status") or {}
+    if "targetCPUUtilizationPercentage" in spec or (hpa.get("apiVersion") == "autoscaling/v1"):
+        pct = spec.get("targetCPUUtilizationPercentage")
+        specs = [] if pct is None else [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": pct}}}]
+        cur = st.get("currentCPUUtilizationPercentage")
+        statuses = [] if cur is None else [{"type": "Resource", "resource": {
+            "name": "cpu", "current": {"averageUtilization": cur}}}]
+        return specs, statuses
+    return list(spec.get("metrics") or []), list(st.get("currentMetrics") or [])
+
+
+def hpa_targets(hpa: dict) -> str:
+    """kubectl get hpa's TARGETS: every metric against its current value (the status
+    entry at the same index), "<unknown>" before there is one; two at most, then
+    " + N more..."."""
+    specs, statuses = hpa_metrics(hpa)
+    if not specs:
+        return "<none>"
+    cells = [_hpa_metric(m, statuses[i] if i < len(statuses) else None)
+             for i, m in enumerate(specs)]
+    if len(cells) > 2:
+        return ", ".join(cells[:2]) + f" + {len(cells) - 2} more..."
+    return ", ".join(cells)
+
+
+def hpa_utilization(hpa: dict) -> tuple[int | None, int | None]:
+    """(current %, target %) of the first Resource metric with a utilization
+    target: what a chart of the HPA draws."""
+    specs, statuses = hpa_metrics(hpa)
+    for i, m in enumerate(specs):
+        want = ((m.get("resource") or {}).get("target") or {}).get("averageUtilization")
+        if m.get("type") == "Resource" and want is not None:
+            cur = ((statuses[i] if i < len(statuses) else {}).get("resource") or {})
+            return (cur.get("current") or {}).get("averageUtilization"), want
+    return None, None

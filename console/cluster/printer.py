@@ -1,9 +1,9 @@
 """Rows as kubectl prints them, from raw API JSON.
 
-The console's pod and HPA rows. kubectl's pod STATUS/READY/RESTARTS rules and
-HumanDuration live in console.kubeprint, shared with the embedded server's
-Table printing; this module adds what the console keeps per row (ticking ages,
-status classes) and the HPA TARGETS column. Free of any UI.
+The console's pod and HPA rows. kubectl's pod STATUS/READY/RESTARTS rules, the
+HPA's TARGETS and HumanDuration live in console.kubeprint, shared with the
+embedded server's Table printing; this module adds what the console keeps per
+row (ticking ages, status classes, the utilization a chart draws). Free of any UI.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from console import kubeprint
 from console.kubeprint import human_duration, parse_time, pod_status, restarts_text, since
 
 __all__ = ["HpaRow", "PodRow", "human_duration", "hpa_row", "images", "parse_time",
@@ -97,36 +98,23 @@ class HpaRow:
     def at_max(self) -> bool:
         return self.replicas >= self.maximum > 0
 
+    @property
+    def cells(self) -> tuple:
+        """kubectl get hpa's columns: NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE."""
+        return (self.name, self.reference, self.targets, self.minimum, self.maximum,
+                self.replicas, self.age)
+
 
 def hpa_row(hpa: dict, now: float) -> HpaRow:
-    """autoscaling/v2 HPA as `kubectl get hpa` prints it (TARGETS "cpu: 12%/50%")."""
+    """An HPA (autoscaling/v2 or v1) as `kubectl get hpa` prints it (TARGETS
+    "cpu: 12%/50%"), with the first CPU utilization and its target for charts."""
     meta, spec, st = hpa.get("metadata", {}), hpa.get("spec", {}), hpa.get("status", {})
     ref = spec.get("scaleTargetRef") or {}
-    current = {}
-    for m in st.get("currentMetrics") or []:
-        if m.get("type") == "Resource":
-            res = m.get("resource") or {}
-            current[res.get("name")] = (res.get("current") or {}).get("averageUtilization")
-    parts, util, target = [], None, None
-    for m in spec.get("metrics") or []:
-        if m.get("type") != "Resource":
-            parts.append(f"{m.get('type', '?').lower()}: <unsupported>")
-            continue
-        res = m.get("resource") or {}
-        name = res.get("name", "cpu")
-        want = (res.get("target") or {}).get("averageUtilization")
-        have = current.get(name)
-        if want is None:
-            value = (res.get("target") or {}).get("averageValue", "<unset>")
-            parts.append(f"{name}: <unknown>/{value}")
-            continue
-        parts.append(f"{name}: {'<unknown>' if have is None else f'{have}%'}/{want}%")
-        if util is None and target is None:
-            util, target = have, want
+    util, target = kubeprint.hpa_utilization(hpa)
     return HpaRow(
         name=meta.get("name", ""),
         reference=f"{ref.get('kind', '')}/{ref.get('name', '')}",
-        targets=", ".join(parts) or "<none>",
+        targets=kubeprint.hpa_targets(hpa),
         minimum=int(spec.get("minReplicas") or 1),
         maximum=int(spec.get("maxReplicas") or 0),
         replicas=int(st.get("currentReplicas") or 0),

@@ -99,6 +99,57 @@ def test_hpa_targets_unknown_then_measured():
     assert (row.utilization, row.target, row.reference) == (1152, 50, "Deployment/order")
 
 
+def test_console_and_server_print_hpas_alike():
+    """The console's HPA rows and the server's Table cells are kubectl's formatHPAMetrics,
+    once: index-aligned statuses, <unknown> before a figure, every metric type."""
+    from datetime import datetime, timezone
+
+    from console.embedded.api.columns import hpa_cells
+
+    def hpa(metrics, current=None, api="autoscaling/v2", **spec):
+        st = {"currentReplicas": 2}
+        if current is not None:
+            st["currentMetrics"] = current
+        return {"apiVersion": api, "metadata": {"name": "order", "creationTimestamp": iso(NOW - 90)},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "order"},
+                         "minReplicas": 1, "maxReplicas": 3, "metrics": metrics, **spec},
+                "status": st}
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 50}}}
+    mem = {"type": "Resource", "resource": {"name": "memory", "target": {
+        "type": "AverageValue", "averageValue": "100Mi"}}}
+    pods = {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {
+        "type": "AverageValue", "averageValue": "10"}}}
+    ext = {"type": "External", "external": {"metric": {"name": "queue"}, "target": {
+        "type": "AverageValue", "averageValue": "30"}}}
+    measured = {"type": "Resource", "resource": {"name": "cpu", "current": {
+        "averageUtilization": 1152, "averageValue": "2304m"}}}
+    cases = {
+        "cpu: <unknown>/50%": hpa([cpu]),
+        "cpu: 1152%/50%": hpa([cpu], [measured]),
+        # a failed metric's status is empty (type ""): the others still print
+        "cpu: <unknown>/50%, memory: 60Mi/100Mi": hpa([cpu, mem], [
+            {"type": ""}, {"type": "Resource", "resource": {"name": "memory", "current": {
+                "averageValue": "60Mi"}}}]),
+        "<unknown>/10, <unknown>/30 (avg)": hpa([pods, ext]),
+        "cpu: <unknown>/50%, memory: <unknown>/100Mi + 2 more...": hpa([cpu, mem, pods, ext]),
+        "<none>": hpa([]),
+        "cpu: 12%/50%": {"apiVersion": "autoscaling/v1",
+                         "metadata": {"name": "order", "creationTimestamp": iso(NOW - 90)},
+                         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "order"},
+                                  "minReplicas": 1, "maxReplicas": 3,
+                                  "targetCPUUtilizationPercentage": 50},
+                         "status": {"currentReplicas": 2, "currentCPUUtilizationPercentage": 12}},
+    }
+    now_dt = datetime.fromtimestamp(NOW, timezone.utc)
+    for want, obj in cases.items():
+        mine = printer.hpa_row(obj, NOW)
+        assert list(mine.cells) == hpa_cells(obj, now_dt), want
+        assert mine.targets == want
+    assert (printer.hpa_row(cases["cpu: 1152%/50%"], NOW).utilization,
+            printer.hpa_row(cases["cpu: 12%/50%"], NOW).target) == (1152, 50)
+
+
 def test_console_and_server_print_pods_alike():
     """The console's rows and the embedded server's Table cells share kubectl's rules."""
     from datetime import datetime, timezone

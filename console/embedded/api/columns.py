@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
+from console import kubeprint
 from console.embedded.api.selectors import selector_string
 from console.embedded.api.tables import since
 from console.embedded.kinds import Kind
@@ -182,44 +183,11 @@ EVENT = Spec([_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Messa
               _c("Count", "integer", prio=1), _c("Name", prio=1)], event_cells)
 
 
-def _hpa_targets(h) -> str:
-    spec, st = h.get("spec") or {}, h.get("status") or {}
-    current = st.get("currentMetrics") or []
-    out = []
-    for i, m in enumerate(spec.get("metrics") or []):
-        if m.get("type") != "Resource":
-            out.append(f"{m.get('type', '').lower()}: <unknown>")
-            continue
-        r = m.get("resource") or {}
-        t = r.get("target") or {}
-        cur = next((c.get("resource", {}).get("current", {}) for c in current
-                    if c.get("type") == "Resource"
-                    and c.get("resource", {}).get("name") == r.get("name")), None)
-        if t.get("type") == "Utilization":
-            now_ = f"{cur['averageUtilization']}%" if cur and "averageUtilization" in cur else "<unknown>"
-            out.append(f"{r.get('name')}: {now_}/{t.get('averageUtilization')}%")
-        else:
-            want = t.get("averageValue") or t.get("value")
-            now_ = (cur or {}).get("averageValue") or (cur or {}).get("value") or "<unknown>"
-            out.append(f"{r.get('name')}: {now_}/{want}")
-    if not out:
-        return "<none>"
-    if len(out) > 2:
-        return ", ".join(out[:2]) + f" + {len(out) - 2} more..."
-    return ", ".join(out)
-
-
 def hpa_cells(h, now):
     spec, st = h.get("spec") or {}, h.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
-    if h.get("apiVersion") == "autoscaling/v1":
-        pct = spec.get("targetCPUUtilizationPercentage")
-        cur = st.get("currentCPUUtilizationPercentage")
-        targets = (f"cpu: {f'{cur}%' if cur is not None else '<unknown>'}/{pct}%"
-                   if pct is not None else "<none>")
-    else:
-        targets = _hpa_targets(h)
-    return [h["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}", targets,
+    return [h["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            kubeprint.hpa_targets(h),
             spec.get("minReplicas", 1), spec.get("maxReplicas", 0), st.get("currentReplicas", 0),
             _age(h, now)]
 
