@@ -282,13 +282,14 @@ class Marker(Event):
 @dataclass
 class Snapshot(Event):
     """The whole state the console shows, at once (a tape's keyframe, played
-    when a replay seeks): `cluster` is ClusterState.snapshot(), `load` the
-    load events that redraw the Load pane. It supersedes every event still
-    waiting in a merging queue."""
+    when a replay seeks): `cluster` is ClusterState.snapshot(), `load` and
+    `scenario` the events (as dicts) that redraw the Load and Lab panes. It
+    supersedes every event still waiting in a merging queue."""
     name: ClassVar[str] = "snapshot"
     supersedes: ClassVar[bool] = True
     cluster: dict = field(default_factory=dict)
     load: list = field(default_factory=list)
+    scenario: list = field(default_factory=list)
 
 
 class Subscription:
@@ -450,3 +451,8 @@ class Bus:
             subs = list(self._subs)
         for sub in subs:
             sub.put(event)
+
+
+# the events a pane is drawn from, by pane (the console, and a tape's fold)
+LOAD_EVENTS = (LoadStarted, LoadSample, LoadDone)
+SCENARIO_EVENTS = (ScenarioStarted, StepStarted, CheckResult, HintShown, StepFinished, ScenarioFinished)

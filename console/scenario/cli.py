@@ -145,14 +145,10 @@ def main(argv: list[str]) -> int:
 
 def _record(session, item, path: str, argv: list[str]):
     """Watch the scenario's namespace as the console would and write it all down."""
-    import hashlib
-
-    from console.tape.recorder import record
+    from console.tape.recorder import record, scenario_header
     session.switch(namespace=item.namespace)
-    body = item.path.read_bytes() if item.path.is_file() else item.text.encode()
     rec = record(session.bus, path, conn=session.conn, command=" ".join(["kubelab", "run", *argv]),
-                 scenario={"id": item.id, "sha256": hashlib.sha256(body).hexdigest(),
-                           "file": str(item.path)})
+                 scenario=scenario_header(item))
     session.watch()
     return rec
 

@@ -1,6 +1,6 @@
 """What the console shows, folded from events one by one, none merged: the
-ClusterState and the newest load run. The recorder keeps one to write
-keyframes; a replay that seeks keeps one to fold from a keyframe up to the
+ClusterState, the newest load run and the newest lab. The recorder keeps one
+to write keyframes; a replay that seeks keeps one to fold from a keyframe up to the
 line it seeks to, then plays the result as one Snapshot."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from console import bus
 from console.cluster.state import HISTORY, ClusterState
 
-LOAD_EVENTS = tuple(c for c in (bus.kind_of("load.started"), bus.LoadSample, bus.LoadDone) if c)
 
 
 def _second(ev: bus.Event):
@@ -19,6 +18,7 @@ class Fold:
     def __init__(self):
         self.cluster = ClusterState()
         self.load: list[bus.Event] = []    # the newest run: its start, one sample a second, its end
+        self.scenario: list[bus.Event] = []  # the newest lab: its start, each step's, the current step's checks
 
     def apply(self, ev: bus.Event) -> None:
         if isinstance(ev, bus.Snapshot):
@@ -26,8 +26,25 @@ class Fold:
             return
         self.cluster.apply(ev)
         self.cluster.new_lines.clear()      # the lines are kept in cluster.events
-        if isinstance(ev, LOAD_EVENTS):
+        if isinstance(ev, bus.LOAD_EVENTS):
             self._load(ev)
+        elif isinstance(ev, bus.SCENARIO_EVENTS):
+            self._scenario(ev)
+
+    def _scenario(self, ev: bus.Event) -> None:
+        """What the Lab pane keeps: every step's start and end, the current step's
+        checks (the newest per check) and hint, the end."""
+        if isinstance(ev, bus.ScenarioStarted):
+            self.scenario = [ev]
+            return
+        if not self.scenario or ev.run != self.scenario[0].run:
+            return
+        if isinstance(ev, bus.StepStarted):       # the pane forgets the last step's checks
+            self.scenario = [e for e in self.scenario if not isinstance(e, (bus.CheckResult, bus.HintShown))]
+        elif isinstance(ev, bus.CheckResult):
+            self.scenario = [e for e in self.scenario
+                             if not (isinstance(e, bus.CheckResult) and e.check == ev.check)]
+        self.scenario.append(ev)
 
     def _load(self, ev: bus.Event) -> None:
         if not isinstance(ev, (bus.LoadSample, bus.LoadDone)):       # a run starts
@@ -50,10 +67,11 @@ class Fold:
 
     def snapshot(self, ts: float | None = None) -> bus.Snapshot:
         kw = {} if ts is None else {"ts": ts}
-        return bus.Snapshot(cluster=self.cluster.snapshot(),
-                            load=[e.to_dict() for e in self.load], **kw)
+        return bus.Snapshot(cluster=self.cluster.snapshot(), load=[e.to_dict() for e in self.load],
+                            scenario=[e.to_dict() for e in self.scenario], **kw)
 
     def restore(self, snap: bus.Snapshot) -> None:
         self.cluster.restore(snap.cluster)
         self.cluster.new_lines.clear()
         self.load = [bus.from_dict(d) for d in snap.load]
+        self.scenario = [bus.from_dict(d) for d in snap.scenario]

@@ -140,6 +140,14 @@ def record(source: bus.Bus, path: str, *, conn=None, scenario: dict | None = Non
     return Recorder(source, path, head).start()
 
 
+def scenario_header(loaded) -> dict:
+    """The header's `scenario`: a console.scenario Loaded's id and its file's sha256."""
+    import hashlib
+    path = loaded.path
+    body = path.read_bytes() if path.is_file() else loaded.text.encode()
+    return {"id": loaded.id, "sha256": hashlib.sha256(body).hexdigest(), "file": str(path)}
+
+
 def report(rec: Recorder) -> str:
     """One line for the end of a run: where the tape is and what is on it."""
     if rec.error:

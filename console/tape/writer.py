@@ -77,7 +77,7 @@ class TapeWriter:
         if isinstance(ev, bus.Snapshot):
             parts = [f'{{"dt":{dt},"event":"snapshot","cluster":']
             parts += _pieces(data["cluster"], 3)
-            parts += [',"load":', dumps(data["load"]), "}"]
+            parts += [',"load":', dumps(data["load"]), ',"scenario":', dumps(data["scenario"]), "}"]
             return self._put("".join(parts))
         return self._put(dumps({"dt": dt, **data}))
 

@@ -40,8 +40,6 @@ LINK_STYLE = {"live": "green", "connecting": "yellow", "reconnecting": "bold yel
               "stale": "bold red", "refused": "bold red"}
 
 
-SCENARIO_EVENTS = (busmod.ScenarioStarted, busmod.StepStarted, busmod.CheckResult, busmod.HintShown,
-                   busmod.StepFinished, busmod.ScenarioFinished)
 
 
 class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
@@ -196,12 +194,15 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
                 pod_uids.add(ev.uid)
             elif isinstance(ev, busmod.Synced) and ev.kind == "pods":
                 resync = True
-            elif isinstance(ev, (busmod.LoadStarted, busmod.LoadSample, busmod.LoadDone)):
+            elif isinstance(ev, busmod.LOAD_EVENTS):
                 self.load_event(ev)
             elif isinstance(ev, busmod.Snapshot):
                 for data in ev.load:
                     self.load_event(busmod.from_dict(data), quiet=True)
-            elif isinstance(ev, SCENARIO_EVENTS):
+                self.scenario_pane.display = bool(ev.scenario)
+                for data in ev.scenario:
+                    self.scenario_event(busmod.from_dict(data))
+            elif isinstance(ev, busmod.SCENARIO_EVENTS):
                 self.scenario_event(ev)
         lines = self.state.take_new_lines()
         if lines:

@@ -78,8 +78,13 @@ def run_console(args, argv: list[str], **app_kw) -> int:
     app = KubelabApp(session=session, load_command=args.load, lang=args.lang, **app_kw)
     recorder = None
     if args.record:
-        from console.tape.recorder import record
-        recorder = record(session.bus, args.record, conn=conn, command=" ".join(["kubelab", *argv]))
+        from console.tape.recorder import record, scenario_header
+        scenario = None
+        if app_kw.get("play") is not None:      # kubelab play: the lab is known from the start
+            from console.scenario import loader
+            scenario = scenario_header(loader.load(app_kw["play"], namespace=conn.namespace))
+        recorder = record(session.bus, args.record, conn=conn, scenario=scenario,
+                          command=" ".join(["kubelab play" if scenario else "kubelab", *argv]))
     outcome = {"exit": 1, "reason": "error"}
     try:
         app.run()
@@ -95,7 +100,8 @@ def run_console(args, argv: list[str], **app_kw) -> int:
         if recorder is not None:
             from console.tape.recorder import report
             recorder.close(outcome)
-            print(report(recorder), file=sys.stderr)
+            # the real stream: a lab's thread may have left Textual's stand-in in sys.stderr
+            print(report(recorder), file=sys.__stderr__)
     for text in session.load.summaries:
         print(text)
     return 0

@@ -158,6 +158,11 @@ class ReplayApp(KubelabApp, inherit_bindings=False):
                 note.append(f"\n{step.detail}")
             self.notify(note, title="paused at a step — space goes on", timeout=6)
 
+    def scenario_event(self, ev: busmod.Event) -> None:
+        if isinstance(ev, busmod.ScenarioStarted):     # a lab on the tape: its pane, as it was
+            self.scenario_pane.display = True
+        super().scenario_event(ev)
+
     # --- keys ---------------------------------------------------------------------------
     def action_toggle(self) -> None:
         self.player.toggle()

@@ -19,6 +19,7 @@ def panes(app, at: float) -> dict:
         "load": [text(app.query_one(f"#load-{n}")) for n in ("figures", "summary")]
         + [app.load_pane.border_title or "", list(app.load_pane.series)],
         "deployment": app.deployment,
+        "lab": [text(app.scenario_pane), app.scenario_pane.border_subtitle] if app.scenario_pane.display else None,
     }
 
 

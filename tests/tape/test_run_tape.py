@@ -66,6 +66,8 @@ async def test_a_recorded_run_replays_step_by_step(run_tape):
             await pilot.pause()
             shown = panes(app, tape.start + m.t)
             assert shown["pods"] == pods, m.id
+            lab, subtitle = shown["lab"]                 # the Lab pane, as the run left it
+            assert f"✓ {m.id}" in lab and subtitle.endswith(f"{m.index + 1}/{len(tape.markers)}")
             seen.append(shown)
             p.play()
         await until(pilot, lambda: p.ended, 60)
