@@ -26,7 +26,7 @@ SPEED = 20
 def missing(cluster, loaded) -> list[str]:
     conn = from_kubeconfig(str(cluster.kubeconfig))
     try:
-        return unmet(conn, loaded.scenario.metadata.requires, wait=20)
+        return unmet(conn, loaded.scenario.metadata.requires, wait=10)
     finally:
         conn.close()
 
