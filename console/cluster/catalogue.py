@@ -181,9 +181,9 @@ def _exec(ctx, pod: str, command, container: str | None = None, timeout: float =
     return execs.exec_command(ctx.conn, pod, command, container, timeout)
 
 
-def _load_start(ctx, siege: str, name: str | None = None) -> Result:
+def _load_start(ctx, siege: str, name: str | None = None, pod: str | None = None) -> Result:
     try:
-        run = ctx.load.start(siege, name, timescale=ctx.timescale, conn=ctx.conn)
+        run = ctx.load.start(siege, name, timescale=ctx.timescale, conn=ctx.conn, pod=pod)
     except Exception as exc:
         return actions.failed(exc)
     return Result(True, f"load {run.name}: siege {siege}",
@@ -222,7 +222,9 @@ ACTIONS: tuple[Action, ...] = (
            "siege's command line against in-cluster names (http://order:8080/orders), run by "
            "the console's load generator; its figures go to the Load pane and `load` checks",
            (Param("siege", str, "siege's options and URL: -c20 -t40S -v http://order:8080/orders"),
-            Param("name", str | None, "a name to check this run by (default load-N)", None)),
+            Param("name", str | None, "a name to check this run by (default load-N)", None),
+            Param("pod", str | None, "run it inside this pod instead, as `kubectl exec POD -- siege "
+                  "...` (its own clock: -t is not compressed)", None)),
            _load_start, keys=(Key("l", "l", "Load"),), undo="load.stop"),
     Action("load.stop", "Stop load", "end a load run early; siege's summary still comes",
            (Param("name", str | None, "the run (default: the newest)", None),),

@@ -142,17 +142,32 @@ class LoadRuns:
         check_targets(spec, table)
         return compress(spec, timescale), StaticResolver(table)
 
-    def start(self, text: str, name: str | None = None, timescale: float = 1.0, conn=None) -> LoadRun:
-        """Start a run (UsageError if the line or its targets are bad)."""
+    def start(self, text: str, name: str | None = None, timescale: float = 1.0, conn=None,
+              pod: str | None = None) -> LoadRun:
+        """Start a run (UsageError if the line or its targets are bad); with `pod`, siege
+        runs in that pod (`kubectl exec POD -- siege ...`, console.cluster.podload)."""
         from console.loadgen.worker import LoadWorker
 
-        spec, resolver = self.prepare(text, timescale, conn)
+        if pod:
+            import shlex
+
+            from console.cluster.podload import PodSiege
+            from console.loadgen.options import parse_line
+            spec = parse_line(text)
+            argv = shlex.split(text)
+            argv = argv[1:] if argv[:1] == ["siege"] else argv
+            limit = (spec.seconds or 600) * 2 + 60
+        else:
+            spec, resolver = self.prepare(text, timescale, conn)
         with self._lock:
             self._seq += 1
             name = name or f"load-{self._seq}"
             if name in self.runs and self.runs[name].running:
                 raise UsageError(f"load run {name!r} is already going")
-        worker = LoadWorker(spec, resolver).start()
+        if pod:
+            worker = PodSiege(conn or self.session.conn, pod, argv, spec, limit).start()
+        else:
+            worker = LoadWorker(spec, resolver).start()
         run = LoadRun(name, text, spec, worker)
         with self._lock:
             self.runs[name] = run
@@ -165,25 +180,32 @@ class LoadRuns:
         from console.loadgen import summary
 
         w = run.worker
-        while w.running:
-            for snap in w.snapshots():
-                run.last = snap
-                run.started.set()
-                self.session.bus.publish(bus.LoadSample(run=run.name, data=snap))
-            time.sleep(0.1)
-        result = w.result(timeout=30)
-        if result is None:
-            run.error = w.error or "load worker gave no result"
-            run.summary = f"load run failed: {run.error}"
-            data = {"error": run.error}
-        else:
-            run.result = result
-            run.summary = summary.text(result, run.spec.failures)
-            data = result
-            self.summaries.append(run.summary)
-        run.started.set()
-        run.done.set()
-        self.session.bus.publish(bus.LoadDone(run=run.name, summary=run.summary, data=data))
+        data: dict = {}
+        try:
+            while w.running:
+                for snap in w.snapshots():
+                    run.last = snap
+                    run.started.set()
+                    self.session.bus.publish(bus.LoadSample(run=run.name, data=snap))
+                time.sleep(0.1)
+            result = w.result(timeout=30)
+            if result is None:
+                run.error = w.error or "load worker gave no result"
+                run.summary = f"load run failed: {run.error}"
+                data = {"error": run.error}
+            else:
+                run.result = result
+                # siege's own words when it ran in a pod; ours, field for field, otherwise
+                run.summary = getattr(w, "summary", None) or summary.text(result, run.spec.failures)
+                data = result
+                self.summaries.append(run.summary)
+        except Exception as exc:          # never leave a run that looks alive
+            run.error = f"load run failed: {type(exc).__name__}: {exc}"
+            run.summary, data = run.error, {"error": run.error}
+        finally:
+            run.started.set()
+            run.done.set()
+            self.session.bus.publish(bus.LoadDone(run=run.name, summary=run.summary, data=data))
 
     def stop(self, name: str | None = None) -> LoadRun | None:
         run = self.get(name) if name else self.current

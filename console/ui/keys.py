@@ -28,15 +28,20 @@ UI_KEYS = (
     Entry("question_mark", "?", "Help", "help", "Help: keys"),
     Entry("q", "q", "Quit", "quit", "Quit"),
     Entry("w", "w", "Apply workload", "workload", "Apply the lab workload (manifests/order.yaml)"),
+    Entry("1", "1", "Probe events", "side('probes')", "Show the probe events pane", show=False),
+    Entry("2", "2", "HPA", "side('hpa')", "Show the HPA pane", show=False),
+    Entry("3", "3", "Rollout", "side('rollout')", "Show the rollout pane", show=False),
+    Entry("4", "4", "Load pane", "side('load')", "Show the load pane", show=False),
+)
+
+# A lab's keys come first, so that the footer shows them while a lab runs (they are
+# hidden otherwise: KubelabApp.check_action).
+LAB_KEYS = (
     Entry("c", "c", "Check", "lab('check')", "Lab: check the step now"),
     Entry("h", "h", "Hint", "lab('hint')", "Lab: show the hint"),
     Entry("s", "s", "Solve", "lab('solve')", "Lab: solve the step (skip doing it)"),
     Entry("n", "n", "Next step", "lab('next')", "Lab: go on to the next step"),
     Entry("space", "space", "Pause", "lab('pause')", "Lab: pause / resume the playback"),
-    Entry("1", "1", "Probe events", "side('probes')", "Show the probe events pane", show=False),
-    Entry("2", "2", "HPA", "side('hpa')", "Show the HPA pane", show=False),
-    Entry("3", "3", "Rollout", "side('rollout')", "Show the rollout pane", show=False),
-    Entry("4", "4", "Load pane", "side('load')", "Show the load pane", show=False),
 )
 
 PALETTE_LINES = {("scale", 1): "Scale up by one", ("scale", -1): "Scale down by one"}
@@ -68,7 +73,7 @@ REPLAY_KEYS = (
 
 
 def entries() -> list[Entry]:
-    return catalogue_entries() + list(UI_KEYS)
+    return list(LAB_KEYS) + catalogue_entries() + list(UI_KEYS)
 
 
 def replay_entries() -> list[Entry]:

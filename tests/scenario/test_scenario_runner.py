@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from console import bus
 from console.cluster import rest
@@ -222,4 +223,36 @@ def test_rollbacks_run_at_cleanup_and_a_failed_one_fails_the_run(cluster, tmp_pa
     assert not rb[0].ok and 'configmaps "not-there" not found' in rb[0].message
     assert rb[1].ok and "readiness probe restored" in rb[1].message
     assert report.status == "failed"                                    # the failed rollback
+    session.close(wait_load=0, disconnect=False)
+
+
+def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
+    """`kubectl exec siege -- siege ...` through the API: -v lines as they come, the summary read back."""
+    root = Path(__file__).resolve().parents[2] / "manifests"
+    body = f"""\
+  - id: up
+    title: order and the siege pod
+    solve:
+      - apply: {root}/l2/deployment.yaml
+      - apply: {root}/l2/service.yaml
+      - apply: {root}/siege.yaml
+    wait:
+      - rolloutComplete: {{deployment: order}}
+      - podsReady: {{name: siege}}
+      - http: {{url: "http://order:8080/orders"}}
+  - id: siege
+    title: siege inside the siege pod
+    solve:
+      - load.start: {{siege: "siege -c2 -t2S -v http://order:8080/orders", pod: siege, name: inpod}}
+    wait:
+      - load: {{run: inpod, done: true}}
+    expect:
+      - load: {{run: inpod, availability: 100, transactions: {{gt: 0}}, codes: {{"200": {{gt: 0}}}}}}
+"""
+    session, runner = run(cluster, scenario(tmp_path, body))
+    report = runner.run()
+    assert report.status == "passed", report.failures
+    run_ = session.load.get("inpod")
+    assert run_.result["pod"] == "siege" and run_.result["transactions"] > 0
+    assert run_.summary.lstrip().startswith("Transactions:") and "Availability:" in run_.summary
     session.close(wait_load=0, disconnect=False)

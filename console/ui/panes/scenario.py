@@ -55,7 +55,8 @@ class ScenarioPane(Static):
         done = sum(1 for s in self.status.values() if s not in ("pending", "running"))
         mode = {"learner": "learner", "play": "playing", "run": "running"}.get(self.mode, self.mode)
         self.border_title = f"Lab: {self.title_text}"
-        self.border_subtitle = f"{'paused · ' if self.paused else ''}{mode} · {done}/{len(self.steps)}"
+        state = f"lab {self.outcome} — q cleans up and quits" if self.outcome else mode
+        self.border_subtitle = f"{'paused · ' if self.paused else ''}{state} · {done}/{len(self.steps)}"
         out = Text()
         for i, s in enumerate(self.steps):
             mark, style = MARKS.get(self.status.get(s["id"], "pending"), ("?", ""))
@@ -84,7 +85,4 @@ class ScenarioPane(Static):
                 out.append(f" — {c.message}", style="red")
         if self.hint:
             out.append(f"\nHint: {self.hint}", style="italic magenta")
-        if self.outcome:
-            mark, style = MARKS.get(self.outcome, ("?", ""))
-            out.append(f"\n{mark} lab {self.outcome}", style=style)
         self.update(out)
