@@ -183,8 +183,7 @@ class HostPool:
         except ConnectFailure as exc:
             self.connecting -= 1
             c.connections -= 1
-            c.connect_failed(self.host)
-            while self.pending:
+            while self.pending:     # each request's router counts it against the host
                 fut = self.pending.popleft()
                 c.pending -= 1
                 if not fut.done():
@@ -284,10 +283,6 @@ class UpstreamCluster:
         if p is None or p.host is not host:
             p = self.pools[key] = HostPool(self, host)
         return p
-
-    def connect_failed(self, host: Host) -> None:
-        if self.detector is not None:
-            self.detector.result(host.key, 503)
 
     def retire(self) -> None:
         """A newer config replaced this cluster: idle connections close, busy ones drain."""
