@@ -131,7 +131,24 @@ def _upsert(conn, kind: str, name: str, spec: dict) -> Result:
     obj = {"apiVersion": "networking.istio.io/v1beta1", "kind": kind,
            "metadata": {"name": name, "labels": MESH_LABEL}, "spec": spec}
     line = rest.create_or_update(conn.api, obj, conn.namespace)
-    return Result(True, line, (Ref(kind, conn.namespace, name),) if line.endswith(" created") else ())
+    return Result(True, line + _outside_the_mesh(conn),
+                  (Ref(kind, conn.namespace, name),) if line.endswith(" created") else ())
+
+
+def _outside_the_mesh(conn) -> str:
+    """A word when the namespace is not injected: Envoys apply the rules, so traffic
+    from pods without a sidecar (and, in the embedded cluster, the console's load)
+    is not touched by them."""
+    try:
+        ns = rest.get(conn.api, "Namespace", None, conn.namespace)
+    except Exception:       # no right to read namespaces: say nothing
+        return ""
+    labels = (ns.get("metadata") or {}).get("labels") or {}
+    injection = labels.get("istio-injection")
+    if injection == "enabled" or (injection != "disabled" and "istio.io/rev" in labels):
+        return ""
+    return (f"; namespace {conn.namespace} is not labelled istio-injection=enabled, so only "
+            "traffic from pods with an istio-proxy sidecar obeys it")
 
 
 @action

@@ -7,7 +7,7 @@ from console.cluster import actions, catalogue, rest
 from console.ui.app import KubelabApp
 from tests.cluster.helpers import namespace_conn
 from tests.ui.feed import until
-from tests.ui.test_live import answers, running
+from tests.ui.test_live import answers, notes, running
 
 
 def codes(app) -> dict[int, int]:
@@ -43,6 +43,7 @@ async def test_circuit_breaker_shows_503s_in_the_load_pane_and_clearing_ends_the
 
         await pick_fault(pilot, app, "mesh.circuitBreaker")
         await until(pilot, lambda: codes(app).get(503, 0) > 20, 60)
+        assert "not labelled istio-injection" not in notes(app)      # this one is in the mesh
         dr = rest.get(conn.api, "DestinationRule", conn.namespace, "order-kubelab")
         assert dr["spec"]["trafficPolicy"]["connectionPool"]["tcp"]["maxConnections"] == 1
 
