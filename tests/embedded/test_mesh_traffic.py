@@ -218,3 +218,25 @@ async def test_rewritten_probes_reach_the_app_through_the_sidecar():
             return {s["name"]: s["ready"] for s in statuses}
         await until(lambda: order_ready() == {"order": False, "istio-proxy": True},
                     what="the app unready through :15020")
+
+
+async def test_a_rule_for_a_host_that_is_no_service_disturbs_nothing():
+    async with mesh_cluster() as cluster:
+        app_pod(cluster, "order-1")
+        service(cluster, "order")
+        await all_ready(cluster, "order-1")
+        tight = {"connectionPool": {"tcp": {"maxConnections": 1},
+                                    "http": {"http1MaxPendingRequests": 1}}}
+        rule(cluster, DR, "ghost", {"host": "nosuch", "trafficPolicy": tight})
+        rule(cluster, DR, "elsewhere", {"host": "*.other.svc.cluster.local", "trafficPolicy": tight})
+        rule(cluster, VS, "ghost", {"hosts": ["nosuch"], "http": [
+            {"route": [{"destination": {"host": "nosuch"}}]}]})
+        codes, _ = await load(await host_address(cluster, "order"), users=10, requests=10)
+        assert codes == {200: 100}
+        # a route to a Service that does not exist answers 503 (no cluster), and only there
+        rule(cluster, VS, "order", {"hosts": ["order"], "http": [
+            {"match": [{"uri": {"prefix": "/lost"}}], "route": [{"destination": {"host": "nosuch"}}]},
+            {"route": [{"destination": {"host": "order"}}]}]})
+        addr = await host_address(cluster, "order")
+        assert (await get(addr, "/lost"))[0] == 503
+        assert (await get(addr, "/orders"))[0] == 200
