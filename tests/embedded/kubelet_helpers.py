@@ -2,6 +2,7 @@
 only the kubelet component, pods bound by hand (no scheduler needed)."""
 
 import contextlib
+from pathlib import Path
 
 from console.embedded.cluster import Cluster
 from waits import until
@@ -56,6 +57,9 @@ def log_lines(cluster, name, container=None, previous=False, ns="default"):
 
 
 # -- over real HTTP, against `kubelab cluster` ------------------------------------
+
+SIEGE_MANIFEST = str(Path(__file__).resolve().parents[2] / "manifests" / "siege.yaml")
+
 
 @contextlib.contextmanager
 def lab_cluster(speed: float = 25, nodes: int = 2):
@@ -117,6 +121,25 @@ class Lab:
         svc = self.core.read_namespaced_service(name, ns)
         ann = (svc.metadata.annotations or {}).get("kubelab.dev/host-ports")
         return json.loads(ann).get(str(port)) if ann else None
+
+
+SIEGE_MANIFEST = str(Path(__file__).resolve().parents[2] / "manifests" / "siege.yaml")
+
+
+@contextlib.contextmanager
+def lab_cluster(speed: float = 25):
+    """A private `kubelab cluster` for a module of kubectl-driven lab tests."""
+    import pytest
+
+    from console.embedded import launch
+    from kubehelp import KUBECTL
+    if KUBECTL is None:
+        pytest.skip("kubectl is not installed on this machine")
+    running = launch.start(speed=speed, nodes=2, timeout=90)
+    try:
+        yield Lab(running)
+    finally:
+        running.stop()
 
 
 def http(method, address, path, body=None, timeout=10):

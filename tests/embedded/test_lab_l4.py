@@ -2,36 +2,19 @@
 siege from the siege pod of the injected namespace through the gateway, as the
 documents type it (shorter runs: the outcome needs seconds, not 30)."""
 
+import json
 import re
 
 import pytest
 
-from console.embedded import launch
-from kubelet_helpers import Lab
-from kubehelp import KUBECTL
+from kubelet_helpers import SIEGE_MANIFEST, lab_cluster
+from meshkit import LAB_DR
 from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
 
-DR = """apiVersion: networking.istio.io/v1alpha3
-kind: DestinationRule
-metadata:
-  name: management
-spec:
-  host: management
-  trafficPolicy:
-    connectionPool:
-      tcp:
-        maxConnections: 1
-      http:
-        http1MaxPendingRequests: 1
-        maxRequestsPerConnection: 1
-    outlierDetection:
-      consecutiveErrors: 5
-      interval: 10s
-      baseEjectionTime: 30s
-      maxEjectionPercent: 100
-"""
+DR = json.dumps({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+                 "metadata": {"name": "management"}, "spec": {**LAB_DR, "host": "management"}})
 BODY = '{"carNo":"test", "rentalAmt":"10000", "procStatus":"WAITING", "carRegDt":"20200701"}'
 IMAGE = "496278789073.dkr.ecr.ap-northeast-2.amazonaws.com/ecr-skcc-team2-{}:v1"
 
@@ -52,23 +35,17 @@ def figures(err: str) -> dict:
 
 @pytest.fixture(scope="module")
 def lab():
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed on this machine")
-    running = launch.start(speed=25, nodes=2, timeout=90)
-    lab = Lab(running)
-    try:
+    with lab_cluster() as lab:
         lab.kubectl("label", "namespace", "default", "istio-injection=enabled")
         for name in ("management", "gateway"):
             lab.kubectl("create", "deploy", name, f"--image={IMAGE.format(name)}")
             lab.kubectl("expose", "deploy", name, "--port=8080")
-        lab.kubectl("apply", "-f", "manifests/siege.yaml")
+        lab.kubectl("apply", "-f", SIEGE_MANIFEST)
         wait_for(lambda: lab.kubectl("exec", "siege", "--", "http", "--check-status",
                                      "http://gateway:8080/carManagements",
                                      check=False).returncode == 0,
                  timeout=180, what="gateway -> management from the siege pod")
         yield lab
-    finally:
-        running.stop()
 
 
 def test_l4_the_breaker_overflows_siege_aborts_and_deleting_it_ends_it(lab):

@@ -8,9 +8,7 @@ import re
 
 import pytest
 
-from console.embedded import launch
-from kubelet_helpers import Lab
-from kubehelp import KUBECTL
+from kubelet_helpers import SIEGE_MANIFEST, lab_cluster
 from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
@@ -64,9 +62,9 @@ def ready(lab, app):
                         for p in pods)
 
 
-def in_siege(lab, *argv):
+def in_siege(lab, *argv, ns=NS):
     """(status, headers, body) of `http --print=hb ...` run in the siege pod."""
-    out = lab.kubectl("exec", "siege", "-n", NS, "--", *argv, check=False).stdout
+    out = lab.kubectl("exec", "siege", "-n", ns, "--", *argv, check=False).stdout
     head, _, body = out.partition("\n\n")
     lines = head.splitlines()
     status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/1.1") else None
@@ -76,11 +74,7 @@ def in_siege(lab, *argv):
 
 @pytest.fixture(scope="module")
 def lab():
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed on this machine")
-    running = launch.start(speed=25, nodes=2, timeout=90)
-    lab = Lab(running)
-    try:
+    with lab_cluster() as lab:
         lab.kubectl("create", "namespace", NS)
         lab.kubectl("label", "namespace", NS, "istio-injection=enabled")
         lab.kubectl("apply", "-f", "-", input=CONFIG)
@@ -89,15 +83,13 @@ def lab():
         for name in ("customerview", "gateway"):
             lab.kubectl("create", "deploy", name, f"--image=ssak8acr.azurecr.io/{name}", "-n", NS)
             lab.kubectl("expose", "deploy", name, "--port=8080", "-n", NS)
-        lab.kubectl("apply", "-n", NS, "-f", "manifests/siege.yaml")
+        lab.kubectl("apply", "-n", NS, "-f", SIEGE_MANIFEST)
         for app in ("customer", "kakao", "customerview", "gateway"):
             wait_for(lambda: ready(lab, app), timeout=180, what=f"{app} ready")
         wait_for(lambda: lab.kubectl("exec", "siege", "-n", NS, "--", "http", "--check-status",
                                      "http://gateway:8080/customers", check=False).returncode == 0,
                  timeout=120, what="the siege pod reaching the gateway")
         yield lab
-    finally:
-        running.stop()
 
 
 def test_l8_a_failed_sync_call_fails_the_save_and_cancelling_goes_on(lab):
@@ -169,7 +161,7 @@ def test_the_gateway_routes_by_path_and_reports_its_failures(lab):
 def test_routes_and_calls_declared_in_the_manifest_and_failures_without_a_mesh(lab):
     ns = "plain"                       # no sidecars: refusals reach the apps themselves
     lab.kubectl("create", "namespace", ns)
-    lab.kubectl("apply", "-n", ns, "-f", "manifests/siege.yaml")
+    lab.kubectl("apply", "-n", ns, "-f", SIEGE_MANIFEST)
     lab.kubectl("create", "service", "clusterip", "nobody", "--tcp=8080:8080", "-n", ns)
     lab.kubectl("create", "deploy", "kakao", "--image=ssak8acr.azurecr.io/kakao", "-n", ns)
     lab.kubectl("expose", "deploy", "kakao", "--port=8080", "-n", ns)
@@ -189,10 +181,8 @@ def test_routes_and_calls_declared_in_the_manifest_and_failures_without_a_mesh(l
     lab.kubectl("expose", "deploy", "payment", "--port=8080", "-n", ns)
 
     def get(*argv):
-        out = lab.kubectl("exec", "siege", "-n", ns, "--", "http", "--print=hb", *argv,
-                          check=False).stdout
-        head, _, body = out.partition("\n\n")
-        return (int(head.split()[1]) if head.startswith("HTTP/1.1") else None), body
+        status, _, body = in_siege(lab, "http", "--print=hb", *argv, ns=ns)
+        return status, body
     wait_for(lambda: get("GET", "http://edge:8080/kakaos")[0] == 200, timeout=180,
              what="edge routing to kakao")
     assert get("GET", "http://edge:8080/customers")[0] == 404       # only its own routes now

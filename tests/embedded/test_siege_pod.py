@@ -11,22 +11,12 @@ import time
 import psutil
 import pytest
 
-from console.embedded import launch
-from kubelet_helpers import Lab
+from kubelet_helpers import SIEGE_MANIFEST, Lab, lab_cluster
 from kubehelp import KUBECTL
 from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
 
-SIEGE_POD = """apiVersion: v1
-kind: Pod
-metadata:
-  name: siege
-spec:
-  containers:
-  - name: siege
-    image: apexacme/siege-nginx
-"""
 
 
 def siege_children(pid: int) -> list[psutil.Process]:
@@ -46,21 +36,15 @@ def siege_children(pid: int) -> list[psutil.Process]:
 
 @pytest.fixture(scope="module")
 def lab():
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed on this machine")
-    running = launch.start(speed=25, nodes=2, timeout=90)
-    lab = Lab(running)
-    try:
+    with lab_cluster() as lab:
         lab.kubectl("create", "deployment", "order", "--image=ghcr.io/acmexii/order-liveness:latest",
                     "--port=8080")
         lab.kubectl("expose", "deploy", "order", "--port=8080")
-        lab.kubectl("apply", "-f", "-", input=SIEGE_POD)
+        lab.kubectl("apply", "-f", SIEGE_MANIFEST)
         wait_for(lambda: lab.kubectl("exec", "siege", "--", "curl", "-sf",
                                      "http://order:8080/orders", check=False).returncode == 0,
                  timeout=180, what="order answering from the siege pod")
         yield lab
-    finally:
-        running.stop()
 
 
 def test_siege_in_the_pod_prints_its_lines_and_summary(lab):
@@ -168,7 +152,7 @@ def test_kill_1_restarts_the_container_and_kill_9_1_cannot(lab):
 def test_the_engine_dies_with_the_cluster(start_cluster):
     c = start_cluster()
     lab = Lab(c)
-    lab.kubectl("apply", "-f", "-", input=SIEGE_POD)
+    lab.kubectl("apply", "-f", SIEGE_MANIFEST)
     lab.kubectl("wait", "--for=condition=Ready", "pod/siege", "--timeout=120s")
     proc = subprocess.Popen([KUBECTL, "exec", "siege", "--", "siege", "-c1", "-v",
                              "http://localhost/"], stdout=subprocess.PIPE,
