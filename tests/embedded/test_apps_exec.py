@@ -155,3 +155,15 @@ async def test_hanging_up_kills_what_the_session_started():
     await s.hangup()
     assert s.task.done() and await s.wait() == 129
     assert [p.pid for p in app.procs.procs.values()] == [1]
+
+
+async def test_ctrl_c_in_a_terminal_interrupts_a_command_run_directly():
+    app, _ = app_for("busybox", {"command": ["sleep", "9"]})
+    t = Term(app, ["sleep", "600"])
+    await until(lambda: any(p.argv == ["sleep", "600"] and p.tty == "pts/0"
+                            for p in app.procs.procs.values()))
+    t.type("typed ahead")
+    await t.see("typed ahead")                 # the terminal echoes while it runs
+    t.type("\x03")
+    assert await asyncio.wait_for(t.s.wait(), 30) == 130
+    assert t.screen.decode().endswith("^C")
