@@ -56,8 +56,8 @@ REGISTER = ["http", "--print=hb", "POST", "http://customer:8080/customers", "cus
             "customerAddress=incheon", "customerAge=20"]
 
 
-def ready(lab, app):
-    pods = lab.pods(NS, f"app={app}")
+def ready(lab, app, ns=NS):
+    pods = lab.pods(ns, f"app={app}")
     return pods and all(p.status.container_statuses and all(c.ready for c in p.status.container_statuses)
                         for p in pods)
 
@@ -201,3 +201,22 @@ def test_routes_and_calls_declared_in_the_manifest_and_failures_without_a_mesh(l
     assert get("POST", "http://payment:8080/payments", "paymtNo=p2")[0] == 500
     assert "Connection refused (Connection refused) executing POST http://edge:8080/nothing" in \
         lab.kubectl("logs", "deploy/payment", "-n", ns).stdout
+    # a callee slower than Feign's read timeout: the save fails after the timeout
+    lab.kubectl("create", "deploy", "slowkakao", "--image=ssak8acr.azurecr.io/kakao", "-n", ns)
+    lab.kubectl("patch", "deploy/slowkakao", "-n", ns, "-p",
+                '{"spec":{"template":{"metadata":{"annotations":{"kubelab.dev/latency-ms":"3000"}}}}}')
+    lab.kubectl("expose", "deploy", "slowkakao", "--port=8080", "-n", ns)
+    lab.kubectl("create", "deploy", "customer", "--image=ssak8acr.azurecr.io/customer", "-n", ns)
+    lab.kubectl("set", "env", "deploy/customer", "-n", ns, "API_URL_KAKAO=http://slowkakao:8080",
+                "FEIGN_CLIENT_CONFIG_DEFAULT_READTIMEOUT=500")
+    lab.kubectl("expose", "deploy", "customer", "--port=8080", "-n", ns)
+    wait_for(lambda: get("GET", "http://slowkakao:8080/kakaos")[0] == 200, timeout=180,
+             what="slowkakao serving")
+    wait_for(lambda: ready(lab, "customer", ns) and len(lab.pods(ns, "app=customer")) == 1
+             and get("GET", "http://customer:8080/customers")[0] == 200, timeout=180,
+             what="customer serving with its new environment")
+    status, body = get("POST", "http://customer:8080/customers", "customerName=lee")
+    assert status == 500 and json.loads(body)["message"].startswith("Could not commit JPA")
+    assert "Read timed out executing POST http://slowkakao:8080/kakaos" in \
+        lab.kubectl("logs", "deploy/customer", "-n", ns).stdout
+
