@@ -175,6 +175,8 @@ class LoadStarted(Event):
     run: str = ""
     command: str = ""
     seconds: float | None = None
+    path: str = ""          # how the targets are reached: loopback, port-forward, siege-pod ...
+    reason: str = ""        # why that way (console/cluster/route.py)
 
 
 @dataclass

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from console.cluster import actions, faults
+from console.cluster import actions, faults, route
 from console.cluster.actions import Result
 
 class _Required:
@@ -181,13 +181,16 @@ def _exec(ctx, pod: str, command, container: str | None = None, timeout: float =
     return execs.exec_command(ctx.conn, pod, command, container, timeout)
 
 
-def _load_start(ctx, siege: str, name: str | None = None, pod: str | None = None) -> Result:
+def _load_start(ctx, siege: str, name: str | None = None, pod: str | None = None,
+                via: str | None = None) -> Result:
     try:
-        run = ctx.load.start(siege, name, timescale=ctx.timescale, conn=ctx.conn, pod=pod)
+        run = ctx.load.start(siege, name, timescale=ctx.timescale, conn=ctx.conn, via=via, pod=pod)
     except Exception as exc:
         return actions.failed(exc)
-    return Result(True, f"load {run.name}: siege {siege}",
-                  data={"run": run.name, "undo": {"name": run.name}})
+    how = f" (via {run.route.kind}: {run.route.reason})" if run.route is not None else ""
+    return Result(True, f"load {run.name}: siege {siege}{how}",
+                  data={"run": run.name, "undo": {"name": run.name},
+                        "path": run.route.kind if run.route is not None else None})
 
 
 def _load_stop(ctx, name: str | None = None) -> Result:
@@ -223,8 +226,11 @@ ACTIONS: tuple[Action, ...] = (
            "the console's load generator; its figures go to the Load pane and `load` checks",
            (Param("siege", str, "siege's options and URL: -c20 -t40S -v http://order:8080/orders"),
             Param("name", str | None, "a name to check this run by (default load-N)", None),
-            Param("pod", str | None, "run it inside this pod instead, as `kubectl exec POD -- siege "
-                  "...` (its own clock: -t is not compressed)", None)),
+            Param("pod", str | None, "run siege inside this pod, as `kubectl exec POD -- siege ...` "
+                  "(via siege-pod, in that pod)", None),
+            Param("via", Literal["auto", "loopback", "port-forward", "siege-pod", "direct"] | None,
+                  "how to reach the Services: " + "; ".join(f"{k}: {v}" for k, v in route.HELP.items())
+                  + " (default: the console's --load-path, auto)", None)),
            _load_start, keys=(Key("l", "l", "Load"),), undo="load.stop"),
     Action("load.stop", "Stop load", "end a load run early; siege's summary still comes",
            (Param("name", str | None, "the run (default: the newest)", None),),

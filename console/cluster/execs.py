@@ -61,8 +61,12 @@ def pod_of(conn, target: str) -> str:
 
 def run(conn, pod: str, command: str | list[str], container: str | None = None,
         timeout: float = 60.0, on_output=None, stop: threading.Event | None = None,
-        stdin: str | None = None) -> ExecResult:
-    """Run `command` in `pod` (or deploy/NAME) until it ends, `timeout` passes or `stop` is set."""
+        stdin: str | None = None, interrupt: threading.Event | None = None) -> ExecResult:
+    """Run `command` in `pod` (or deploy/NAME) until it ends, `timeout` passes or `stop` is set.
+
+    interrupt: run on a terminal (`kubectl exec -it`: stdout and stderr arrive as one
+    stream) and, when it is set, type ^C once, so the command ends as it would for
+    a person (siege then prints its summary); the output is still read to the end."""
     from kubernetes import client
     from kubernetes.stream import stream
 
@@ -71,14 +75,19 @@ def run(conn, pod: str, command: str | list[str], container: str | None = None,
     try:
         kw = {"container": container} if container else {}
         resp = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, conn.namespace,
-                      command=argv_of(command), stderr=True, stdin=stdin is not None, stdout=True,
-                      tty=False, _preload_content=False, **kw)
+                      command=argv_of(command), stderr=True,
+                      stdin=stdin is not None or interrupt is not None, stdout=True,
+                      tty=interrupt is not None, _preload_content=False, **kw)
         if stdin is not None:
             resp.write_stdin(stdin)
             resp.close_channel(0)
         out, err = [], []
         deadline = time.monotonic() + timeout
+        typed = False
         while resp.is_open() and time.monotonic() < deadline and not (stop and stop.is_set()):
+            if interrupt is not None and interrupt.is_set() and not typed:
+                resp.write_stdin("\x03")
+                typed = True
             resp.update(timeout=0.25)
             for chunks, read in ((out, resp.read_stdout), (err, resp.read_stderr)):
                 if resp.peek_channel(1 if chunks is out else 2):

@@ -1,15 +1,16 @@
 """Load runs of a session: siege syntax in, figures and siege's summary out, on the bus.
 
-The console's `l` key and a scenario's `load.start` both come here. A run goes
-through the load worker (console.loadgen.worker, a child process) against the
-loopback addresses the cluster publishes for its Services; its snapshots go on
-the bus as LoadSample, its end as LoadDone with siege's summary. A run can be
-time-compressed (`timescale`): on an embedded cluster at --speed N a scenario's
-`-t60S --delay=1S` covers the same 60 s of cluster time in 60/N s.
-
-Seam for other paths (issue 12: port-forward, the siege pod): a run is anything
-with `running`, `snapshots()`, `stop()` and `result(timeout)`; `LoadRuns.start`
-picks the path.
+The console's `l` key and a scenario's `load.start` both come here. route.py
+picks how the URLs' in-cluster names are reached (the embedded cluster's loopback
+listeners, a LoadBalancer or NodePort address, a port-forward through the API
+server, or the lab's siege pod), unless the session or the call forces one. The
+load worker (console.loadgen.worker, a child process) runs the first three; the
+siege pod runs siege itself (podsiege.py). Either way the snapshots go on the bus
+as LoadSample and the end as LoadDone with siege's summary and the same result
+fields, with "path" saying which way they were measured (also in the run log).
+A run can be time-compressed (`timescale`): on an embedded cluster at --speed N a
+scenario's `-t60S --delay=1S` covers the same 60 s of cluster time in 60/N s.
+A run is anything with `running`, `snapshots()`, `stop()` and `result(timeout)`.
 """
 
 from __future__ import annotations
@@ -36,19 +37,6 @@ def resolver_table(services: list[dict]) -> dict[str, tuple[str, int]]:
     return table
 
 
-def check_targets(spec, table: dict) -> None:
-    """A Service name that is not published here fails now, in one line."""
-    from yarl import URL
-
-    from console.loadgen.resolve import cluster_name
-    for t in spec.targets:
-        u = URL(t.url)
-        name = cluster_name(u.host or "")
-        if name and name[2] and f"{u.host}:{u.port}" not in table:
-            raise UsageError(f"service {u.host}:{u.port} is not reachable from here "
-                             f"(published: {', '.join(sorted(k for k in table if '.' not in k)) or 'none'})")
-
-
 def compress(spec, timescale: float):
     """The same run on a clock `timescale` times faster (-t and --delay shrink)."""
     if timescale == 1:
@@ -69,6 +57,7 @@ def figures(snapshot: dict | None, result: dict | None) -> dict:
                 "aborted": bool(result.get("aborted")),
                 "codes": dict(result.get("status_codes") or {}),
                 "errors": dict(result.get("errors") or {}),
+                "path": (result.get("path") or {}).get("kind"),
                 **{k: lat.get(k) for k in ("p50", "p90", "p95", "p99", "max")}}
     snap = snapshot or {}
     lat = snap.get("latency") or {}
@@ -83,8 +72,9 @@ def figures(snapshot: dict | None, result: dict | None) -> dict:
 class LoadRun:
     """One run: its worker, its newest snapshot, and at the end its result and summary."""
 
-    def __init__(self, name: str, text: str, spec, worker):
+    def __init__(self, name: str, text: str, spec, worker, route=None):
         self.name, self.text, self.spec, self.worker = name, text, spec, worker
+        self.route = route                   # route.Route: how the targets were reached
         self.last: dict | None = None
         self.result: dict | None = None
         self.summary = ""
@@ -126,52 +116,68 @@ class LoadRuns:
             return list(self.runs.values())[-1] if self.runs else None
         return self.runs.get(name)
 
-    def prepare(self, text: str, timescale: float = 1.0, conn=None):
-        """The run's Spec and resolver, or UsageError in one line (nothing started).
-        In-cluster names resolve in `conn`'s namespace (default: the session's)."""
+    def prepare(self, text: str, timescale: float = 1.0, conn=None, via: str | None = None,
+                pod: str | None = None):
+        """The run's Spec and Route, or UsageError in one line (nothing started).
+        In-cluster names resolve in `conn`'s namespace (default: the session's); `pod`
+        names the pod to run siege in (via siege-pod)."""
+        from console.cluster import rest, route
         from console.loadgen.options import parse_line
-        from console.loadgen.resolve import StaticResolver
 
         conn = conn or self.session.conn
         if conn is None:
             raise UsageError("not connected to a cluster")
         spec = parse_line(text)
-        from console.cluster import rest
-        body = rest.call(conn.api, "GET", rest.path_for("Service", conn.namespace))
-        table = resolver_table(body.get("items") or [])
-        check_targets(spec, table)
-        return compress(spec, timescale), StaticResolver(table)
+
+        def items(kind: str, quiet: bool = False) -> list[dict] | None:
+            try:
+                return rest.call(conn.api, "GET", rest.path_for(kind, conn.namespace)).get("items") or []
+            except Exception:
+                if quiet:
+                    return None
+                raise
+        want = "siege-pod" if pod else via or self.session.load_path
+        services = items("Service")
+        pods = (items("Pod", quiet=True) or []) if want in ("auto", "siege-pod") else []
+        nodes = None
+        if want in ("auto", "direct"):
+            try:
+                nodes = rest.call(conn.api, "GET", "/api/v1/nodes").get("items") or []
+            except Exception:
+                nodes = None               # nodes may not be ours to list: no NodePort then
+        plan = route.plan(conn, spec, services, pods, self.session.access_for(conn), want, nodes,
+                          pod=pod)
+        return compress(spec, timescale), plan
 
     def start(self, text: str, name: str | None = None, timescale: float = 1.0, conn=None,
-              pod: str | None = None) -> LoadRun:
-        """Start a run (UsageError if the line or its targets are bad); with `pod`, siege
-        runs in that pod (`kubectl exec POD -- siege ...`, console.cluster.podload)."""
+              via: str | None = None, pod: str | None = None) -> LoadRun:
+        """Start a run (UsageError if the line or its targets are bad); `via` forces a path,
+        `pod` runs siege in that pod (`kubectl exec POD -- siege ...`, podsiege.py)."""
+        from console.loadgen.resolve import StaticResolver
         from console.loadgen.worker import LoadWorker
 
-        if pod:
-            import shlex
-
-            from console.cluster.podload import PodSiege
-            from console.loadgen.options import parse_line
-            spec = parse_line(text)
-            argv = shlex.split(text)
-            argv = argv[1:] if argv[:1] == ["siege"] else argv
-            limit = (spec.seconds or 600) * 2 + 60
-        else:
-            spec, resolver = self.prepare(text, timescale, conn)
+        conn = conn or self.session.conn
+        spec, plan = self.prepare(text, timescale, conn, via, pod)
         with self._lock:
             self._seq += 1
             name = name or f"load-{self._seq}"
             if name in self.runs and self.runs[name].running:
                 raise UsageError(f"load run {name!r} is already going")
-        if pod:
-            worker = PodSiege(conn or self.session.conn, pod, argv, spec, limit).start()
+        if plan.kind == "siege-pod":
+            from console.cluster.podsiege import PodSiege, pod_argv
+            worker = PodSiege(conn, plan.pod, pod_argv(text, timescale), spec, plan.as_dict()).start()
         else:
-            worker = LoadWorker(spec, resolver).start()
-        run = LoadRun(name, text, spec, worker)
+            table = dict(plan.table)
+            if plan.kind == "port-forward":
+                hub = self.session.forwarder()
+                for ns, svc, port, host in plan.targets:
+                    table[f"{host}:{port}"] = hub.forward(ns, svc, port)
+            worker = LoadWorker(spec, StaticResolver(table), path=plan.as_dict()).start()
+        run = LoadRun(name, text, spec, worker, plan)
         with self._lock:
             self.runs[name] = run
-        self.session.bus.publish(bus.LoadStarted(run=name, command=text, seconds=spec.seconds))
+        self.session.bus.publish(bus.LoadStarted(run=name, command=text, seconds=spec.seconds,
+                                                 path=plan.kind, reason=plan.reason))
         threading.Thread(target=self._pump, args=(run,), name=f"load-pump-{name}", daemon=True).start()
         return run
 
@@ -194,6 +200,13 @@ class LoadRuns:
                 run.summary = f"load run failed: {run.error}"
                 data = {"error": run.error}
             else:
+                route = run.route
+                if route is not None:
+                    result["path"] = route.as_dict()
+                    if route.kind == "port-forward":
+                        hub = self.session.forwarder()
+                        result["path"]["forwards"] = [hub.stats(ns, svc, port)
+                                                      for ns, svc, port, _ in route.targets]
                 run.result = result
                 # siege's own words when it ran in a pod; ours, field for field, otherwise
                 run.summary = getattr(w, "summary", None) or summary.text(result, run.spec.failures)

@@ -33,6 +33,9 @@ class Session:
         self.load = LoadRuns(self)
         self.informers = None
         self.metrics = None
+        self.load_path = "auto"          # how load reaches Services (route.PATHS; --load-path)
+        self._forwarder = None           # portforward.Hub, made on the first port-forward
+        self._access: dict = {}          # (context, namespace) -> access.Access
         self._speed = speed
         self._stop = threading.Event()
 
@@ -58,6 +61,30 @@ class Session:
     @property
     def real(self) -> bool:
         return self.conn is not None and self.conn.real
+
+    # --- what the user may do, and the port-forwards ------------------------------------------
+    def access_for(self, conn=None):
+        """access.Access for a connection (default: the session's), one per context and namespace."""
+        from console.cluster.access import Access
+        conn = conn or self.conn
+        key = (conn.context, conn.namespace)
+        if key not in self._access:
+            self._access[key] = Access(conn)
+        return self._access[key]
+
+    @property
+    def access(self):
+        return self.access_for()
+
+    def forwarder(self):
+        """The session's port-forward hub (portforward.Hub), on the current connection."""
+        from console.cluster.portforward import Hub
+        if self._forwarder is not None and self._forwarder.conn.api is not self.conn.api:
+            self._forwarder.close()
+            self._forwarder = None
+        if self._forwarder is None:
+            self._forwarder = Hub(self.conn)
+        return self._forwarder
 
     # --- watches ---------------------------------------------------------------------------
     @property
@@ -88,6 +115,7 @@ class Session:
         self.unwatch()
         self.conn = new
         self.state = ClusterState()
+        self._access.clear()
         if watching:
             self.watch()
 
@@ -107,5 +135,8 @@ class Session:
         self._stop.set()
         self.unwatch()
         self.load.stop_all(wait=wait_load)
+        if self._forwarder is not None:
+            self._forwarder.close()
+            self._forwarder = None
         if disconnect and self.conn is not None:
             self.conn.close()

@@ -2,7 +2,9 @@
 
 The embedded cluster publishes, on each Service, the loopback address of each of
 its ports: annotation kubelab.dev/host-ports = {"8080": "127.0.0.1:41234"}.
-A real cluster has no such thing (yet): port-forward support will land here.
+A real cluster has no such thing; a load run there takes one of the paths that
+`plan` (route.py) chooses between: a port-forward through the API server, the
+lab's siege pod, or a LoadBalancer / NodePort address.
 The kubeconfig is read by console.cluster.connect, as the console reads it; the
 kubernetes client loads only when a Service is looked up.
 """
@@ -97,9 +99,10 @@ def service_address(name: str, namespace: str | None, port: int | None,
                           f"(it has {', '.join(map(str, ports))})")
     annotation = (svc.metadata.annotations or {}).get(ANNOTATION)
     if not annotation:
-        raise TargetError(f"service {name} is not reachable from this machine; real-cluster "
-                          "access arrives with port-forward support — use kubectl "
-                          "port-forward and a localhost URL")
+        raise TargetError(f"service {name} is not reachable from this machine (no address "
+                          "published on it); `kubelab siege` reaches only loopback-published "
+                          "Services: run the load from the console (l), which port-forwards "
+                          "or uses the siege pod, or use kubectl port-forward and a localhost URL")
     published = parse_host_ports(annotation, name)
     if str(port) not in published:
         raise TargetError(f"service {name}: port {port} is not published on this machine "

@@ -2,7 +2,7 @@
 
 A run writes three kinds of line, tied by its "run" id:
 
-    {"kind": "siege-start", "run", "source", "argv", "spec", "started_at"}   when it starts
+    {"kind": "siege-start", "run", "source", "argv", "spec", ["path"], "started_at"}   when it starts
     {"kind": "siege-second", "run", "t", "requests", "transactions", ...}   each second, as it closes
     {"kind": "siege", "run", "source", "argv", "spec", "result"}            the summary, at the end
 
@@ -39,13 +39,16 @@ def path() -> Path:
 class RunLog:
     """One run's lines. Open it when the run starts; OSError if the log cannot be opened."""
 
-    def __init__(self, spec: Spec, source: str = "cli"):
+    def __init__(self, spec: Spec, source: str = "cli", route: dict | None = None):
+        """route: how the run reached its targets ({"kind", "reason"}: console/cluster/route.py)."""
         self.id = uuid.uuid4().hex[:12]
         self.path = path()
         self._fd: int | None = paths.open_private(self.path, os.O_WRONLY | os.O_APPEND)
         self._seconds = 0
         self._head = {"source": source, "argv": redact.argv(spec.argv, spec.log_bodies),
                       "spec": redact.spec(spec)}
+        if route:
+            self._head["path"] = route
         self._line({"kind": START, "run": self.id, **self._head,
                     "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 

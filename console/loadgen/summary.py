@@ -88,29 +88,3 @@ def text(result: dict, failures: int) -> str:
 def as_json(result: dict) -> str:
     return json.dumps(result, indent=2)
 
-
-_FIELDS = {label: (key, fmt) for label, key, fmt in SIEGE_LINES}
-
-
-def parse(text: str) -> dict | None:
-    """siege's closing summary read back (real siege's or ours): the twelve figures,
-    `aborted` when siege gave up on failures, and our extras' status codes when
-    present. None when there is no summary in `text`."""
-    out: dict = {}
-    for line in text.splitlines():
-        label, sep, rest = line.partition(":")
-        if not sep or label.strip() not in _FIELDS:
-            if label.strip() == "Status codes" and sep:
-                import re
-                out["status_codes"] = {c: int(n) for c, n in re.findall(r"(\d{3}): (\d+)", rest)}
-            continue
-        key, fmt = _FIELDS[label.strip()]
-        value = rest.split()[0] if rest.split() else ""
-        try:
-            out[key] = int(value) if "d}" in fmt else float(value)
-        except ValueError:
-            continue
-    if "transactions" not in out or "availability" not in out:
-        return None
-    out["aborted"] = "siege aborted due to excessive" in text
-    return out

@@ -29,7 +29,8 @@ from console.loadgen.options import Spec
 MIN_INTERVAL = 0.1  # at most 10 snapshots a second
 
 
-def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, log: bool) -> None:
+def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, log: bool,
+           path: dict | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the console
     from console.errors import UsageError
     from console.loadgen import runlog
@@ -46,7 +47,7 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
     run_log = None
     if log:
         try:
-            run_log = runlog.RunLog(spec, source="worker")
+            run_log = runlog.RunLog(spec, source="worker", route=path)
         except OSError:
             pass  # the run goes on; the console still gets the result
     orphaned = terminated = False
@@ -133,11 +134,14 @@ def _spawnable_stderr():
 
 
 class LoadWorker:
-    def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool | None = None):
+    def __init__(self, spec: Spec, resolver=None, interval: float = 0.25, log: bool | None = None,
+                 path: dict | None = None):
         """`resolver` must be picklable (e.g. StaticResolver); None = the current cluster.
 
         `log`: append the run to the run log (default: the spec's, i.e. unless --no-log).
+        `path`: how the targets are reached (console/cluster/route.py), for the run log.
         """
+        self.path = path
         self.spec = spec
         self.resolver = resolver
         self.interval = max(MIN_INTERVAL, interval)
@@ -163,7 +167,7 @@ class LoadWorker:
             self._proc = ctx.Process(
                 target=_child, name="kubelab-loadgen", daemon=True,
                 args=(self.spec, self.resolver, self._q, self._stop, self.interval,
-                      os.getpid(), self.log))
+                      os.getpid(), self.log, self.path))
             self._proc.start()
         return self
 

@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE",
                    help="write a tape of the run (one scenario): its namespace as watched, the "
                         "load, each step's result; kubelab replay FILE plays it with no cluster")
+    from console.cluster.route import PATHS
+    p.add_argument("--load-path", default="auto", choices=PATHS, metavar="PATH",
+                   help="how load.start reaches Services: " + ", ".join(PATHS) + " (default auto)")
     return p
 
 
@@ -123,6 +126,7 @@ def main(argv: list[str]) -> int:
     conn, cluster = _connect(args)
     from console.cluster.session import Session
     session = Session(conn)
+    session.load_path = args.load_path
     printer = Printer(session.bus, args.lang)
     printer.say(words.word("header", args.lang, n=len(loaded), cluster=cluster)
                 + (f" (speed {session.speed:g})" if session.speed != 1 else ""))

@@ -50,18 +50,26 @@ class LoadControls:
             self.notify("a load run is going: L stops it", severity="warning")
             return
 
-        def chosen(text: str | None) -> None:
-            if text:
+        from console.cluster.route import HELP
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer:
+                text, via = answer
                 self.load_command = text
-                self.act("load.start", siege=text)
-        self.push_screen(LoadDialog(args.get("siege") or self.load_command, siege_problem), chosen)
+                self.act("load.start", siege=text, via=None if via == self.session.load_path else via)
+        # the way to the Services: a choice on a real cluster (the embedded one has loopback)
+        paths = [(k, f"{k}: {v}") for k, v in HELP.items()] if self.session.real else None
+        self.push_screen(LoadDialog(args.get("siege") or self.load_command, siege_problem, paths,
+                                    self.session.load_path), chosen)
 
     def load_event(self, ev: bus.Event, quiet: bool = False) -> None:
         """quiet: redrawing a run from a snapshot, no pane switch or notice."""
         if isinstance(ev, bus.LoadStarted):
-            self.load_pane.started(ev.command, ev.seconds)
+            self.load_pane.started(ev.command, ev.seconds, ev.path, ev.reason)
             if not quiet:
                 self.action_side("load")
+                if ev.path and ev.path != "loopback":
+                    self.notify(ev.reason, title=f"load via {ev.path}")
         elif isinstance(ev, bus.LoadSample):
             self.load_pane.sample(ev.data)
         elif isinstance(ev, bus.LoadDone):

@@ -32,6 +32,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE",
                    help="write a tape of the session (kubelab replay FILE plays it back)")
     p.add_argument("--lang", choices=("en", "ko"), default="en", help="the labs' language")
+    from console.cluster.route import PATHS
+    p.add_argument("--load-path", default="auto", choices=PATHS, metavar="PATH",
+                   help="how load reaches in-cluster Services: auto (the embedded cluster's "
+                        "loopback listeners, else a LoadBalancer/NodePort address that answers, "
+                        "else a port-forward, else the siege pod), loopback, port-forward, "
+                        "siege-pod or direct")
     return p
 
 
@@ -75,6 +81,7 @@ def run_console(args, argv: list[str], **app_kw) -> int:
         raise
     from console.ui.app import KubelabApp
     session = Session(conn)
+    session.load_path = args.load_path
     app = KubelabApp(session=session, load_command=args.load, lang=args.lang, **app_kw)
     recorder = None
     if args.record:

@@ -85,8 +85,8 @@ async def test_published_service_resolves_in_the_contexts_namespace(apiserver, m
 
 @pytest.mark.parametrize("svc, words", [
     (None, "service order not found in namespace labs"),
-    (service("order", "labs"), "service order is not reachable from this machine; real-cluster "
-                               "access arrives with port-forward support"),
+    (service("order", "labs"), "service order is not reachable from this machine (no address "
+                               "published on it)"),
     (service("order", "labs", ports=(80,)), "service order has no port 8080 (it has 80)"),
     (service("order", "labs", {targets.ANNOTATION: "not json"}), "is not"),
     (service("order", "labs", {targets.ANNOTATION: '{"9090": "127.0.0.1:1"}'}),

@@ -253,6 +253,6 @@ def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
     report = runner.run()
     assert report.status == "passed", report.failures
     run_ = session.load.get("inpod")
-    assert run_.result["pod"] == "siege" and run_.result["transactions"] > 0
+    assert run_.result["path"]["pod"] == "siege" and run_.result["transactions"] > 0
     assert run_.summary.lstrip().startswith("Transactions:") and "Availability:" in run_.summary
     session.close(wait_load=0, disconnect=False)

@@ -29,6 +29,7 @@ class LoadPane(Vertical):
         self.last_t = -1
         self.duration: float | None = None
         self.command = ""
+        self.via = ""
 
     def compose(self) -> ComposeResult:
         yield Static(IDLE, id="load-figures")
@@ -44,18 +45,23 @@ class LoadPane(Vertical):
         """As before any run."""
         self.series.clear()
         self.last_t = -1
-        self.command, self.duration = "", None
+        self.command, self.duration, self.via = "", None, ""
         self.border_title = self.BORDER_TITLE
         self.query_one("#load-figures", Static).update(IDLE)
         self.query_one("#load-summary", Static).update("")
         self.query_one("#load-chart").display = False
         self.query_one("#load-progress").display = False
 
-    def started(self, command: str, duration: float | None) -> None:
+    def started(self, command: str, duration: float | None, path: str = "",
+                reason: str = "") -> None:
+        """path/reason: how the run reaches the Services (console/cluster/route.py)."""
         self.series.clear()
         self.last_t = -1
         self.command, self.duration = command, duration
-        self.border_title = f"Load siege {command}"
+        self.via = f"via {path} " if path else ""
+        self.border_title = f"Load {self.via}siege {command}"
+        if reason:
+            self.query_one("#load-figures", Static).update(Text(f"{path}: {reason}", style="dim"))
         self.query_one("#load-summary", Static).update("")
         self.query_one("#load-chart").display = True
         bar = self.query_one("#load-progress", ProgressBar)
@@ -98,6 +104,6 @@ class LoadPane(Vertical):
                 "status_codes": result.get("status_codes") or {}, "errors": result.get("errors") or {}})
         self.query_one("#load-chart").display = False
         self.query_one("#load-progress").display = False
-        self.border_title = f"Load finished siege {self.command}"
+        self.border_title = f"Load finished {self.via}siege {self.command}"
         text = summary.split("\nConnections:")[0]      # the extras are in the figures above
         self.query_one("#load-summary", Static).update(SiegeSummary(text))

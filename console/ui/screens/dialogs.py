@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 
@@ -22,11 +22,15 @@ class Dialog(ModalScreen):
 
 
 class LoadDialog(Dialog):
-    """siege's command line, prefilled with the lab's command."""
+    """siege's command line, prefilled with the lab's command, and the way to the
+    Services (`paths`: (value, label) pairs; the first is the default). Dismissed
+    with (command, path)."""
 
-    def __init__(self, command: str, check=None):
+    def __init__(self, command: str, check=None, paths: list[tuple[str, str]] | None = None,
+                 path: str = "auto"):
         super().__init__()
         self.command, self.check = command, check
+        self.paths, self.path = paths or [], path
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
@@ -34,6 +38,11 @@ class LoadDialog(Dialog):
             yield Input(self.command, id="siege")
             yield Static("e.g. -c20 -t40S -v http://order:8080/orders   (Enter to start, Esc to cancel)",
                          classes="hint")
+            if self.paths:
+                with Horizontal(classes="row"):
+                    yield Label("via ", classes="hint")
+                    yield Select([(label, value) for value, label in self.paths], value=self.path,
+                                 allow_blank=False, id="via", compact=True)
             yield Static(id="dialog-error", classes="error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -44,7 +53,8 @@ class LoadDialog(Dialog):
         if problem:
             self.error(problem)
             return
-        self.dismiss(text)
+        via = self.query_one("#via", Select).value if self.paths else self.path
+        self.dismiss((text, str(via)))
 
 
 class PickDialog(Dialog):
