@@ -137,16 +137,14 @@ class LoadRuns:
                     return None
                 raise
         want = "siege-pod" if pod else via or self.session.load_path
-        services = items("Service")
-        pods = (items("Pod", quiet=True) or []) if want in ("auto", "siege-pod") else []
-        nodes = None
-        if want in ("auto", "direct"):
+
+        def nodes():
             try:
-                nodes = rest.call(conn.api, "GET", "/api/v1/nodes").get("items") or []
+                return rest.call(conn.api, "GET", "/api/v1/nodes").get("items") or []
             except Exception:
-                nodes = None               # nodes may not be ours to list: no NodePort then
-        plan = route.plan(conn, spec, services, pods, self.session.access_for(conn), want, nodes,
-                          pod=pod)
+                return None                # nodes may not be ours to list: no NodePort then
+        plan = route.plan(conn, spec, items("Service"), lambda: items("Pod", quiet=True) or [],
+                          self.session.access_for(conn), want, nodes, pod=pod)
         return compress(spec, timescale), plan
 
     def start(self, text: str, name: str | None = None, timescale: float = 1.0, conn=None,

@@ -385,6 +385,7 @@ class ServiceForward:
         self.retargets = 0             # pods that left the ready set while we used them
         self.last_error = ""
         self._used: set[str] = set()
+        self.open: dict[str, int] = {}     # pod -> connections open to it now
 
     async def listen(self) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -395,19 +396,26 @@ class ServiceForward:
             self.server.close()
 
     def stats(self) -> dict:
-        return {"service": self.service, "port": self.port, "address": "%s:%d" % self.address,
-                "pods": [p for p, _ in self.hub.ready(self.namespace, self.service, self.port_name)],
-                "connections": self.connections, "refused": self.refused, "dropped": self.dropped,
-                "retargets": self.retargets, "last_error": self.last_error}
-
-    def _pick(self) -> tuple[str, int] | None:
         ready = self.hub.ready(self.namespace, self.service, self.port_name)
-        names = {p for p, _ in ready}
+        self._notice({p for p, _ in ready})
+        return {"service": self.service, "port": self.port, "address": "%s:%d" % self.address,
+                "pods": [p for p, _ in ready],
+                "connections": self.connections, "refused": self.refused, "dropped": self.dropped,
+                "retargets": self.retargets, "in_use": dict(self.open),
+                "last_error": self.last_error}
+
+    def _notice(self, names: set[str]) -> None:
+        """Pods we sent connections to that are no longer ready: new ones go elsewhere."""
         for gone in self._used - names:
             self.retargets += 1
             log.info("port-forward %s/%s: pod %s is no longer ready; re-targeting to %s",
                      self.namespace, self.service, gone, ", ".join(sorted(names)) or "nothing")
         self._used &= names
+
+    def _pick(self) -> tuple[str, int] | None:
+        ready = self.hub.ready(self.namespace, self.service, self.port_name)
+        names = {p for p, _ in ready}
+        self._notice(names)
         self.hub.sweep(self.namespace, names)
         if not ready:
             return None
@@ -428,6 +436,8 @@ class ServiceForward:
             self.refused += 1
             writer.transport.abort()
             return
+        pod = picked[0]
+        self.open[pod] = self.open.get(pod, 0) + 1
 
         async def up():
             try:
@@ -448,6 +458,9 @@ class ServiceForward:
             clean = False
         finally:
             sending.cancel()
+            self.open[pod] -= 1
+            if not self.open[pod]:
+                del self.open[pod]
             if pipe.error:
                 self.dropped += 1
                 self.last_error = pipe.error

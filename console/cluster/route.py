@@ -144,9 +144,11 @@ def siege_pod(pods: list[dict]) -> str | None:
     return None
 
 
-def plan(conn, spec, services: list[dict], pods: list[dict], access=None, want: str = "auto",
-         nodes: list[dict] | None = None, probe=tcp_open, pod: str | None = None) -> Route:
-    """pod: the pod to run siege in (with want siege-pod), instead of looking for one."""
+def plan(conn, spec, services: list[dict], pods, access=None, want: str = "auto",
+         nodes=None, probe=tcp_open, pod: str | None = None) -> Route:
+    """pods / nodes: lists, or callables that list them (asked only when a path needs them;
+    nodes None: not ours to list, no NodePort); pod: the pod to run siege in (with want
+    siege-pod), instead of looking for one."""
     if want not in PATHS:
         raise UsageError(f"load path {want!r}: one of {', '.join(PATHS)}")
     by_key = {((s["metadata"].get("namespace") or "default"), s["metadata"]["name"]): s
@@ -169,6 +171,7 @@ def plan(conn, spec, services: list[dict], pods: list[dict], access=None, want: 
         got = _balancer(found, by_key, probe)
         if got is not None:
             return Route("load-balancer", "; ".join(got[1]) + forced, got[0], keys)
+        nodes = nodes() if callable(nodes) else nodes
         got = _node_port(found, by_key, nodes or [], probe) if nodes is not None or want == "direct" else None
         if got is not None:
             return Route("node-port", "; ".join(got[1]) + forced, got[0], keys)
@@ -183,7 +186,7 @@ def plan(conn, spec, services: list[dict], pods: list[dict], access=None, want: 
                          f"ready pods, re-targeting when one goes{forced}", targets=keys)
         tried.append(f"port-forward: {refused}")
     if want in ("auto", "siege-pod"):
-        pod = pod or siege_pod(pods)
+        pod = pod or siege_pod(pods() if callable(pods) else pods)
         refused = access.refusal("create", "pods/exec") if access is not None and pod else ""
         if pod and not refused:
             why = "; ".join(tried) + "; so " if tried and want == "auto" else ""
