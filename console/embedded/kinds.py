@@ -31,6 +31,8 @@ class Kind:
     categories: tuple[str, ...] = ()
     storage: str = ""           # storage version; default: the preferred one
     verbs: tuple[str, ...] = VERBS
+    # DELETE answers with the object, not a Status (the registry's ReturnDeletedObject)
+    returns_deleted: bool = False
 
     @property
     def key(self) -> str:
@@ -69,10 +71,13 @@ _ALL = ("all",)
 _ISTIO = ("v1", "v1beta1", "v1alpha3")
 
 BUILTIN: tuple[Kind, ...] = (
-    Kind("namespaces", "Namespace", "", ("v1",), False, ("ns",), ("status", "finalize")),
+    Kind("namespaces", "Namespace", "", ("v1",), False, ("ns",), ("status", "finalize"),
+         returns_deleted=True),
     Kind("nodes", "Node", "", ("v1",), False, ("no",), ("status",)),
-    Kind("pods", "Pod", "", ("v1",), True, ("po",), ("status", "log", "exec", "portforward"), _ALL),
-    Kind("services", "Service", "", ("v1",), True, ("svc",), ("status",), _ALL),
+    Kind("pods", "Pod", "", ("v1",), True, ("po",), ("status", "log", "exec", "portforward"), _ALL,
+         returns_deleted=True),
+    Kind("services", "Service", "", ("v1",), True, ("svc",), ("status",), _ALL,
+         returns_deleted=True),
     Kind("endpoints", "Endpoints", "", ("v1",), True, ("ep",)),
     Kind("events", "Event", "", ("v1",), True, ("ev",)),
     Kind("configmaps", "ConfigMap", "", ("v1",), True, ("cm",)),

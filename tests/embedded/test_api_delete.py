@@ -62,8 +62,8 @@ def test_custom_finalizer_holds_the_object_until_removed(cluster, api):
     call(cluster, "POST", f"/api/v1/namespaces/{ns}/configmaps", {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
-    code, _, cm = call(cluster, "DELETE", path)
-    assert code == 202 and cm["metadata"]["deletionTimestamp"]
+    code, _, cm = call(cluster, "DELETE", path)     # still there: the object, 200
+    assert code == 200 and cm["metadata"]["deletionTimestamp"]
     assert _exists(cluster, path)
     code, _, _ = call(cluster, "PATCH", path, {"metadata": {"finalizers": None}},
                       "application/merge-patch+json")
@@ -137,3 +137,28 @@ def test_system_namespaces_may_not_be_deleted(cluster):
         assert code == 403 and st["reason"] == "Forbidden"
         assert st["message"] == f'namespaces "{ns}" is forbidden: this namespace may not be deleted'
         assert _exists(cluster, f"/api/v1/namespaces/{ns}")
+
+
+def test_delete_answers_as_each_registry_does(cluster, api):
+    """ReturnDeletedObject: pods, services and namespaces answer a DELETE with the object
+    (the official client decodes a V1Service), the others with a Success Status."""
+    ns = _ns(api)
+    core = client.CoreV1Api(api)
+    core.create_namespaced_service(ns, {"metadata": {"name": "web"}, "spec": {
+        "selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    svc = core.delete_namespaced_service("web", ns)
+    assert isinstance(svc, client.V1Service) and svc.metadata.name == "web"
+    assert svc.spec.ports[0].port == 80
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "c"}})
+    code, _, st = call(cluster, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/c")
+    assert code == 200 and st["kind"] == "Status" and st["status"] == "Success"
+    assert st["details"]["name"] == "c" and st["details"]["kind"] == "configmaps"
+    # an object that stays (a finalizer) with orphanDependents=false: 202 Accepted
+    call(cluster, "POST", f"/api/v1/namespaces/{ns}/configmaps", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    code, _, cm = call(cluster, "DELETE", f"/api/v1/namespaces/{ns}/configmaps/held",
+                       {"apiVersion": "v1", "kind": "DeleteOptions", "orphanDependents": False})
+    assert code == 202 and cm["kind"] == "ConfigMap" and cm["metadata"]["deletionTimestamp"]
+    call(cluster, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/held",
+         {"metadata": {"finalizers": None}}, "application/merge-patch+json")

@@ -322,10 +322,13 @@ async def delete(request, cluster, t: Target) -> web.Response:
                                       dry_run="All" in (opts.get("dryRun") or []))
     except (Conflict, Invalid, NotFound, Forbidden) as exc:
         raise _rest_error(t, exc, t.name)
+    # as the apiserver's delete handler: the object while it is still there (graceful
+    # deletion, finalizers), 202 only when the client asked orphanDependents=false; once
+    # gone, the object for registries with ReturnDeletedObject, else a Status
     still = cluster.store.get(t.kind.key, t.namespace or "", t.name)
-    if still is not None:  # graceful or finalizers pending: the object, as it is now
-        return respond(_wire(t, still), 200 if t.kind.key == "pods" else 202)
-    if t.kind.key == "pods":  # the pod registry returns the deleted object
+    if still is not None:
+        return respond(_wire(t, still), 202 if opts.get("orphanDependents") is False else 200)
+    if t.kind.returns_deleted:
         return respond(_wire(t, out))
     return respond(success({"name": t.name, "group": t.kind.group, "kind": t.kind.resource,
                             "uid": out["metadata"].get("uid")}))
