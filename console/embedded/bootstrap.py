@@ -1,6 +1,7 @@
 """What a fresh cluster has before anyone writes: the four system namespaces,
 the `kubernetes` Service in default with its Endpoints/EndpointSlice (the API
-server's own, as kube-apiserver makes them), CoreDNS in kube-system, so that
+server's own, as kube-apiserver makes them), CoreDNS and kube-proxy (a
+DaemonSet: a pod per node) in kube-system, so that
 lab L7's `kubectl get pods --all-namespaces` lists system pods as on a real
 cluster, and metrics-server with its APIService (unless the cluster was made
 without it: `kubelab cluster --no-metrics`)."""
@@ -55,7 +56,8 @@ def populate(cluster) -> None:
             reg.create(res, obj)
         except Conflict:   # kept from an earlier run (--data): the API server's port of now
             reg.mutate(res, "default", "kubernetes", lambda o, want=obj: _same_port(o, want))
-    system = [("services", KUBE_DNS), ("deployments.apps", COREDNS)]
+    system = [("services", KUBE_DNS), ("deployments.apps", COREDNS),
+              ("daemonsets.apps", kube_proxy(cluster.version))]
     if getattr(cluster, "metrics_server", True):
         system += list(metrics_manifests.OBJECTS)
     for res, obj in system:
@@ -98,6 +100,38 @@ COREDNS = {
         },
     },
 }
+
+def kube_proxy(version: str) -> dict:
+    """kube-proxy as kubeadm installs it: a DaemonSet on the nodes' network."""
+    labels = {"k8s-app": "kube-proxy"}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "kube-proxy",
+                    "hostNetwork": True,
+                    "nodeSelector": {"kubernetes.io/os": "linux"},
+                    "tolerations": [{"operator": "Exists"}],
+                    "containers": [{
+                        "name": "kube-proxy",
+                        "image": f"registry.k8s.io/kube-proxy:{version}",
+                        "command": ["/usr/local/bin/kube-proxy",
+                                    "--config=/var/lib/kube-proxy/config.conf",
+                                    "--hostname-override=$(NODE_NAME)"],
+                        "env": [{"name": "NODE_NAME",
+                                 "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                        "securityContext": {"privileged": True},
+                    }],
+                },
+            },
+        },
+    }
+
 
 KUBE_DNS = {
     "apiVersion": "v1", "kind": "Service",

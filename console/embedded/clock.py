@@ -44,6 +44,12 @@ class Clock:
             return None
         return (when.timestamp() - self._wall0) * self.speed
 
+    def calendar(self, sim_seconds: float | None = None) -> datetime:
+        """The simulated calendar: the cluster's start plus simulated time (now, or
+        at `sim_seconds` as `elapsed` counts them). What cron schedules read."""
+        t = self.elapsed() if sim_seconds is None else sim_seconds
+        return datetime.fromtimestamp(self._wall0 + t, timezone.utc)
+
     def real(self, sim_seconds: float) -> float:
         return max(0.0, sim_seconds) / self.speed
 

@@ -130,6 +130,59 @@ def replicaset(obj: dict) -> None:
     _template(spec)
 
 
+def daemonset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(spec)
+
+
+JOB_UID, JOB_NAME = "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"
+
+
+def _job_spec(spec: dict) -> None:
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+        spec["parallelism"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    _template(spec)
+
+
+def job(obj: dict) -> None:
+    """batch/v1 defaults, and the selector the Job strategy generates at create
+    (PrepareForCreate): the Job's uid in its selector and its pods' labels."""
+    spec = obj.setdefault("spec", {})
+    _job_spec(spec)
+    meta = obj.get("metadata") or {}
+    uid, name = meta.get("uid"), meta.get("name", "")
+    if uid and not spec.get("manualSelector") and not spec.get("selector"):
+        spec["selector"] = {"matchLabels": {JOB_UID: uid}}
+        labels = spec["template"].setdefault("metadata", {}).setdefault("labels", {})
+        for key, value in ((JOB_UID, uid), (JOB_NAME, name), ("controller-uid", uid),
+                           ("job-name", name)):
+            labels.setdefault(key, value)
+
+
+def cronjob(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    tmpl = spec.setdefault("jobTemplate", {})
+    tmpl.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+    _job_spec(tmpl.setdefault("spec", {}))
+
+
 def namespace(obj: dict) -> None:
     obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
     obj.setdefault("status", {}).setdefault("phase", "Active")
@@ -272,5 +325,6 @@ DEFAULTERS = {
     "namespaces": namespace, "services": service,
     "horizontalpodautoscalers.autoscaling": hpa, "secrets": secret, "endpoints": endpoints,
     "endpointslices.discovery.k8s.io": endpointslice,
+    "daemonsets.apps": daemonset, "jobs.batch": job, "cronjobs.batch": cronjob,
 }
 ALLOCATORS = {"services": allocate_service}

@@ -24,10 +24,11 @@ STATUS_SUBRESOURCE = {
     "pods", "services", "namespaces", "nodes", "deployments.apps", "replicasets.apps",
     "horizontalpodautoscalers.autoscaling",
     "destinationrules.networking.istio.io", "virtualservices.networking.istio.io",
-    "apiservices.apiregistration.k8s.io",
+    "apiservices.apiregistration.k8s.io", "daemonsets.apps", "jobs.batch", "cronjobs.batch",
 }
 # Kinds with a .spec whose changes bump metadata.generation.
 GENERATION = {"deployments.apps", "replicasets.apps", "horizontalpodautoscalers.autoscaling",
+              "daemonsets.apps", "jobs.batch", "cronjobs.batch",
               "destinationrules.networking.istio.io", "virtualservices.networking.istio.io"}
 
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # what k8s utilrand uses: no vowels, no 0/1/3

@@ -7,7 +7,9 @@
 
 import json
 import re
+import zoneinfo
 
+from console.embedded.cron import CronError, Schedule
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -198,6 +200,82 @@ def replicaset(obj: dict, old: dict | None) -> list:
     return _meta(obj) + _replicas(spec) + _selector_template(spec, old)
 
 
+def daemonset(obj: dict, old: dict | None) -> list:
+    spec = obj.get("spec") or {}
+    out = _meta(obj) + _selector_template(spec, old)
+    policy = (((spec.get("template") or {}).get("spec")) or {}).get("restartPolicy")
+    if policy not in (None, "Always"):
+        out.append(("spec.template.spec.restartPolicy",
+                    f'Unsupported value: {_q(policy)}: supported values: "Always"'))
+    typ = (spec.get("updateStrategy") or {}).get("type")
+    if typ not in (None, "RollingUpdate", "OnDelete"):
+        out.append(("spec.updateStrategy.type", f"Unsupported value: {_q(typ)}: supported "
+                    'values: "OnDelete", "RollingUpdate"'))
+    return out
+
+
+def _job_spec(spec: dict, path: str, old_spec: dict | None) -> list:
+    out = []
+    for key in ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds",
+                "ttlSecondsAfterFinished"):
+        v = spec.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            out.append((f"{path}.{key}", f"Invalid value: {_q(v)}: must be greater than or "
+                        "equal to 0"))
+    tmpl = spec.get("template") or {}
+    out += pod_spec(tmpl.get("spec"), f"{path}.template.spec")
+    policy = (tmpl.get("spec") or {}).get("restartPolicy")
+    if policy not in ("OnFailure", "Never"):
+        out.append((f"{path}.template.spec.restartPolicy", f"Unsupported value: {_q(policy)}: "
+                    'supported values: "OnFailure", "Never"'))
+    if old_spec is not None and old_spec.get("selector") != spec.get("selector"):
+        out.append((f"{path}.selector", f"Invalid value: {_label_selector(spec.get('selector'))}"
+                    ": field is immutable"))
+    return out
+
+
+def job(obj: dict, old: dict | None) -> list:
+    spec = obj.get("spec") or {}
+    out = _meta(obj) + _job_spec(spec, "spec", None if old is None else old.get("spec") or {})
+    sel = spec.get("selector")
+    labels = (((spec.get("template") or {}).get("metadata")) or {}).get("labels") or {}
+    if not sel:
+        out.append(("spec.selector", "Required value"))
+    elif any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
+        shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
+        out.append(("spec.template.metadata.labels",
+                    f"Invalid value: {shown}: `selector` does not match template `labels`"))
+    return out
+
+
+def cronjob(obj: dict, old: dict | None) -> list:
+    spec = obj.get("spec") or {}
+    out = _meta(obj)
+    schedule = spec.get("schedule")
+    if not schedule:
+        out.append(("spec.schedule", "Required value"))
+    elif "TZ=" in str(schedule):
+        out.append(("spec.schedule", f"Invalid value: {_q(schedule)}: cannot use TZ or CRON_TZ "
+                    "in schedule, use timeZone field instead"))
+    else:
+        try:
+            Schedule(str(schedule))
+        except CronError as exc:
+            out.append(("spec.schedule", f"Invalid value: {_q(schedule)}: {exc}"))
+    tz = spec.get("timeZone")
+    if tz is not None:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            out.append(("spec.timeZone", f"Invalid value: {_q(tz)}: unknown time zone {tz}"))
+    policy = spec.get("concurrencyPolicy")
+    if policy not in (None, "Allow", "Forbid", "Replace"):
+        out.append(("spec.concurrencyPolicy", f"Unsupported value: {_q(policy)}: supported "
+                    'values: "Allow", "Forbid", "Replace"'))
+    job_spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return out + _job_spec(job_spec, "spec.jobTemplate.spec", None)
+
+
 def service(obj: dict, old: dict | None) -> list:
     out = _meta(obj, dns1035=True)
     spec = obj.get("spec") or {}
@@ -260,6 +338,7 @@ def hpa(obj: dict, old: dict | None) -> list:
 
 VALIDATORS = {
     "pods": pod, "deployments.apps": deployment, "replicasets.apps": replicaset,
+    "daemonsets.apps": daemonset, "jobs.batch": job, "cronjobs.batch": cronjob,
     "services": service, "namespaces": namespace, "configmaps": simple, "secrets": simple,
     "endpoints": simple, "horizontalpodautoscalers.autoscaling": hpa,
     "destinationrules.networking.istio.io": simple, "virtualservices.networking.istio.io": simple,

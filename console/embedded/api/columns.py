@@ -77,6 +77,78 @@ REPLICASET = Spec([NAME, _c("Desired", "integer"), _c("Current", "integer"),
                    _c("Selector", prio=1)], replicaset_cells)
 
 
+def daemonset_cells(d, now):
+    spec, st = d.get("spec") or {}, d.get("status") or {}
+    names, images = _containers(spec.get("template"))
+    selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
+    return [d["metadata"]["name"], st.get("desiredNumberScheduled", 0),
+            st.get("currentNumberScheduled", 0), st.get("numberReady", 0),
+            st.get("updatedNumberScheduled", 0), st.get("numberAvailable", 0),
+            _map_sel(selector), _age(d, now), names, images, _sel(spec.get("selector"))]
+
+
+DAEMONSET = Spec([NAME, _c("Desired", "integer"), _c("Current", "integer"),
+                  _c("Ready", "integer"), _c("Up-to-date", "integer"),
+                  _c("Available", "integer"), _c("Node Selector"), AGE,
+                  _c("Containers", prio=1), _c("Images", prio=1), _c("Selector", prio=1)],
+                 daemonset_cells)
+
+
+def _job_condition(st: dict, typ: str) -> bool:
+    return any(c.get("type") == typ and c.get("status") == "True"
+               for c in st.get("conditions") or [])
+
+
+def job_cells(j, now):
+    """printJob: STATUS from the conditions, COMPLETIONS, DURATION (start to
+    completion, or to now while it runs)."""
+    spec, st = j.get("spec") or {}, j.get("status") or {}
+    names, images = _containers(spec.get("template"))
+    status = next((label for typ, label in (
+        ("Complete", "Complete"), ("Failed", "Failed")) if _job_condition(st, typ)), None)
+    if status is None:
+        status = ("Terminating" if j["metadata"].get("deletionTimestamp") else next(
+            (label for typ, label in (("Suspended", "Suspended"),
+                                      ("FailureTarget", "FailureTarget"),
+                                      ("SuccessCriteriaMet", "SuccessCriteriaMet"))
+             if _job_condition(st, typ)), "Running"))
+    done = st.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{done}/{spec['completions']}"
+    elif (spec.get("parallelism") or 1) > 1:
+        completions = f"{done}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{done}/1"
+    duration = ""
+    start = kubeprint.parse_time(st.get("startTime"))
+    if start is not None:
+        end = kubeprint.parse_time(st.get("completionTime"))
+        duration = kubeprint.human_duration((end if end is not None else now.timestamp()) - start)
+    return [j["metadata"]["name"], status, completions, duration, _age(j, now), names, images,
+            _sel(spec.get("selector"))]
+
+
+JOB = Spec([NAME, _c("Status"), _c("Completions"), _c("Duration"), AGE,
+            _c("Containers", prio=1), _c("Images", prio=1), _c("Selector", prio=1)], job_cells)
+
+
+def cronjob_cells(c, now):
+    spec, st = c.get("spec") or {}, c.get("status") or {}
+    job_spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    names, images = _containers(job_spec.get("template"))
+    suspend = spec.get("suspend")
+    last = st.get("lastScheduleTime")
+    return [c["metadata"]["name"], spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+            "<unset>" if suspend is None else ("True" if suspend else "False"),
+            len(st.get("active") or []), since(last, now) if last else "<none>", _age(c, now),
+            names, images, _sel(job_spec.get("selector"))]
+
+
+CRONJOB = Spec([NAME, _c("Schedule"), _c("Timezone"), _c("Suspend", "boolean"),
+                _c("Active", "integer"), _c("Last Schedule"), AGE, _c("Containers", prio=1),
+                _c("Images", prio=1), _c("Selector", prio=1)], cronjob_cells)
+
+
 def _svc_ports(ports) -> str:
     out = []
     for p in ports or []:
@@ -258,6 +330,7 @@ METRICS = Spec([NAME, _c("CPU"), _c("Memory"), _c("Window")],
 
 BY_KEY = {
     "pods": POD, "deployments.apps": DEPLOYMENT, "replicasets.apps": REPLICASET,
+    "daemonsets.apps": DAEMONSET, "jobs.batch": JOB, "cronjobs.batch": CRONJOB,
     "services": SERVICE, "endpoints": ENDPOINTS, "endpointslices.discovery.k8s.io": ENDPOINTSLICE,
     "nodes": NODE, "events": EVENT, "horizontalpodautoscalers.autoscaling": HPA,
     "configmaps": CONFIGMAP, "secrets": SECRET, "namespaces": NAMESPACE,

@@ -9,6 +9,7 @@ from console.embedded.apps.busybox import AlpineApp, DebianShellApp, ShellApp
 from console.embedded.apps.gateway import GatewayApp
 from console.embedded.apps.generic import GenericApp
 from console.embedded.apps.istio import IstioProxyApp
+from console.embedded.apps.kubeproxy import KubeProxyApp
 from console.embedded.apps.metricsserver import MetricsServerApp
 from console.embedded.apps.nginx import NginxApp
 from console.embedded.apps.order import OrderApp
@@ -22,7 +23,7 @@ REST = {name: type(f"{name.capitalize()}App", (RestApp,), {"kind": name, "servic
 BY_NAME = {"order": OrderApp, "nginx": NginxApp, "busybox": ShellApp, "alpine": AlpineApp,
            "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp,
            "istio-proxy": IstioProxyApp, "gateway": GatewayApp,
-           "metrics-server": MetricsServerApp, **REST}
+           "metrics-server": MetricsServerApp, "kube-proxy": KubeProxyApp, **REST}
 
 # (pattern on the image's repository path without registry and tag, app)
 RULES = [
@@ -34,6 +35,7 @@ RULES = [
     (r"(^|/)(ubuntu|debian)$", DebianShellApp),
     (r"siege", SiegeApp),
     (r"(^|/)metrics-server$", MetricsServerApp),
+    (r"(^|/)kube-proxy$", KubeProxyApp),
     (r"(^|/)([^/]*[-_])?gateway$", GatewayApp),
 ] + [(rf"(^|/)([^/]*[-_])?{name}$", cls) for name, cls in REST.items()]
 
@@ -60,6 +62,9 @@ def choose(image: str, spec: dict, annotations: dict) -> type[App]:
         return BY_NAME[forced]
     repo = repository(image)
     app = next((cls for pat, cls in RULES if re.search(pat, repo)), GenericApp)
+    command = spec.get("command") or []
+    if command and isinstance(command[0], str) and command[0] in app.entrypoints:
+        return app    # the image's own program, named by its path (kube-proxy's manifest)
     if spec.get("command") and not issubclass(app, ShellApp):
         # the image's entrypoint is replaced: what runs is the command, not the server
         return ShellApp if app is GenericApp else type(f"{app.__name__}Command", (ShellApp,),

@@ -155,6 +155,7 @@ class App:
     tools: frozenset = frozenset()          # commands only some images have (shell.OPTIONAL)
     idle_millicores = 1.0
     memory_mb = 50.0                 # resident set once booted: over limits.memory -> OOMKilled
+    entrypoints: tuple[str, ...] = ()  # a `command` naming one of these runs the app itself
 
     def __init__(self, ctx: Context):
         self.ctx = ctx

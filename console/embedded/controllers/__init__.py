@@ -15,15 +15,21 @@ namespace.py   a Terminating namespace is emptied, then removed
 podgc.py       pods of a deleted Node are removed
 eventttl.py    events expire after an hour
 hpa.py         HorizontalPodAutoscalers -> the scale of their targets (hpacalc.py)
+daemonset.py   DaemonSets -> a pod per node
+job.py         Jobs -> pods run to completion
+cronjob.py     CronJobs -> Jobs on their schedule (simulated calendar)
 """
 
 import asyncio
 
 from console.embedded.controllers.base import Informer
+from console.embedded.controllers.cronjob import CronJobController
+from console.embedded.controllers.daemonset import DaemonSetController
 from console.embedded.controllers.deployment import DeploymentController
 from console.embedded.controllers.endpoints import EndpointsController
 from console.embedded.controllers.eventttl import EventTTL
 from console.embedded.controllers.gc import GarbageCollector
+from console.embedded.controllers.job import JobController
 from console.embedded.controllers.hpa import HPAController
 from console.embedded.controllers.namespace import NamespaceController
 from console.embedded.controllers.podgc import PodGC
@@ -40,6 +46,9 @@ CONTROLLERS = {
     "pod-garbage-collector": PodGC,
     "event-ttl": EventTTL,
     "horizontal-pod-autoscaler": HPAController,
+    "daemonset": DaemonSetController,
+    "job": JobController,
+    "cronjob": CronJobController,
 }
 
 
@@ -53,7 +62,7 @@ class ControlPlane:
     def idle(self) -> bool:
         """No work waiting (the event TTL's periodic sweep does not count)."""
         return all(len(c.queue) == 0 for name, c in self.controllers.items()
-                   if name not in ("event-ttl", "horizontal-pod-autoscaler"))
+                   if name not in ("event-ttl", "horizontal-pod-autoscaler", "cronjob"))
 
     async def run(self) -> None:
         await asyncio.gather(*(c.queue.run() for c in self.controllers.values()))

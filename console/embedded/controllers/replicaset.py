@@ -32,7 +32,9 @@ def epoch(stamp: str | None) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def pod_from_template(rs: dict) -> dict:
+def pod_from_template(rs: dict, kind: str = "ReplicaSet", api_version: str = "apps/v1") -> dict:
+    """A pod of the owner's spec.template (a ReplicaSet's, a DaemonSet's, a Job's),
+    named <owner>-<5 chars>, controlled by the owner."""
     template = rs["spec"].get("template") or {}
     tmeta = template.get("metadata") or {}
     meta = {
@@ -40,7 +42,7 @@ def pod_from_template(rs: dict) -> dict:
         "namespace": rs["metadata"].get("namespace") or "default",
         "labels": dict(tmeta.get("labels") or {}),
         "ownerReferences": [{
-            "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+            "apiVersion": api_version, "kind": kind, "name": rs["metadata"]["name"],
             "uid": rs["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
         }],
     }

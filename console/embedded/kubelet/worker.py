@@ -81,6 +81,8 @@ class PodWorker:
                 c.reason = "PodInitializing"
         if self.rebooted:
             self._come_back()
+        if spec.get("hostNetwork"):
+            self.ip = self.node.ip          # the node's own address (kube-proxy, CNI agents)
         while self.ip is None:
             try:
                 self.ip = self.node.allocate_ip()
@@ -96,7 +98,8 @@ class PodWorker:
                 if self.pod["metadata"].get("deletionTimestamp"):
                     await self._terminate(0)
                     return
-        self.kubelet.by_ip[self.ip] = self
+        if not spec.get("hostNetwork"):
+            self.kubelet.by_ip[self.ip] = self
         self.flush()
         self.cluster.spawn(self._start_containers(), f"start {self.key[1]}")
         while not self.removed:
