@@ -45,6 +45,22 @@ def pod_ready(pod: dict) -> bool:
     return False
 
 
+def set_condition(status: dict, typ: str, value: str, reason: str, message: str, now: str,
+                  probe: bool = False) -> None:
+    """setConditionInList (HPA, Job): the condition updated in place, or added;
+    lastTransitionTime moves only when its status does; probe: lastProbeTime too."""
+    conds = status.setdefault("conditions", [])
+    cond = next((c for c in conds if c.get("type") == typ), None)
+    if cond is None:
+        cond = {"type": typ}
+        conds.append(cond)
+    if cond.get("status") != value:
+        cond["lastTransitionTime"] = now
+    cond.update(status=value, reason=reason, message=message)
+    if probe:
+        cond["lastProbeTime"] = now
+
+
 def selector_matches(selector: dict | None, labels: dict | None) -> bool:
     """A metav1.LabelSelector (matchLabels + matchExpressions). Empty matches all."""
     selector = selector or {}

@@ -23,7 +23,7 @@ import math
 
 from console import quantity
 from console.embedded.api.selectors import selector_string
-from console.embedded.controllers import hpacalc as calc
+from console.embedded.controllers import base, hpacalc as calc
 from console.embedded.controllers.base import Informer, WorkQueue, key_of, selector_matches
 
 RES = "horizontalpodautoscalers.autoscaling"
@@ -40,15 +40,7 @@ def _ready_condition(pod: dict) -> dict | None:
 
 
 def set_condition(hpa: dict, typ: str, status: str, reason: str, message: str, now: str) -> None:
-    """setConditionInList: lastTransitionTime moves only when the status does."""
-    conds = hpa.setdefault("status", {}).setdefault("conditions", [])
-    cond = next((c for c in conds if c.get("type") == typ), None)
-    if cond is None:
-        cond = {"type": typ}
-        conds.append(cond)
-    if cond.get("status") != status:
-        cond["lastTransitionTime"] = now
-    cond.update(status=status, reason=reason, message=message)
+    base.set_condition(hpa.setdefault("status", {}), typ, status, reason, message, now)
 
 
 class Failure(Exception):

@@ -16,7 +16,7 @@ import asyncio
 import copy
 
 from console.embedded.controllers.base import (Informer, WorkQueue, controller_ref, key_of,
-                                               pod_ready, terminating)
+                                               pod_ready, set_condition, terminating)
 from console.embedded.controllers.replicaset import pod_from_template
 from console.embedded.store import NotFound
 
@@ -213,14 +213,7 @@ class JobController:
 
     @staticmethod
     def _set(st, typ, reason, message, stamp, status="True") -> None:
-        conds = st.setdefault("conditions", [])
-        cond = next((c for c in conds if c.get("type") == typ), None)
-        if cond is None:
-            cond = {"type": typ}
-            conds.append(cond)
-        if cond.get("status") != status:
-            cond["lastTransitionTime"] = stamp
-        cond.update(status=status, reason=reason, message=message, lastProbeTime=stamp)
+        set_condition(st, typ, status, reason, message, stamp, probe=True)
 
     def _write(self, job, st, active, pods) -> None:
         live = [p for p in active if not terminating(p)]
