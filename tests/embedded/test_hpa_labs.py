@@ -134,6 +134,7 @@ def test_l1_hpa_scales_order_out_under_siege_and_back_after_the_window(lab, tmp_
     top = wait_for(lambda: (lambda p: p.stdout if "siege" in p.stdout and "order-" in p.stdout
                             else None)(run_kubectl(c, "top", "pods")), what="kubectl top pods")
     assert top.split()[:3] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    assert ["siege", "0m", "8Mi"] in [line.split() for line in top.splitlines()]   # as in L1
     pods = Watch(c, "po")
     hpas = Watch(c, "hpa")
     try:
