@@ -1,4 +1,4 @@
-"""One entry point: kubelab [tui] | cluster | siege | run | lint | play | replay.
+"""One entry point: kubelab [tui] | cluster | siege | run | lint | play | replay | serve.
 
 Each subcommand lives in its own module with `main(argv: list[str]) -> int`;
 this file only dispatches, so subcommands load nothing they do not need.
@@ -18,6 +18,7 @@ COMMANDS = {
     "lint": ("console.scenario.lint", "check scenario files without a cluster"),
     "replay": ("console.ui.replaymain", "play a tape (--record) with no cluster; --export .cast + SVGs"),
     "play": ("console.ui.play", "play a lab unattended in the console"),
+    "serve": ("console.ui.serve", "the console (or play / replay) as a web page on loopback"),
 }
 
 USAGE = "usage: kubelab [COMMAND] [OPTIONS]\n\ncommands:\n" + "".join(

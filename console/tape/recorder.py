@@ -95,8 +95,9 @@ class Recorder:
     def position(self) -> float:
         return self.writer.position
 
-    def close(self, outcome: dict | None = None, timeout: float = 30.0) -> None:
-        """Write what is still queued, then the `end` line with the outcome."""
+    def close(self, outcome: dict | None = None, timeout: float = 30.0, t: float | None = None) -> None:
+        """Write what is still queued, then the `end` line with the outcome, at `t`
+        (wall clock; default now)."""
         if self._closed:
             return
         self._closed = True
@@ -104,7 +105,7 @@ class Recorder:
         self.thread.join(timeout)
         if self.error is None:
             try:
-                self.writer.end(outcome or {}, max(self._last_t, time.time()))
+                self.writer.end(outcome or {}, max(self._last_t, time.time() if t is None else t))
                 self.writer.flush()
             except OSError as exc:
                 self._fail(exc)

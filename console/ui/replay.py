@@ -130,7 +130,7 @@ class ReplayApp(KubelabApp, inherit_bindings=False):
         cluster = self.tape.header.get("cluster") or {}
         kind = cluster.get("kind") or "none"
         name = "embedded" if kind == "embedded" else (cluster.get("context") or kind)
-        return f"replay of {name}", cluster.get("namespace") or "-"
+        return f"{name} (tape)", cluster.get("namespace") or "-"
 
     def palette(self) -> list[tuple[str, str, str]]:
         out = keys.palette(keys.replay_entries())
@@ -152,11 +152,10 @@ class ReplayApp(KubelabApp, inherit_bindings=False):
         self.last_message = f"step {step.index + 1}: {step.label}" if step else ""
         self.refresh_status()
         if step is not None and not self.player.playing and not self.player.ended:
-            note = Text.assemble("step ", (f"{step.index + 1}/{len(self.tape.markers)} ", "bold"),
-                                 mark_text(step))
+            note = f"step {step.index + 1}/{len(self.tape.markers)} {mark_text(step).plain}"
             if step.detail:
-                note.append(f"\n{step.detail}")
-            self.notify(note, title="paused at a step — space goes on", timeout=6)
+                note += f"\n{step.detail}"
+            self.notify(note, title="paused at a step — space goes on", timeout=6, markup=False)
 
     def scenario_event(self, ev: busmod.Event) -> None:
         if isinstance(ev, busmod.ScenarioStarted):     # a lab on the tape: its pane, as it was

@@ -89,7 +89,7 @@ async def test_replay_shows_what_the_console_showed_at_each_step(recorded):
     assert [m.id for m in tape.markers] == ["deployed", "scaled", "loaded", "autoscaled"]
     app = ReplayApp(tape, speed=float("inf"), pause_at_steps=True, pace=True)
     p = app.player
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:   # a notice at each step
         for m, live in zip(tape.markers, marks):
             await until(pilot, lambda: p.step is m and not p.playing, 60)
             await pilot.pause()

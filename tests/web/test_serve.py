@@ -1,0 +1,96 @@
+"""`kubelab serve` opened in headless Chromium (Debian's chromium package): the
+console is on the page, as a replay of a tape and live on the embedded cluster,
+and keys typed into the page reach it."""
+
+import asyncio
+import re
+import sys
+import uuid
+
+import pytest
+
+from console.cluster import actions
+from tests.cluster.helpers import namespace_conn
+from tests.tape.synthetic import events, write
+from tests.web.browser import Browser, chromium
+
+FIRST_FRAME = "document.body && document.body.classList.contains('-first-byte')"
+
+
+@pytest.fixture
+async def browser():
+    binary = chromium()
+    if binary is None:
+        pytest.skip("Debian's chromium is not installed (scripts/browser installs it, as root)")
+    b = await Browser(binary).start()
+    yield b
+    await b.close()
+
+
+class Served:
+    """`kubelab serve --port 0 ARGS` in a process of its own, and the URL it printed."""
+
+    def __init__(self, *args):
+        self.args = ["-m", "console.cli", "serve", "--port", "0", *args]
+
+    async def __aenter__(self):
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, *self.args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 120)).decode()
+        m = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert m, line + (await self.proc.stderr.read()).decode()
+        self.url = m.group(0)
+        return self
+
+    async def __aexit__(self, *exc):
+        self.proc.terminate()
+        assert await asyncio.wait_for(self.proc.wait(), 60) == 0
+
+
+async def until_on_screen(browser, *texts, timeout=90.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        screen = await browser.screen()
+        if all(t in screen for t in texts):
+            return screen
+        if loop.time() > deadline:
+            raise AssertionError(f"{texts} not on the page:\n{screen}")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_replay_served_to_a_browser_shows_the_console_and_takes_keys(browser, tmp_path):
+    write(tmp_path / "lab.tape", events())
+    async with Served("replay", str(tmp_path / "lab.tape"), "--step", "2") as served:
+        await browser.open(served.url)
+        await browser.until(FIRST_FRAME, 90)
+        screen = await until_on_screen(browser, "Pods", "order-6", "step 2/6", "Probe events")
+        assert "❚❚" in screen                       # paused at the step asked for
+        png = await browser.screenshot(tmp_path / "replay.png")
+        assert png.startswith(b"\x89PNG") and len(png) > 20_000
+        await browser.type("]")
+        await until_on_screen(browser, "step 3/6")
+
+
+async def test_the_live_console_served_on_the_embedded_cluster(browser, cluster, tmp_path):
+    conn = namespace_conn(cluster, "web")
+    assert actions.apply(conn, "manifests/order.yaml").ok
+    async with Served("--free", "--kubeconfig", str(cluster.kubeconfig), "-n", conn.namespace) as served:
+        await browser.open(served.url)
+        await browser.until(FIRST_FRAME, 90)
+        screen = await until_on_screen(browser, "Pods", "● live", conn.namespace, "order-")
+        assert "Rollout deployment/order" in screen
+        await browser.screenshot(tmp_path / "live.png")
+
+
+def test_serve_checks_its_input_before_serving(tmp_path, capsys):
+    from console.cli import main as kubelab
+    bad = tmp_path / "x.tape"
+    bad.write_text("not a tape\n")
+    assert kubelab(["serve", "replay", str(bad)]) == 2
+    assert f"{bad}:1: not a kubelab tape" in capsys.readouterr().err
+    assert kubelab(["serve", "--record", str(tmp_path / "t.tape")]) == 2
+    assert "each browser tab is a session of its own" in capsys.readouterr().err
+    assert kubelab(["serve", "--port", "70000"]) == 2
+    ns = f"x-{uuid.uuid4().hex[:4]}"
+    assert kubelab(["serve", "play", str(tmp_path / "missing.yaml"), "-n", ns]) == 2
