@@ -79,6 +79,13 @@ def test_metrics_follow_the_metrics_server_deployment(start_cluster):
     assert p.returncode == 1 and p.stderr.strip() == "error: Metrics API not available"
     code, headers, body = call(c, "GET", "/apis/metrics.k8s.io/v1beta1/pods")
     assert code == 503 and body == b"service unavailable\n"
+    # an HPA now gets what the real client gets from a down APIService
+    assert run_kubectl(c, "create", "deployment", "web", "--image=nginx").returncode == 0
+    run_kubectl(c, "set", "resources", "deployment", "web", "--requests=cpu=100m")
+    assert run_kubectl(c, "autoscale", "deployment", "web", "--max=3").returncode == 0
+    wait_for(lambda: "unable to fetch metrics from resource metrics API: the server is currently "
+             "unable to handle the request (get pods.metrics.k8s.io)" in run_kubectl(
+                 c, "describe", "hpa", "web").stdout, what="the HPA's ScalingActive message")
     p = run_kubectl(c, "get", "--raw", "/apis/metrics.k8s.io/v1beta1/pods")
     assert "Error from server (ServiceUnavailable): the server is currently unable to handle " \
         "the request" in p.stderr
@@ -106,6 +113,19 @@ def test_a_cluster_without_metrics_server(start_cluster):
     assert "metrics.k8s.io" not in run_kubectl(c, "get", "apiservices").stdout
     code, _, st = call(c, "GET", "/apis/metrics.k8s.io/v1beta1/pods")
     assert code == 404 and st["message"] == "the server could not find the requested resource"
+    # an HPA says what the real controller says without the API
+    assert run_kubectl(c, "create", "deployment", "web", "--image=nginx").returncode == 0
+    run_kubectl(c, "set", "resources", "deployment", "web", "--requests=cpu=100m")
+    assert run_kubectl(c, "autoscale", "deployment", "web", "--max=3").returncode == 0
+    why = ("failed to get cpu utilization: unable to get metrics for resource cpu: unable to "
+           "fetch metrics from resource metrics API: the server could not find the requested "
+           "resource (get pods.metrics.k8s.io)")
+
+    def reported():
+        p = run_kubectl(c, "get", "events", "--field-selector", "reason=FailedGetResourceMetric",
+                        "-o", "jsonpath={.items[*].message}")
+        return why in p.stdout
+    wait_for(reported, what="FailedGetResourceMetric")
     # the console's poller says what kubectl says
     from console.cluster import metrics
     a = api_client(c)
