@@ -85,6 +85,7 @@ BUILTIN: tuple[Kind, ...] = (
     Kind("deployments", "Deployment", "apps", ("v1",), True, ("deploy",), ("scale", "status"), _ALL),
     Kind("replicasets", "ReplicaSet", "apps", ("v1",), True, ("rs",), ("scale", "status"), _ALL),
     Kind("daemonsets", "DaemonSet", "apps", ("v1",), True, ("ds",), ("status",), _ALL),
+    Kind("controllerrevisions", "ControllerRevision", "apps", ("v1",), True),
     Kind("jobs", "Job", "batch", ("v1",), True, (), ("status",), _ALL),
     Kind("cronjobs", "CronJob", "batch", ("v1",), True, ("cj",), ("status",), _ALL),
     Kind("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", ("v2", "v1"),

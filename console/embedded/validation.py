@@ -341,5 +341,6 @@ VALIDATORS = {
     "daemonsets.apps": daemonset, "jobs.batch": job, "cronjobs.batch": cronjob,
     "services": service, "namespaces": namespace, "configmaps": simple, "secrets": simple,
     "endpoints": simple, "horizontalpodautoscalers.autoscaling": hpa,
+    "controllerrevisions.apps": simple,
     "destinationrules.networking.istio.io": simple, "virtualservices.networking.istio.io": simple,
 }

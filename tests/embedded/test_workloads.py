@@ -64,6 +64,13 @@ def test_a_daemonset_follows_its_node_selector_and_rolls_out(cluster, kubectl, n
     images = {c["image"] for p in json.loads(kubectl("get", "po", "-n", ns, "-o", "json").stdout)[
         "items"] if not p["metadata"].get("deletionTimestamp") for c in p["spec"]["containers"]}
     assert images == {"nginx:1.27"}
+    # each template is a ControllerRevision: history and undo as kubectl does them
+    hist = kubectl("rollout", "history", "ds/agent", "-n", ns).stdout.split()
+    assert hist[:3] == ["daemonset.apps/agent", "REVISION", "CHANGE-CAUSE"] and hist[-2] == "3"
+    assert kubectl("rollout", "undo", "ds/agent", "-n", ns).returncode == 0
+    kubectl("rollout", "status", "ds/agent", "-n", ns, "--timeout=120s")
+    ds = json.loads(kubectl("get", "ds", "agent", "-n", ns, "-o", "json").stdout)
+    assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
 
 
 def test_a_job_runs_its_pods_to_completed(cluster, kubectl, ns, api):

@@ -94,6 +94,21 @@ DAEMONSET = Spec([NAME, _c("Desired", "integer"), _c("Current", "integer"),
                  daemonset_cells)
 
 
+def revision_cells(r, now):
+    ref = next((o for o in r["metadata"].get("ownerReferences") or [] if o.get("controller")),
+               None)
+    owner = "<none>"
+    if ref:
+        group = ref.get("apiVersion", "").rpartition("/")[0]
+        owner = f"{ref.get('kind', '').lower()}.{group}/{ref.get('name')}" if group else \
+            f"{ref.get('kind', '').lower()}/{ref.get('name')}"
+    return [r["metadata"]["name"], owner, r.get("revision", 0), _age(r, now)]
+
+
+CONTROLLERREVISION = Spec([NAME, _c("Controller"), _c("Revision", "integer"), AGE],
+                          revision_cells)
+
+
 def _job_condition(st: dict, typ: str) -> bool:
     return any(c.get("type") == typ and c.get("status") == "True"
                for c in st.get("conditions") or [])
@@ -331,6 +346,7 @@ METRICS = Spec([NAME, _c("CPU"), _c("Memory"), _c("Window")],
 BY_KEY = {
     "pods": POD, "deployments.apps": DEPLOYMENT, "replicasets.apps": REPLICASET,
     "daemonsets.apps": DAEMONSET, "jobs.batch": JOB, "cronjobs.batch": CRONJOB,
+    "controllerrevisions.apps": CONTROLLERREVISION,
     "services": SERVICE, "endpoints": ENDPOINTS, "endpointslices.discovery.k8s.io": ENDPOINTSLICE,
     "nodes": NODE, "events": EVENT, "horizontalpodautoscalers.autoscaling": HPA,
     "configmaps": CONFIGMAP, "secrets": SECRET, "namespaces": NAMESPACE,

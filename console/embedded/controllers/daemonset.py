@@ -8,7 +8,8 @@ through a required node affinity on metadata.name, labelled with
 controller-revision-hash and pod-template-generation; failed pods are replaced
 (FailedDaemonPod), pods on nodes that should not run them are deleted, and a
 template change rolls out node by node within maxUnavailable (RollingUpdate) or
-waits for deletions (OnDelete). Status and events as the real controller's.
+waits for deletions (OnDelete); each template is kept as a ControllerRevision
+(`kubectl rollout history/undo ds`). Status and events as the real controller's.
 """
 
 import copy
@@ -21,7 +22,9 @@ from console.embedded.controllers.scheduler import affinity_matches, tolerates
 from console.embedded.store import NotFound
 
 RES = "daemonsets.apps"
+REVISIONS = "controllerrevisions.apps"
 COMPONENT = "daemonset-controller"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
 # util.AddOrUpdateDaemonPodTolerations
 TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -117,6 +120,7 @@ class DaemonSetController:
         template = spec.get("template") or {}
         tspec = template.get("spec") or {}
         revision = du.template_hash(template, spec.get("collisionCount"))
+        self._history(ds, revision)
         generation = ds["metadata"].get("generation", 1)
         pods = [p for p in self.inf.controlled(ds["metadata"]["uid"], "pods")
                 if not terminating(p) and selector_matches(spec.get("selector"),
@@ -163,6 +167,43 @@ class DaemonSetController:
                 raise
             self._event(ds, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
         self._status(ds, wanted, revision)
+
+    def _history(self, ds, revision: str) -> None:
+        """ControllerRevisions (what `kubectl rollout history/undo ds` reads): one per
+        template, named <ds>-<hash>; the current one gets the highest number; beyond
+        revisionHistoryLimit the oldest go."""
+        ns, name, uid = ds["metadata"].get("namespace") or "", ds["metadata"]["name"], \
+            ds["metadata"]["uid"]
+        mine = sorted(self.inf.controlled(uid, REVISIONS), key=lambda r: r.get("revision", 0))
+        top = mine[-1].get("revision", 0) if mine else 0
+        current = next((r for r in mine if r["metadata"]["name"] == f"{name}-{revision}"), None)
+        cause = (ds["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+        if current is None:
+            tmpl = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
+            tmpl["$patch"] = "replace"
+            labels = dict(((ds.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
+            labels["controller-revision-hash"] = revision
+            meta = {"name": f"{name}-{revision}", "namespace": ns, "labels": labels,
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                         "name": name, "uid": uid, "controller": True,
+                                         "blockOwnerDeletion": True}]}
+            if cause:
+                meta["annotations"] = {CHANGE_CAUSE: cause}
+            self.cluster.registry.create(REVISIONS, {
+                "apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": meta,
+                "data": {"spec": {"template": tmpl}}, "revision": top + 1})
+            mine = sorted(self.inf.controlled(uid, REVISIONS), key=lambda r: r.get("revision", 0))
+        elif current.get("revision", 0) != top:     # back to an older template: it is newest
+            def bump(r):
+                r["revision"] = top + 1
+            self.cluster.registry.mutate(REVISIONS, ns, current["metadata"]["name"], bump)
+        limit = (ds.get("spec") or {}).get("revisionHistoryLimit", 10)
+        old = [r for r in mine if r["metadata"]["name"] != f"{name}-{revision}"]
+        for r in old[:max(0, len(old) - limit)]:
+            try:
+                self.cluster.registry.delete(REVISIONS, ns, r["metadata"]["name"])
+            except NotFound:
+                pass
 
     def _roll(self, ds, wanted, by_node, revision) -> list[dict]:
         """RollingUpdate: old pods go while no more than maxUnavailable are unavailable."""
