@@ -176,17 +176,24 @@ def _build(group: str, version: str, ks: tuple[kinds.Kind, ...]) -> bytes:
         path_params = ([_param("namespace", "path")] if k.namespaced else [])
         name_params = path_params + [_param("name", "path")]
         coll = f"{base}{ns}/{k.resource}"
-        paths[coll] = {
-            "get": _op("list", k, version, schema, path_params + LIST_PARAMS, False),
-            "post": _op("post", k, version, schema, path_params + WRITE_PARAMS, True),
-            "delete": _op("deletecollection", k, version, "V1Status", path_params, False)}
-        paths[coll + "/{name}"] = {
-            "get": _op("get", k, version, schema, name_params, False),
-            "put": _op("put", k, version, schema, name_params + WRITE_PARAMS, True),
-            "patch": _op("patch", k, version, schema, name_params + WRITE_PARAMS, True, True),
-            "delete": _op("delete", k, version, "V1Status", name_params + [_param("dryRun")],
-                          False)}
-        if k.namespaced:
+        # only the verbs the kind serves (a computed kind: get and list; a review: create)
+        ops = {("c", "get"): ("list", lambda: _op("list", k, version, schema,
+                                                 path_params + LIST_PARAMS, False)),
+               ("c", "post"): ("create", lambda: _op("post", k, version, schema,
+                                                    path_params + WRITE_PARAMS, True)),
+               ("c", "delete"): ("deletecollection", lambda: _op(
+                   "deletecollection", k, version, "V1Status", path_params, False)),
+               ("i", "get"): ("get", lambda: _op("get", k, version, schema, name_params, False)),
+               ("i", "put"): ("update", lambda: _op("put", k, version, schema,
+                                                   name_params + WRITE_PARAMS, True)),
+               ("i", "patch"): ("patch", lambda: _op("patch", k, version, schema,
+                                                    name_params + WRITE_PARAMS, True, True)),
+               ("i", "delete"): ("delete", lambda: _op("delete", k, version, "V1Status",
+                                                      name_params + [_param("dryRun")], False))}
+        for (where, method), (verb, make) in ops.items():
+            if verb in k.verbs:
+                paths.setdefault(coll if where == "c" else coll + "/{name}", {})[method] = make()
+        if k.namespaced and "list" in k.verbs:
             paths[f"{base}/{k.resource}"] = {"get": _op("list", k, version, schema, LIST_PARAMS,
                                                         False)}
         for sub in k.subresources:
