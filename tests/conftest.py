@@ -1,6 +1,8 @@
 """Shared fixtures: an embedded cluster over real HTTPS on 127.0.0.1.
 
 cluster        one RunningCluster for the session (--speed 20, 2 nodes)
+cluster_speed8 another, at --speed 8, for labs whose outcome is a window of a few
+               cluster seconds (started only if a test asks for it)
 start_cluster  factory for a private one (stopped at teardown)
 kubectl        run /usr/bin/kubectl against `cluster` (skipped when absent)
 api            kubernetes.client.ApiClient for `cluster`
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from console.embedded import launch
-from kubehelp import KUBECTL, api_client, run_kubectl
+from kubehelp import KUBECTL, SPEED_FOR_WINDOWS, api_client, run_kubectl
 
 
 # The fuzz suites (tests/*/test_fuzz_*.py): the same examples every run (derandomized,
@@ -27,6 +29,13 @@ settings.load_profile("kubelab")
 @pytest.fixture(scope="session")
 def cluster():
     c = launch.start(speed=20, nodes=2, timeout=90)
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_speed8():
+    c = launch.start(speed=SPEED_FOR_WINDOWS, nodes=2, timeout=90)
     yield c
     c.stop()
 

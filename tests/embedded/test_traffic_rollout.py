@@ -6,10 +6,11 @@ import threading
 import pytest
 
 from console.embedded import launch
+from kubehelp import SPEED_FOR_WINDOWS
 from kubelet_helpers import Lab, http
 from waits import wait_for
 
-SPEED = 20
+SPEED = SPEED_FOR_WINDOWS    # a boot window: see tests/kubehelp.py
 RATE = 1.0 * SPEED          # "1 request/s" of simulated time, in real requests per second
 
 DEPLOY = """

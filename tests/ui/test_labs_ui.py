@@ -10,6 +10,7 @@ from console.ui.app import KubelabApp
 from console.ui.screens.picker import LabPicker
 from tests.cluster.helpers import namespace_conn
 from tests.ui.feed import until
+from kubehelp import SPEED_FOR_WINDOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -42,9 +43,10 @@ async def test_free_play_from_the_picker_is_todays_console():
         assert app.offer_allowed and not app.scenario_running
 
 
-async def test_play_advances_on_its_own_and_the_panes_show_the_outcome(cluster):
-    conn = namespace_conn(cluster, "play")
-    app = KubelabApp(session=Session(conn, speed=20), play=SCENARIOS / "l2-zero-downtime.yaml", pace=0)
+async def test_play_advances_on_its_own_and_the_panes_show_the_outcome(cluster_speed8):
+    conn = namespace_conn(cluster_speed8, "play")
+    app = KubelabApp(session=Session(conn, speed=SPEED_FOR_WINDOWS),
+                     play=SCENARIOS / "l2-zero-downtime.yaml", pace=0)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: app.scenario_pane.outcome, 240)
         assert app.scenario_pane.outcome == "passed", pane(app)
