@@ -16,10 +16,10 @@ speed. Transient API errors (connection, 5xx, 429, 409) are "try again".
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 import time
+import uuid
 
 from console import bus
 from console.cluster import catalogue, rest
@@ -68,7 +68,6 @@ class Probe:
         self.conn, self.load, self.since = conn, load, since
 
 
-_runs = itertools.count(1)
 
 
 class Runner:
@@ -79,7 +78,7 @@ class Runner:
         stop(); then clean up. The console does so; `kubelab run` does not."""
         self.session, self.loaded, self.sc = session, loaded, loaded.scenario
         self.mode, self.lang, self.pace = mode, lang, pace
-        self.run_id = run_id or f"{self.sc.metadata.id}-{next(_runs)}"
+        self.run_id = run_id or f"{self.sc.metadata.id}-{uuid.uuid4().hex[:8]}"   # unique across sessions (class mode)
         self.conn = session.conn.switch(namespace=loaded.namespace)
         self.bus = session.bus
         self.report = RunReport(self.sc.metadata.id, say(self.sc.metadata.title, lang),
