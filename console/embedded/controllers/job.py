@@ -42,7 +42,7 @@ class JobController:
         self.cluster = cluster
         self.inf = informer
         self.queue = WorkQueue(cluster, "job", self.sync)
-        self.counted: dict[str, set[str]] = {}     # job uid -> pod uids already counted
+        self.counted: dict[str, set[str]] = {}     # job uid -> pods counted, finalizer going
         self.last_failure: dict[str, float] = {}   # job uid -> sim time of the last failed pod
         informer.on(RES, self._on_job)
         informer.on("pods", self._on_pod)
@@ -88,7 +88,9 @@ class JobController:
             if terminating(p) and phase != "Succeeded":
                 phase = "Failed"     # deleted before it succeeded: a failure
             puid = p["metadata"].get("uid", "")
-            if phase in ("Succeeded", "Failed") and puid not in counted:
+            tracked = TRACKING in (p["metadata"].get("finalizers") or [])
+            # the finalizer is the mark: a pod without it was counted (before a restart too)
+            if phase in ("Succeeded", "Failed") and tracked and puid not in counted:
                 counted.add(puid)
                 field = "succeeded" if phase == "Succeeded" else "failed"
                 st[field] = st.get(field, 0) + 1
