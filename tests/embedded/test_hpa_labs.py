@@ -147,7 +147,8 @@ def test_l1_hpa_scales_order_out_under_siege_and_back_after_the_window(lab, tmp_
         assert first.split()[2:4] == ["cpu:", "<unknown>/50%"] and first.split()[6] == "0"
         wait_for(lambda: percent(targets(c, "order")[0]) is not None, what="first figures")
         idle, replicas = targets(c, "order")
-        assert percent(idle) < 50 and replicas == 2
+        # idle: far below target (2 replicas, or 1 on a machine slow enough for the window)
+        assert percent(idle) < 50 and replicas in (1, 2)
 
         load = Siege(c, tmp_path, "-c20", "-t20S", "-v", "http://order:8080/orders")
         peak = [0]
