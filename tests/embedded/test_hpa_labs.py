@@ -150,7 +150,7 @@ def test_l1_hpa_scales_order_out_under_siege_and_back_after_the_window(lab, tmp_
         # idle: far below target (2 replicas, or 1 on a machine slow enough for the window)
         assert percent(idle) < 50 and replicas in (1, 2)
 
-        load = Siege(c, tmp_path, "-c20", "-t20S", "-v", "http://order:8080/orders")
+        load = Siege(c, tmp_path, "-c20", "-t10S", "-v", "http://order:8080/orders")
         peak = [0]
 
         def scaled():
