@@ -41,6 +41,7 @@ class Aggregator:
         self.cluster = cluster
         self.server = server
         self._queued = False
+        self.backends: set[tuple[str, str]] = set()   # (namespace, name) of Services behind
 
     # -- local APIServices: one per built-in group version ------------------------
     def register_local(self) -> None:
@@ -62,17 +63,28 @@ class Aggregator:
 
     # -- availability ------------------------------------------------------------
     def on_change(self, ev) -> None:
-        if ev.res in WATCHED and not self._queued:
-            self._queued = True
-            asyncio.get_running_loop().call_soon(self.sync)
+        """Only changes that can move an APIService: itself, or the Service and
+        EndpointSlices behind one (not every slice of a 1,000-pod cluster)."""
+        if ev.res not in WATCHED or self._queued:
+            return
+        if ev.res != APISERVICES:
+            meta = ev.obj["metadata"]
+            name = meta["name"] if ev.res == "services" else \
+                (meta.get("labels") or {}).get("kubernetes.io/service-name")
+            if (meta.get("namespace"), name) not in self.backends:
+                return
+        self._queued = True
+        asyncio.get_running_loop().call_soon(self.sync)
 
     def sync(self) -> None:
         self._queued = False
         present = set()
+        self.backends = set()
         for api in list(self.cluster.store.scan(APISERVICES)):
             spec = api.get("spec") or {}
             if not spec.get("service"):
                 continue
+            self.backends.add((spec["service"].get("namespace"), spec["service"].get("name")))
             status, reason, message, backend = self._check(spec)
             self._set_available(api, status, reason, message)
             kinds = BACKENDS.get((spec.get("group"), spec.get("version")))
