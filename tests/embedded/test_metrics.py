@@ -48,6 +48,10 @@ def test_kubectl_top_pods_and_nodes(cluster, api):
     assert item["window"].endswith("s") and item["containers"][0]["name"] == "nginx"
     assert item["containers"][0]["usage"]["memory"] == "8Mi"
 
+    # the console's poller reads the same figures
+    from console.cluster import metrics
+    m = metrics.fetch(api, ns)
+    assert m.available and set(m.cpu) == {"web"} and m.memory["web"] == 8 * 2**20
     # what metrics-server answers for a pod it has no metrics for, and for a watch
     code, _, st = call(cluster, "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods/nope")
     assert code == 404 and st["message"] == f'podmetrics.metrics.k8s.io "{ns}/nope" not found'
