@@ -120,6 +120,13 @@ def test_behavior_default_scale_up_is_four_pods_or_double_per_15s():
     # a period later it starts from 6: 10 (the max)
     assert calc.behavior_limit(h, 6, 25, 2, 10, up, down, 16.0)[:2] == (10, "TooManyReplicas")
     assert calc.behavior_limit(h, 10, 1, 2, 10, up, down, 30.0)[:2] == (2, "TooFewReplicas")
+    # Min: the smallest change (4 from 2 by 100 %, not 6 by +4 pods)
+    assert calc.scale_up_limit(2, calc.History(), dict(up, selectPolicy="Min"), 0.0) == 4
+    two_ways = {"selectPolicy": "Min", "policies": [
+        {"type": "Pods", "value": 1, "periodSeconds": 60},
+        {"type": "Percent", "value": 50, "periodSeconds": 60}]}
+    assert calc.scale_down_limit(10, calc.History(), two_ways, 0.0) == 9
+    assert calc.scale_down_limit(10, calc.History(), dict(two_ways, selectPolicy="Max"), 0.0) == 5
     disabled = dict(down, selectPolicy="Disabled")
     assert calc.behavior_limit(h, 10, 1, 2, 10, up, disabled, 30.0)[:2] == (10, "ScaleDownLimit")
 

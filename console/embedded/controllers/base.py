@@ -61,6 +61,18 @@ def set_condition(status: dict, typ: str, value: str, reason: str, message: str,
         cond["lastProbeTime"] = now
 
 
+def write_status(cluster, res: str, obj: dict, status: dict) -> None:
+    """Write obj's status through the /status subresource, unless it is already that."""
+    if (obj.get("status") or {}) == status:
+        return
+
+    def fn(o):
+        if o.get("status") == status:
+            return False
+        o["status"] = status
+    cluster.registry.mutate(res, *key_of(obj), fn, subresource="status")
+
+
 def selector_matches(selector: dict | None, labels: dict | None) -> bool:
     """A metav1.LabelSelector (matchLabels + matchExpressions). Empty matches all."""
     selector = selector or {}

@@ -18,7 +18,8 @@ import copy
 import zoneinfo
 from datetime import datetime, timezone
 
-from console.embedded.controllers.base import Informer, WorkQueue, controller_ref, key_of
+from console.embedded.controllers.base import (Informer, WorkQueue, controller_ref, key_of,
+                                               write_status)
 from console.embedded.controllers.job import condition, finished
 from console.embedded.cron import CronError, Schedule
 from console.embedded.store import Conflict, NotFound
@@ -197,11 +198,4 @@ class CronJobController:
         self._event(cj, "SuccessfulDelete", f"Deleted job {job['metadata']['name']}")
 
     def _write(self, cj, st) -> None:
-        if st == (cj.get("status") or {}):
-            return
-
-        def fn(obj):
-            if obj.get("status") == st:
-                return False
-            obj["status"] = st
-        self.cluster.registry.mutate(RES, *key_of(cj), fn, subresource="status")
+        write_status(self.cluster, RES, cj, st)

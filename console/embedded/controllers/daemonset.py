@@ -16,7 +16,8 @@ import copy
 
 from console.embedded.controllers import deployutil as du
 from console.embedded.controllers.base import (Informer, WorkQueue, controller_ref, key_of,
-                                               pod_ready, selector_matches, terminating)
+                                               pod_ready, selector_matches, terminating,
+                                               write_status)
 from console.embedded.controllers.replicaset import pod_active, pod_from_template
 from console.embedded.controllers.scheduler import affinity_matches, tolerates
 from console.embedded.store import NotFound
@@ -240,11 +241,4 @@ class DaemonSetController:
         new = {k: v for k, v in new.items() if v or k in (
             "currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
             "numberReady")}
-        if (ds.get("status") or {}) == new:
-            return
-
-        def fn(obj):
-            if obj.get("status") == new:
-                return False
-            obj["status"] = new
-        self.cluster.registry.mutate(RES, *key_of(ds), fn, subresource="status")
+        write_status(self.cluster, RES, ds, new)

@@ -130,10 +130,7 @@ class HPAController:
         except Failure:
             pass
         if (hpa.get("status") or {}) != original:
-            status = hpa["status"]
-            self.cluster.registry.mutate(RES, key[0], key[1],
-                                         lambda o: o.__setitem__("status", status),
-                                         subresource="status")
+            base.write_status(self.cluster, RES, shared, hpa["status"])
 
     def _event(self, hpa: dict, reason: str, message: str, type_: str = "Normal") -> None:
         self.cluster.event(hpa, reason, message, type_, component=COMPONENT)

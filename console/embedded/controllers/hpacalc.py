@@ -249,36 +249,34 @@ def _changed_in(period: float, events: list[list], now: float) -> int:
     return sum(change for change, t, _ in events if t > now - period)
 
 
-def scale_up_limit(current: int, h: History, rules: dict, now: float) -> int:
+def _limit(current: int, h: History, rules: dict, now: float, up: bool) -> int:
+    """calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors:
+    what each policy allows from the replicas at its period's start; Max picks the
+    largest change, Min the smallest, Disabled none."""
     policy = rules.get("selectPolicy") or "Max"
     if policy == "Disabled":
         return current
-    pick, result = (min, MAX_INT32) if policy == "Min" else (max, -MAX_INT32 - 1)
+    largest = (policy != "Min") == up     # the biggest number of replicas
+    pick, result = (max, -MAX_INT32 - 1) if largest else (min, MAX_INT32)
     for p in rules.get("policies") or []:
         start = current - _changed_in(p["periodSeconds"], h.ups, now) \
             + _changed_in(p["periodSeconds"], h.downs, now)
         if p.get("type") == "Pods":
-            proposed = start + p["value"]
-        else:
+            proposed = start + p["value"] if up else start - p["value"]
+        elif up:
             proposed = int(math.ceil(start * (1 + p["value"] / 100)))
-        result = pick(result, proposed)
-    return result
-
-
-def scale_down_limit(current: int, h: History, rules: dict, now: float) -> int:
-    policy = rules.get("selectPolicy") or "Max"
-    if policy == "Disabled":
-        return current
-    pick, result = (max, -MAX_INT32 - 1) if policy == "Min" else (min, MAX_INT32)
-    for p in rules.get("policies") or []:
-        start = current - _changed_in(p["periodSeconds"], h.ups, now) \
-            + _changed_in(p["periodSeconds"], h.downs, now)
-        if p.get("type") == "Pods":
-            proposed = start - p["value"]
         else:
             proposed = int(start * (1 - p["value"] / 100))
         result = pick(result, proposed)
     return result
+
+
+def scale_up_limit(current: int, h: History, rules: dict, now: float) -> int:
+    return _limit(current, h, rules, now, up=True)
+
+
+def scale_down_limit(current: int, h: History, rules: dict, now: float) -> int:
+    return _limit(current, h, rules, now, up=False)
 
 
 def behavior_limit(h: History, current: int, desired: int, lo: int, hi: int,

@@ -16,7 +16,8 @@ import asyncio
 import copy
 
 from console.embedded.controllers.base import (Informer, WorkQueue, controller_ref, key_of,
-                                               pod_ready, set_condition, terminating)
+                                               pod_ready, set_condition, terminating,
+                                               write_status)
 from console.embedded.controllers.replicaset import pod_from_template
 from console.embedded.store import NotFound
 
@@ -228,12 +229,4 @@ class JobController:
                                 and (p.get("status") or {}).get("phase") not in ("Succeeded",
                                                                                  "Failed"))
         st.setdefault("uncountedTerminatedPods", {})
-        if st == (job.get("status") or {}):
-            return
-        key = key_of(job)
-
-        def fn(obj):
-            if obj.get("status") == st:
-                return False
-            obj["status"] = st
-        self.cluster.registry.mutate(RES, *key, fn, subresource="status")
+        write_status(self.cluster, RES, job, st)
