@@ -4,6 +4,7 @@ is ambiguous once several directories have one)."""
 import os
 import shutil
 import subprocess
+import threading
 
 import pytest
 
@@ -33,3 +34,24 @@ def api_client(c):
 # and a run without the readinessProbe sees 100 %. At 8 it is 3 s real, which held
 # under a load average of 12 (kubelab run, 5 of 5).
 SPEED_FOR_WINDOWS = 8
+
+
+class Watch:
+    """`kubectl get <what> -w` in the background, its lines collected."""
+
+    def __init__(self, c, *args):
+        """c: a RunningCluster; args: what to get (`po`, `hpa order`, ...)."""
+        self.proc = subprocess.Popen([KUBECTL, "get", *args, "-w"], env=c.env(), text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.thread.join(10)

@@ -8,38 +8,17 @@ import json
 import os
 import re
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
-from kubehelp import KUBECTL, run_kubectl
+from kubehelp import KUBECTL, Watch, run_kubectl
 from waits import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SPEED = 20
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
-
-
-class Watch:
-    """`kubectl get <what> -w` in the background, its lines collected."""
-
-    def __init__(self, c, *args):
-        self.proc = subprocess.Popen([KUBECTL, "get", *args, "-w"], env=c.env(), text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.lines: list[str] = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.thread.join(10)
 
 
 SIEGE_POD = """

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from kubehelp import KUBECTL, run_kubectl
+from kubehelp import KUBECTL, Watch, run_kubectl
 from waits import wait_for
 
 pytestmark = pytest.mark.kubectl
@@ -142,8 +142,9 @@ def test_06_apply_manifest(l7):
 
 
 def test_07_deleted_pod_is_replaced_and_watch_streams_it(l7):
-    watcher = subprocess.Popen([KUBECTL, "get", "po", "-w"], env=l7.env(), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watcher = Watch(l7, "po")
+    # kubectl may take seconds to start on a busy machine: delete only once it watches
+    wait_for(lambda: len(watcher.lines) > 1, what="kubectl get po -w listing")
     try:
         before = [r[0] for r in _rows(k(l7, "get", "po", "-l", "app=nginx").stdout)]
         victim = before[0]
@@ -155,10 +156,11 @@ def test_07_deleted_pod_is_replaced_and_watch_streams_it(l7):
             return len(names) == 2 and victim not in names and names
         now = wait_for(replaced, what="a replacement pod")
         assert now - set(before)
+        wait_for(lambda: any(n in line for n in now - set(before) for line in watcher.lines),
+                 what="the replacement in the watch")
     finally:
-        watcher.terminate()
-        out, _ = watcher.communicate(timeout=30)
-    lines = out.splitlines()
+        watcher.stop()
+    lines = watcher.lines
     assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert any(victim in line and "Terminating" in line for line in lines)
     assert any(n in line for n in now - set(before) for line in lines)
