@@ -7,7 +7,6 @@ second cluster reporting v1.31 runs kubectl 1.31 (JSON bodies).
 
 import os
 import re
-import subprocess
 
 import pytest
 
