@@ -10,10 +10,13 @@ posting it to the first screen refresh that shows its effect (the
 selection moved). The same child runs against an older revision of the
 console (`--baseline`, by default the last one with the DataTable pods pane),
 so "today" is measured in the same run on the same machine. Prints figures
-beside their goals; asserts nothing.
+beside their goals; asserts nothing. With --record, each size runs this tree
+twice instead, without and with a tape recorder on the bus (console/tape), and
+prints what recording costs: key-to-screen p99 with it against without, and the
+tape's size.
 
     .venv/bin/python bench/console.py [--pods 10000] [--rate 2000] [--seconds 15]
-        [--sizes 80x24,160x48,240x60] [--baseline REV|none]
+        [--sizes 80x24,160x48,240x60] [--baseline REV|none] [--record]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import fcntl
 import json
 import os
 import random
+import statistics
 import struct
 import subprocess
 import sys
@@ -116,6 +120,10 @@ async def child(cfg: dict) -> dict:
     now = time.time()
     pods = [make_pod(i, now) for i in range(n)]
     app = KubelabApp(watch=False)
+    rec = None
+    if cfg.get("record"):
+        from console.tape.recorder import record
+        rec = record(app.bus, cfg["record"], size=(cfg["width"], cfg["height"]))
 
     async def refreshed() -> float:
         done = asyncio.get_running_loop().create_future()
@@ -169,11 +177,15 @@ async def child(cfg: dict) -> dict:
         producer.join()
         out.update(storm_keys=lat, events=counter[0], merged=app.sub.merged, dropped=app.sub.dropped,
                    rss_mb=proc.memory_info().rss / 2**20)
+    if rec is not None:
+        rec.close({"exit": 0})
+        out.update(tape_bytes=rec.writer.bytes, tape_events=rec.events, keyframes=rec.keyframes,
+                   publishers_waited=rec.sub.waited, tape_seconds=rec.position)
     return out
 
 
 # --- the parent: one child per (size, revision) on a pty -----------------------------
-def run_child(source: str, args, width: int, height: int) -> dict:
+def run_child(source: str, args, width: int, height: int, record: str | None = None) -> dict:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
     reads: list[tuple[float, int]] = []
@@ -196,7 +208,7 @@ def run_child(source: str, args, width: int, height: int) -> dict:
     with tempfile.NamedTemporaryFile("r", suffix=".json") as result:
         cfg = dict(source=source, pods=args.pods, rate=args.rate, seconds=args.seconds,
                    idle_seconds=args.idle_seconds, quiet_seconds=args.quiet_seconds,
-                   width=width, height=height, out=result.name)
+                   width=width, height=height, out=result.name, record=record)
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
         env.pop("NO_COLOR", None)
         proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", json.dumps(cfg)],
@@ -280,6 +292,39 @@ def report(size: str, new: dict, old: dict | None, args) -> None:
               f"{old['first_screen'] / new['first_screen']:.1f}x")
 
 
+def pooled(runs: list[dict]) -> dict:
+    """Several runs as one: their keys together, the other figures of the last."""
+    return {**runs[-1], "storm_keys": [k for r in runs for k in r["storm_keys"]],
+            "first_screen": statistics.median(r["first_screen"] for r in runs)}
+
+
+def record_cost(args, sizes) -> int:
+    """Recording on vs off, same tree, same storm, side by side per size; the
+    runs alternate (off, on, off, on ...) so that a busy machine weighs on both."""
+    for w, h in sizes:
+        offs, ons = [], []
+        with tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
+            for i in range(args.repeat):
+                offs.append(run_child(ROOT, args, w, h))
+                ons.append(run_child(ROOT, args, w, h, record=os.path.join(tmp, f"storm-{i}.tape")))
+        off, on = pooled(offs), pooled(ons)
+        p_off, p_on = pct(off["storm_keys"], 99), pct(on["storm_keys"], 99)
+        change = (p_on - p_off) / p_off * 100
+        print(f"\n{w}x{h}  recording off / on, {args.rate} pod events/s, "
+              f"{len(off['storm_keys'])} / {len(on['storm_keys'])} keys over {args.repeat} runs each")
+        print(f"  key->screen p99          {p_off * 1000:7.1f} ms / {p_on * 1000:7.1f} ms   "
+              f"change {change:+.1f} %  (goal < 10 %: {'met' if change < 10 else 'NOT met'})")
+        print(f"  key->screen p50          {pct(off['storm_keys'], 50) * 1000:7.1f} ms / "
+              f"{pct(on['storm_keys'], 50) * 1000:7.1f} ms")
+        print(f"  first screen             {off['first_screen'] * 1000:7.0f} ms / {on['first_screen'] * 1000:7.0f} ms")
+        print(f"  resident memory          {off['rss_mb']:7.0f} MB / {on['rss_mb']:7.0f} MB")
+        mb = on["tape_bytes"] / 2**20
+        print(f"  tape                     {on['tape_events']} events, {on['keyframes']} keyframes, "
+              f"{mb:.1f} MB over {on['tape_seconds']:.0f} s ({mb / max(on['tape_seconds'], 1) * 60:.0f} MB/min); "
+              f"publishers waited {on['publishers_waited'] * 1000:.0f} ms")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pods", type=int, default=10_000)
@@ -290,6 +335,9 @@ def main() -> int:
     p.add_argument("--sizes", default="80x24,160x48,240x60")
     p.add_argument("--baseline", default=BASELINE, help="git revision to compare with, or none")
     p.add_argument("--dump", help="write what each run sends to the terminal to DUMP-<tree>-<size>")
+    p.add_argument("--record", action="store_true",
+                   help="this tree without and with a tape recorder: what recording costs")
+    p.add_argument("--repeat", type=int, default=3, help="--record: runs of each, alternating")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -305,6 +353,8 @@ def main() -> int:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     print(f"kubelab console bench: {args.pods} pods, {args.rate} pod events/s for {args.seconds:g} s, "
           f"real driver on a pty (TERM=xterm-256color, truecolor); today = {args.baseline}")
+    if args.record:
+        return record_cost(args, sizes)
     with tempfile.TemporaryDirectory(prefix="kubelab-bench-") as tmp:
         old_src = baseline_tree(args.baseline, tmp) if args.baseline != "none" else None
         for w, h in sizes:

@@ -1,6 +1,7 @@
 """The tape format: newline-delimited JSON, one record a line, UTF-8.
 
-Line 1 is the header:
+Line 1 is the header (JSON is written with ASCII escapes, so a tape is
+ASCII, which is UTF-8, and reads the same anywhere):
 
     {"tape": "kubelab", "version": 1, "kubelab": "0.1.0",
      "start": 1730000000.0, "created": "2024-10-27T03:33:20Z",
@@ -39,8 +40,11 @@ END = "end"
 CLUSTER_KINDS = ("embedded", "kubeconfig", "none")
 
 
-def dumps(record: dict) -> str:
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+_ENCODER = json.JSONEncoder(separators=(",", ":"))   # built once; ASCII escapes are the fast path
+
+
+def dumps(record) -> str:
+    return _ENCODER.encode(record)
 
 
 def header(*, width: int, height: int, cluster: dict, scenario: dict | None = None,

@@ -61,8 +61,10 @@ class Recorder:
                 continue
             if self.error is None:
                 try:
-                    for ev in batch:
+                    for i, ev in enumerate(batch):
                         self._write(ev)
+                        if i % 16 == 15:
+                            time.sleep(0)   # let the console's thread have the interpreter
                     self.writer.flush()
                 except OSError as exc:
                     self._fail(exc)

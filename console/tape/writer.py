@@ -9,7 +9,9 @@ being written, and a line cut short by it is skipped by readers.
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import functools
+import time
 from pathlib import Path
 
 from console import bus
@@ -34,11 +36,18 @@ def _pieces(value, depth: int):
     if depth and isinstance(value, dict):
         yield "{"
         for i, (k, v) in enumerate(value.items()):
-            yield ("," if i else "") + json.dumps(str(k), ensure_ascii=False) + ":"
+            yield ("," if i else "") + dumps(str(k)) + ":"
             yield from _pieces(v, depth - 1)
+            if i % 64 == 63:
+                time.sleep(0)       # the console's thread first, if it waits
         yield "}"
     else:
-        yield json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        yield dumps(value)
+
+
+@functools.cache
+def _fields(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "ts")
 
 
 class TapeWriter:
@@ -71,15 +80,16 @@ class TapeWriter:
 
     def event(self, ev: bus.Event, t: float | None = None) -> int:
         """One event line; `t` (wall clock) defaults to the event's own time. Returns bytes."""
-        data = ev.to_dict()
-        ts = data.pop("ts")
-        dt = self._dt(ts if t is None else t)
+        dt = self._dt(ev.ts if t is None else t)
         if isinstance(ev, bus.Snapshot):
             parts = [f'{{"dt":{dt},"event":"snapshot","cluster":']
-            parts += _pieces(data["cluster"], 3)
-            parts += [',"load":', dumps(data["load"]), ',"scenario":', dumps(data["scenario"]), "}"]
+            parts += _pieces(ev.cluster, 3)
+            parts += [',"load":', dumps(ev.load), ',"scenario":', dumps(ev.scenario), "}"]
             return self._put("".join(parts))
-        return self._put(dumps({"dt": dt, **data}))
+        line = {"dt": dt, "event": ev.name}
+        for name in _fields(type(ev)):
+            line[name] = getattr(ev, name)
+        return self._put(dumps(line))
 
     def end(self, outcome: dict, t: float) -> None:
         self._put(dumps({"dt": self._dt(t), "event": END, "outcome": outcome}))

@@ -154,11 +154,15 @@ def tab_command(tab_argv: list[str]) -> str:
 
 
 async def serve(tab_argv: list[str], port: int, ready=None) -> None:
-    """Serve until SIGINT/SIGTERM; `ready(url)` (default: print it) once listening."""
-    from aiohttp import web
+    """Serve the console with these options until SIGINT/SIGTERM."""
+    title = f"kubelab {tab_argv[0] if tab_argv and tab_argv[0] in COMMANDS else 'console'}"
+    await serve_command(tab_command(tab_argv), port, title, ready)
 
-    server = ConsoleServer(tab_command(tab_argv), host=HOST, port=port,
-                           title=f"kubelab {' '.join(tab_argv[:1]) or 'console'}".strip())
+
+async def serve_command(command: str, port: int, title: str = "kubelab", ready=None) -> None:
+    """Serve `command` (one process per tab) until SIGINT/SIGTERM (or cancelled);
+    `ready(url)` (default: print it) once listening."""
+    server = ConsoleServer(command, host=HOST, port=port, title=title)
     runner = web.AppRunner(server.application())
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)

@@ -35,6 +35,15 @@ Object.defineProperty(Object.prototype, "websocket_url", {
 });
 """
 
+FIRST_FRAME = """
+document.addEventListener("DOMContentLoaded", () => {
+  new MutationObserver(() => {
+    if (!window.__firstFrame && document.body.classList.contains("-first-byte"))
+      window.__firstFrame = performance.now();   // ms from the page's navigation start
+  }).observe(document.body, {attributes: true});
+});
+"""
+
 SCREEN_TEXT = """
 (() => {
   const t = (window.__terminals || [])[0];
@@ -103,11 +112,18 @@ class Browser:
     async def open(self, url: str) -> None:
         """A fresh tab at `url`, with the terminal kept for reading."""
         target = await self.call("Target.createTarget", url="about:blank")
-        attached = await self.call("Target.attachToTarget", targetId=target["targetId"], flatten=True)
+        self.target = target["targetId"]
+        attached = await self.call("Target.attachToTarget", targetId=self.target, flatten=True)
         self.session = attached["sessionId"]
         await self.call("Page.enable")
-        await self.call("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINALS)
+        await self.call("Page.addScriptToEvaluateOnNewDocument", source=KEEP_TERMINALS + FIRST_FRAME)
         await self.call("Page.navigate", url=url)
+
+    async def close_tab(self) -> None:
+        """Close the tab (its console's websocket closes, and textual-serve ends it)."""
+        session, self.session = self.session, None
+        await self.call("Target.closeTarget", targetId=self.target)
+        self.events = [e for e in self.events if e.get("sessionId") != session]
 
     async def evaluate(self, expression: str):
         res = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
