@@ -1,6 +1,7 @@
 """asciicast v2 (asciinema's file format): a JSON header line, then one
-`[time, "o", text]` line per chunk of terminal output, times in seconds from
-the start and never going back. asciinema-player plays it on a web page.
+`[time, "o", text]` line per chunk of terminal output (and `[time, "m",
+label]` markers), times in seconds from the start and never going back.
+asciinema-player plays it on a web page.
 
 https://docs.asciinema.org/manual/asciicast/v2/
 """
@@ -37,6 +38,15 @@ class CastWriter:
             self._flush()
         self._pending_t = t
         self._pending.append(data)
+
+    def marker(self, t: float, label: str) -> None:
+        """A marker (code "m", asciinema 2.3+): players show it on the timeline and
+        can pause there; the export puts one at each step."""
+        self._flush()
+        t = max(self._t, round(t, 3))
+        self._f.write(json.dumps([t, "m", label], ensure_ascii=False) + "\n")
+        self._t = t
+        self.events += 1
 
     def _flush(self) -> None:
         if self._pending:

@@ -24,7 +24,6 @@ from console.tape.cast import CastWriter
 from console.tape.reader import Tape
 
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H"      # alternate screen, cursor hidden, cleared
-LEAVE = "\x1b[?25h\x1b[?1049l"
 
 
 class CastDriver(Driver):
@@ -46,7 +45,7 @@ class CastDriver(Driver):
         pass
 
     def stop_application_mode(self) -> None:
-        self.write(LEAVE)
+        """Nothing: the cast ends on the console's last frame, not on a cleared screen."""
 
 
 def slug(text: str) -> str:
@@ -77,6 +76,7 @@ async def export(tape: Tape, out: Path, size: tuple[int, int] | None = None,
                              timeout)
                 if player.ended:
                     break
+                app.cast.marker(mark.t, f"{mark.index + 1}. {mark.label}")
                 await app.settle()
                 await pilot.pause()
                 app.pods_table.settle()

@@ -128,7 +128,8 @@ def test_export_writes_an_asciicast_and_a_picture_of_each_step(recorded, tmp_pat
     head, events = check(out)
     tape = read_index(path)
     assert (head["width"], head["height"]) == SIZE and head["timestamp"] == int(tape.start)
-    assert events and all(e[1] == "o" for e in events)
+    assert events and {e[1] for e in events} == {"o", "m"}
+    assert [e[2] for e in events if e[1] == "m"] == [f"{m.index + 1}. {m.id}" for m in tape.markers]
     assert events[-1][0] == pytest.approx(tape.duration, abs=1.5)   # the tape's times, not the export's
     assert "\x1b[?1049h" in events[0][2] and "order-" in "".join(e[2] for e in events)
     for name, (_, live) in zip(names, marks):
