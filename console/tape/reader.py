@@ -169,8 +169,9 @@ def marker_of(ev: bus.Event, titles: dict) -> tuple | None:
         titles[(ev.run, ev.step)] = ev.title or titles.get((ev.run, ev.step), "")
     elif isinstance(ev, bus.StepFinished):
         detail = "; ".join(str(f) for f in ev.failures)
-        return (ev.step, titles.get((ev.run, ev.step), ""), STEP_RESULT.get(ev.status),
-                f"{ev.status}{': ' + detail if detail else ''}")
+        if ev.status not in STEP_RESULT:            # skipped, not-run: say so
+            detail = f"{ev.status}{': ' + detail if detail else ''}"
+        return ev.step, titles.get((ev.run, ev.step), ""), STEP_RESULT.get(ev.status), detail
     return None
 
 
