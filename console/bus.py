@@ -221,6 +221,7 @@ class StepStarted(Event):
     command: str = ""             # what the lab has the learner type
     key: str = ""                 # the console key that does the same, if any
     gate: str = "auto"            # auto | learner: waiting for the person
+    files: list = field(default_factory=list)   # the manifests the step applies, as paths here
 
 
 @dataclass

@@ -12,12 +12,14 @@ from console.scenario.model import REQUIREMENTS
 def unmet(conn, requires: list[str], wait: float = 60.0) -> list[str]:
     """The requirements that are not there, each with the reason; metrics may take a
     while to come up on a fresh cluster, so it is given `wait` seconds."""
-    out = []
-    for req in requires:
-        why = _probe(conn, req, wait)
-        if why:
-            out.append(f"needs {req} ({REQUIREMENTS[req]}): {why}")
-    return out
+    return [f"needs {req} ({REQUIREMENTS[req]}): {why}"
+            for req, why in missing(conn, requires, wait).items()]
+
+
+def missing(conn, requires: list[str], wait: float = 60.0) -> dict[str, str]:
+    """requirement -> why it is not there, for those that are not."""
+    found = {req: _probe(conn, req, wait) for req in requires}
+    return {req: why for req, why in found.items() if why}
 
 
 def _probe(conn, req: str, wait: float) -> str:

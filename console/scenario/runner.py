@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from console import bus
 from console.cluster import catalogue, rest
@@ -142,6 +143,21 @@ class Runner:
                 return "f"
         return ""
 
+    def step_files(self, step: model.Step) -> list[str]:
+        """The manifests the step's solve applies, as the learner can name them from here
+        (the lab says `kubectl apply -f order.yaml`; kubelab keeps it in manifests/l1/)."""
+        out = []
+        for item in step.solve:
+            name, params = model.action_of(item)
+            if name == "apply" and params.get("file"):
+                path = self.loaded.manifest(params["file"])
+                try:
+                    path = path.relative_to(Path.cwd())
+                except ValueError:
+                    pass
+                out.append(str(path))
+        return out
+
     def publish(self, event: bus.Event) -> None:
         self.bus.publish(event)
 
@@ -247,7 +263,8 @@ class Runner:
         command = step.command if isinstance(step.command, str) else "\n".join(step.command or [])
         self.publish(bus.StepStarted(run=self.run_id, step=step.id, index=i, title=rep.title,
                                      narration=say(step.narration, self.lang), command=command,
-                                     key=self.step_key(step), gate=step.gate if self.mode == "learner" else "auto"))
+                                     key=self.step_key(step), files=self.step_files(step),
+                                     gate=step.gate if self.mode == "learner" else "auto"))
         monitor = Monitor(self, rep, step, since) if step.monitor else None
         failed = interrupted = False
         try:
@@ -338,10 +355,16 @@ class Runner:
                 rep.checks.clear()        # not done yet: the learner tries again
 
     def _hint(self, step: model.Step) -> bool:
-        hint = say(step.hint, self.lang)
+        hint = say(step.hint, self.lang) or self._default_hint(step)
         if hint:
             self.publish(bus.HintShown(run=self.run_id, step=step.id, hint=hint))
         return bool(hint)
+
+    def _default_hint(self, step: model.Step) -> str:
+        """A step the lab writes no hint for still answers h: what to type, and s."""
+        if not step.command:
+            return ""
+        return "type what the step says (Do:) — or press s and the console does it"
 
     def _catch(self, rep: StepReport, step: model.Step) -> None:
         """Gather what explains the failure before anything is cleaned up."""

@@ -75,14 +75,16 @@ class ScenarioPane(Static):
                 out.append(cur.command.replace("\n", "  ·  "), style="cyan")
                 if cur.key:
                     out.append(f"   (or press {cur.key})", style="cyan")
+                if cur.files and cur.gate == "learner":
+                    out.append(f"\nFiles: {'  '.join(cur.files)}", style="dim cyan")
             if cur.gate == "learner" and self.status.get(cur.step) == "running":
                 out.append("\nwaiting for you — c check · h hint · s solve · n skip", style="dim")
+        if self.hint:    # above the checks: a pane at its height limit cuts from the bottom
+            out.append(f"\nHint: {self.hint}", style="italic magenta")
         for c in list(self.checks.values())[-4:]:
             mark, style = ("✓", "green") if c.ok else (("…", "yellow") if not c.final else ("✗", "red"))
             out.append(f"\n{mark} {c.check}: ", style=style)
             out.append(c.observed[:160], style="dim")
             if c.message and not c.ok and c.final:
                 out.append(f" — {c.message}", style="red")
-        if self.hint:
-            out.append(f"\nHint: {self.hint}", style="italic magenta")
         self.update(out)

@@ -4,6 +4,7 @@ each needs of the cluster, and free play (the console as it is). Dismissed with
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.widgets.option_list import Option
 from console.scenario.values import say
 
 FREE = "free"
+REPROBE_SECONDS = 3.0
 
 
 def labs(folder: Path, lang: str = "en") -> list[tuple[str, Path | None, str, list[str], str]]:
@@ -46,7 +48,7 @@ class LabPicker(Screen):
         super().__init__()
         self.folder, self.conn, self.lang = folder, conn, lang
         self.items = labs(folder, lang)
-        self.unmet: dict[str, list[str]] = {}
+        self.unmet: dict[str, dict[str, str]] = {}   # lab path -> requirement -> why not
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -71,7 +73,8 @@ class LabPicker(Screen):
                 if why is None:
                     line.append(f"\n    needs {needs}", style="dim")
                 elif why:
-                    line.append(f"\n    needs {needs} — not on this cluster: {why[0].split(': ', 1)[-1][:70]}",
+                    first = next(iter(why.values()))
+                    line.append(f"\n    needs {needs} — not (yet) on this cluster: {first[:70]}",
                                 style="yellow")
                 else:
                     line.append(f"\n    needs {needs} — available here", style="green")
@@ -86,15 +89,28 @@ class LabPicker(Screen):
         if self.conn is not None:
             self.probe()
 
-    @work(thread=True, group="picker", exit_on_error=False)
+    @work(thread=True, group="picker", exclusive=True, exit_on_error=False)
     def probe(self) -> None:
-        """What this cluster offers, for the labs that need something."""
-        from console.scenario.requires import unmet
-        found = {}
-        for _, path, _, requires, problem in self.items:
-            if requires and not problem:
-                found[str(path)] = unmet(self.conn, requires, wait=0)
-        self.app.call_from_thread(self._probed, found)
+        """What this cluster offers, for the labs that need something; asked again every
+        few seconds while something is missing (metrics-server takes a while to serve on a
+        fresh cluster, an add-on may be installed meanwhile)."""
+        from textual.worker import get_current_worker
+
+        from console.scenario.requires import missing
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            found = {}
+            for _, path, _, requires, problem in self.items:
+                if requires and not problem:
+                    found[str(path)] = missing(self.conn, requires, wait=0)
+            if found != self.unmet:
+                self.app.call_from_thread(self._probed, found)
+            if not any(found.values()) or worker.is_cancelled:
+                return
+            for _ in range(int(REPROBE_SECONDS / 0.25)):   # quitting is not held up
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.25)
 
     def _probed(self, found: dict) -> None:
         self.unmet = found
