@@ -9,20 +9,21 @@ from console.cluster import rest
 from console.scenario.model import REQUIREMENTS
 
 
-def unmet(conn, requires: list[str], wait: float = 60.0) -> list[str]:
+def unmet(conn, requires: list[str], wait: float = 60.0, waiting=None) -> list[str]:
     """The requirements that are not there, each with the reason; metrics may take a
-    while to come up on a fresh cluster, so it is given `wait` seconds."""
+    while to come up on a fresh cluster, so it is given `wait` seconds, and
+    `waiting(req, why)` hears each time it is asked again (a pane can say so)."""
     return [f"needs {req} ({REQUIREMENTS[req]}): {why}"
-            for req, why in missing(conn, requires, wait).items()]
+            for req, why in missing(conn, requires, wait, waiting).items()]
 
 
-def missing(conn, requires: list[str], wait: float = 60.0) -> dict[str, str]:
+def missing(conn, requires: list[str], wait: float = 60.0, waiting=None) -> dict[str, str]:
     """requirement -> why it is not there, for those that are not."""
-    found = {req: _probe(conn, req, wait) for req in requires}
+    found = {req: _probe(conn, req, wait, waiting) for req in requires}
     return {req: why for req, why in found.items() if why}
 
 
-def _probe(conn, req: str, wait: float) -> str:
+def _probe(conn, req: str, wait: float, waiting=None) -> str:
     if req == "metrics":
         from console.cluster.metrics import fetch
         deadline = time.monotonic() + wait
@@ -30,8 +31,11 @@ def _probe(conn, req: str, wait: float) -> str:
             m = fetch(conn.api, conn.namespace)
             if m.available:
                 return ""
+            why = m.hint or "the Metrics API is not available"
             if time.monotonic() > deadline:
-                return m.hint or "the Metrics API is not available"
+                return why
+            if waiting:
+                waiting(req, why)
             time.sleep(1.0)
     if req == "mesh":
         try:

@@ -74,7 +74,8 @@ class Probe:
 class Runner:
     def __init__(self, session, loaded: Loaded, mode: str = "run", lang: str = "en",
                  run_id: str | None = None, pace: float = 0.0, create_namespace: bool = True,
-                 check_requires: bool = True, linger: bool = False):
+                 check_requires: bool = True, linger: bool = False,
+                 requires_wait: float = 60.0):
         """linger: after the last step, keep what the lab made (its outcome on screen) until
         stop(); then clean up. The console does so; `kubelab run` does not."""
         self.session, self.loaded, self.sc = session, loaded, loaded.scenario
@@ -86,6 +87,7 @@ class Runner:
                                 str(loaded.path), loaded.namespace, mode)
         self.create_namespace = create_namespace
         self.check_requires = check_requires
+        self.requires_wait = requires_wait
         self.linger = linger
         self.created: list[Ref] = []
         self.rollbacks: list[tuple[str, dict, str]] = []     # (action, params, what it undoes)
@@ -383,6 +385,11 @@ class Runner:
                 except Stopped:
                     return
 
+    def _waiting_for(self, req: str, why: str) -> None:
+        """A fresh cluster's metrics-server takes a while: say what the lab waits for."""
+        self.publish(bus.CheckResult(run=self.run_id, phase="requires", check=f"requires {req}",
+                                     observed=f"{why}; asking again (up to {self.requires_wait:g} s)", final=False))
+
     # --- the whole run ----------------------------------------------------------------------------
     def run(self) -> RunReport:
         t0 = time.monotonic()
@@ -394,7 +401,8 @@ class Runner:
         failed = False
         try:
             from console.scenario.requires import unmet
-            missing = unmet(self.conn, self.sc.metadata.requires) if self.check_requires else []
+            missing = unmet(self.conn, self.sc.metadata.requires, self.requires_wait,
+                            waiting=self._waiting_for) if self.check_requires else []
             if missing:
                 self.report.error = "; ".join(missing)
                 raise Unmet()

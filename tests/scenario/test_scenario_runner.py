@@ -256,3 +256,26 @@ def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
     assert run_.result["path"]["pod"] == "siege" and run_.result["transactions"] > 0
     assert run_.summary.lstrip().startswith("Transactions:") and "Availability:" in run_.summary
     session.close(wait_load=0, disconnect=False)
+
+
+def test_a_lab_that_needs_metrics_says_it_waits_for_them_then_fails_plainly(start_cluster, tmp_path):
+    c = start_cluster(metrics=False)
+    body = """\
+  - id: one
+    title: Never reached
+    wait:
+      - podsReady: {name: web}
+"""
+    text = HEAD.format(id="needs", wait="5s").replace("source: test}", "source: test, requires: [metrics]}")
+    p = tmp_path / "needs.yaml"
+    p.write_text(text + body)
+    session, runner = run(c, p, requires_wait=3)
+    sub = session.bus.subscribe()
+    report = runner.run()
+    assert report.status == "failed" and "needs metrics" in report.error
+    assert [s.status for s in report.steps] == ["not-run"]
+    seen = [e for e in sub.get_batch(timeout=1)
+            if isinstance(e, bus.CheckResult) and e.phase == "requires"]
+    assert seen and seen[0].check == "requires metrics" and not seen[0].final
+    assert "asking again (up to 3 s)" in seen[0].observed
+    session.close(wait_load=0, disconnect=False)
