@@ -12,7 +12,7 @@ import signal
 import sys
 
 from console import __version__
-from console.loadgen import options, progress, runlog, summary, verbose
+from console.loadgen import options, pool, progress, runlog, summary, verbose
 from console.loadgen.engine import Engine, Response, run_sync
 from console.loadgen.resolve import ClusterResolver, ConnectToResolver
 
@@ -56,7 +56,7 @@ def _hold(signum, frame) -> None:
     """After the run: Ctrl-C or SIGTERM waits until what was measured is written."""
 
 
-async def _run(engine: Engine, spec, log: runlog.RunLog | None) -> None:
+async def _run(engine: Engine | pool.Pool, spec, log: runlog.RunLog | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, engine.stop)
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     resolver = ClusterResolver()
     if spec.connect_to:
         resolver = ConnectToResolver(spec.connect_to, resolver)
-    engine = Engine(spec, resolver)
+    engine = pool.make(spec, resolver, live=progress.wanted(spec))
     printers = _Printers(spec, engine.stop)
     engine.on_response, engine.on_error = printers.on_response, printers.on_error
     engine.prepare()  # an unreachable in-cluster name is bad input: exit 2 before any load
@@ -117,7 +117,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _finish(engine: Engine, spec, printers: _Printers, log: runlog.RunLog | None) -> None:
+def _finish(engine: Engine | pool.Pool, spec, printers: _Printers,
+            log: runlog.RunLog | None) -> None:
     """The run log first (nothing measured is lost), then the summary."""
     try:
         sys.stdout.flush()
@@ -126,6 +127,8 @@ def _finish(engine: Engine, spec, printers: _Printers, log: runlog.RunLog | None
     if printers.closed:
         _quiet_stdout()
     result = engine.result()
+    for line in pool.troubles(result):
+        print(f"kubelab siege: {line}", file=sys.stderr)
     if log:
         try:
             log.finish(result)

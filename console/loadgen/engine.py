@@ -29,7 +29,7 @@ from console.loadgen import http1, redact
 from console.loadgen.failures import error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
-from console.loadgen.stats import Stats, bottleneck
+from console.loadgen.stats import Stats, bottleneck, is_failed_code
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
@@ -71,6 +71,56 @@ class Response:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Share:
+    """This engine's part of a run split over `of` processes (pool.py).
+
+    Closed loop: users are dealt out in blocks (user ids stay the run's, so each
+    user starts at the URL siege gives it); open loop: the rate and the count are
+    split and the arrivals interleaved (index i sends arrivals i, i+of, ...), so
+    together they send at --rate, evenly spaced.
+    """
+
+    index: int = 0
+    of: int = 1
+
+
+def portion(total: int, index: int, of: int) -> tuple[int, int]:
+    """(first, count) of `total` items dealt out over `of` parts, the first ones larger."""
+    base, extra = divmod(total, of)
+    return index * base + min(index, extra), base + (index < extra)
+
+
+class Budget:
+    """siege's --failures: the run aborts when this many transactions failed.
+
+    One engine counts its own; the engines of a pool share a counter in shared
+    memory (a multiprocessing.Value), so the limit is the run's, not each one's,
+    and the run's figures never count more failures than the limit.
+    """
+
+    def __init__(self, limit: int, shared=None):
+        self.limit = limit
+        self.shared = shared
+        self.count = 0
+
+    def take(self) -> bool:
+        """Count one failure; False when the limit had already been reached (by any engine)."""
+        if self.shared is None:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= self.limit:
+                return False
+            self.shared.value += 1
+            return True
+
+    def spent(self) -> bool:
+        return (self.count if self.shared is None else self.shared.value) >= self.limit
+
+
 @dataclass
 class _Prepared:
     method: str
@@ -83,8 +133,9 @@ class _Prepared:
     port: int = 0
 
 
-def _ensure_files(users: int) -> None:
-    """Room for a socket per user: raise the soft open-files limit, or say why not."""
+def _ensure_files(users: int, concurrent: int, of: int) -> None:
+    """Room for a socket per user of this process (`users` of the run's `concurrent`,
+    over `of` processes): raise the soft open-files limit, or say why not."""
     need = users + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and need > soft:
@@ -95,8 +146,10 @@ def _ensure_files(users: int) -> None:
         except (ValueError, OSError):
             pass
         if need > soft:
-            raise UsageError(f"-c {users}: needs about {need} open files, and this process "
-                             f"may open {soft} (ulimit -n)")
+            where = "this process" if of == 1 else f"each of {of} processes"
+            raise UsageError(f"-c {concurrent}: needs about {need} open files, and {where} "
+                             f"may open {soft} (ulimit -n; or spread the users over more "
+                             "processes with -j N)")
 
 
 def _basic_auth(u: URL, headers: dict[str, str]) -> None:
@@ -106,40 +159,82 @@ def _basic_auth(u: URL, headers: dict[str, str]) -> None:
         headers["Authorization"] = f"Basic {token}"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far (user + system)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+class Meter:
+    """Requests/s and CPU % since the previous reading (at least 50 ms before): a live chart's."""
+
+    def __init__(self, now: float, requests: int = 0, cpu: float = 0.0):
+        self._last = (now, requests, cpu)
+
+    def read(self, now: float, requests: int, cpu: float) -> tuple[float, float]:
+        t, n, c = self._last
+        dt = now - t
+        if dt <= 0:
+            return 0.0, 0.0
+        if dt >= 0.05:
+            self._last = (now, requests, cpu)
+        return (requests - n) / dt, (cpu - c) / dt * 100
+
+
 class Engine:
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
                  on_error: Callable[[Response], None] | None = None,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter,
+                 share: Share = Share(), budget: Budget | None = None,
+                 prepared: list[_Prepared] | None = None, streamed: bool = False):
+        """`share`, `budget`, `prepared` and `streamed` are for an engine of a pool (pool.py):
+        its part of the users or the rate, the run's failure counter, the requests the
+        coordinator built, and statistics kept raw for merging."""
         self.spec = spec
         self.resolver = resolver or DirectResolver()
         self.on_response = on_response   # answered requests (-v)
         self.on_error = on_error         # socket failures ([error] lines)
+        self.on_abort: Callable[[], None] | None = None  # the failure threshold was reached here
         self.clock = clock
-        self.stats = Stats(clock)
+        self.share = share
+        self.budget = budget or Budget(spec.failures)
+        self.streamed = streamed
+        self.first_user, self.users = portion(spec.concurrent, share.index, share.of)
+        self.stats = Stats(clock, streamed)
         self.started_at: str | None = None
         self.aborted = False          # the failure threshold was reached
         self.interrupted = False      # stop() before the run's own end
         self.in_flight = 0
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._prepared: list[_Prepared] = []
-        self._snap = (clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
+        self.prepared: list[_Prepared] = prepared or []
+        self._meter = Meter(clock(), 0, cpu_seconds())
         self._ended = False
         self._cpu_start = self._cpu_end = None
 
     # -- control ---------------------------------------------------------------
-    def stop(self) -> None:
-        """End the run early; safe to call from any thread or a signal handler."""
+    def stop(self, abort: bool = False) -> None:
+        """End the run early; safe to call from any thread or a signal handler.
+
+        `abort`: as the failure threshold ends it (another engine of the pool reached it).
+        """
         if not self._ended:
-            self.interrupted = True
+            if abort:
+                self.aborted = True
+            else:
+                self.interrupted = True
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
     def prepare(self) -> None:
         """Resolve and build the requests (blocking: may ask the cluster)."""
+        _ensure_files(self.users, self.spec.concurrent, self.share.of)
+        if not self.prepared:
+            self.prepared = self._build()
+
+    def _build(self) -> list[_Prepared]:
         s = self.spec
-        _ensure_files(s.concurrent)
         out = []
         for t in s.targets:
             url, host = resolve_url(t.url, self.resolver)
@@ -162,18 +257,19 @@ class Engine:
                 prep.raw = http1.build_request(t.method, u.raw_path_qs or "/",
                                                host or u.host_port_subcomponent, headers, t.body)
             out.append(prep)
-        self._prepared = out
+        return out
 
     # -- running ---------------------------------------------------------------
-    async def run(self) -> Stats:
-        if not self._prepared:
+    async def run(self, start_at: float | None = None) -> Stats:
+        """The run; `start_at` (a clock() time): begin then, the pool's common start."""
+        if not self.prepared:
             await asyncio.to_thread(self.prepare)
         s = self.spec
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        if self.interrupted:
+        if self.interrupted or self.aborted:
             self._stop.set()
-        limit = s.concurrent
+        limit = self.users
         # ssl=False: like siege, load a lab's self-signed endpoint without verifying it
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not s.keepalive,
                                          ttl_dns_cache=300, ssl=False)
@@ -181,18 +277,26 @@ class Engine:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
                                          cookie_jar=aiohttp.DummyCookieJar(),
                                          skip_auto_headers=("User-Agent",)) as session:
-            self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self._http1 = http1.Http1Client(limit, s.timeout, s.keepalive)
-            self.stats = Stats(self.clock)
-            self._snap = (self.clock(), 0, resource.getrusage(resource.RUSAGE_SELF))
-            self._cpu_start = self._snap[2]
+            if start_at is not None and start_at > self.clock():
+                early = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait([early], timeout=start_at - self.clock())
+                early.cancel()
+            self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.stats = Stats(self.clock, self.streamed)
+            if start_at is not None:
+                self.stats.start = start_at
+            self._cpu_start = cpu_seconds()
+            self._meter = Meter(self.clock(), 0, self._cpu_start)
             if s.rate is None:
-                tasks = [asyncio.create_task(self._user(session, i)) for i in range(s.concurrent)]
+                tasks = [asyncio.create_task(self._user(session, self.first_user + i))
+                         for i in range(self.users)]
             else:
                 tasks = [asyncio.create_task(self._open_loop(session, limit))]
             all_done = asyncio.gather(*tasks)
             stop_wait = asyncio.create_task(self._stop.wait())
-            await asyncio.wait([all_done, stop_wait], timeout=s.seconds,
+            left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
+            await asyncio.wait([all_done, stop_wait], timeout=left,
                                return_when=asyncio.FIRST_COMPLETED)
             # The end is a state, not only a cancellation: every loop checks it, so a
             # cancel lost inside a library still ends that user at its next request, and
@@ -204,7 +308,7 @@ class Engine:
             self._http1.close()
             await connector.close()
             await asyncio.gather(all_done, stop_wait, return_exceptions=True)
-            self._cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+            self._cpu_end = cpu_seconds()
         return self.stats
 
     def _end(self) -> None:
@@ -213,18 +317,38 @@ class Engine:
         self.stats.finish()
         self._stop.set()
 
-    def _check_failures(self) -> None:
-        if self.stats.failed >= self.spec.failures and not self.aborted:
+    def _abort(self) -> None:
+        """The failure threshold is reached: the run ends now, as siege's does."""
+        if not self.aborted:
             self.aborted = True
             self._end()
+            if self.on_abort:
+                self.on_abort()
+
+    def _failure(self) -> bool:
+        """One more failed transaction: True to count it, False when the run's limit was
+        already reached (by another engine of the pool): then this one ends too."""
+        if self._ended:
+            return False
+        if self.budget.take():
+            return True
+        self._abort()
+        return False
 
     async def _one(self, session: aiohttp.ClientSession, p: _Prepared, t0: float) -> None:
         stats = self.stats
+        failed = False
         self.in_flight += 1
         try:
             for _ in range(MAX_HOPS + 1):
                 status, version, nbytes, location, now = await self._send(session, p)
+                if self._ended:
+                    return  # answered after the run's end: abandoned, not counted
                 latency = now - t0
+                if is_failed_code(status):
+                    if not self._failure():
+                        return
+                    failed = True
                 stats.record(status, latency, nbytes, now)
                 if self.on_response:
                     self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
@@ -235,8 +359,9 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every socket-level failure is a counted failure
-            if self._ended:
+            if self._ended or not self._failure():
                 return  # the run's end aborted it: abandoned, as siege's cancelled threads
+            failed = True
             kind, detail = error_kind(exc)
             stats.error(kind)
             if self.on_error:
@@ -244,7 +369,8 @@ class Engine:
                                        kind, detail))
         finally:
             self.in_flight -= 1
-        self._check_failures()
+        if failed and self.budget.spent():
+            self._abort()
 
     async def _send(self, session: aiohttp.ClientSession, p: _Prepared):
         """(status, version, body bytes, Location, the time the answer was complete)."""
@@ -278,7 +404,7 @@ class Engine:
         return q
 
     async def _user(self, session: aiohttp.ClientSession, uid: int) -> None:
-        s, targets = self.spec, self._prepared
+        s, targets = self.spec, self.prepared
         n = len(targets)
         y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
         rng = random.Random()
@@ -299,18 +425,22 @@ class Engine:
         leaves (no slot came free within --timeout of its time, or the run ended first).
         Latency runs from the intended time, as wrk2 measures (no coordinated omission).
         """
-        s, targets, st = self.spec, self._prepared, self.stats
+        s, targets, st = self.spec, self.prepared, self.stats
         total = s.total if s.total is not None else (
             None if s.reps is None else s.reps * s.concurrent)
+        i, of = self.share.index, self.share.of
+        if total is not None:
+            total = portion(total, i, of)[1]
         cap = _NO_END if total is None else total
         slots = asyncio.Semaphore(limit)
         pending: set[asyncio.Task] = set()
-        start = self.clock()
-        period = 1.0 / s.rate
+        rate = s.rate / of
+        start = st.start + i / s.rate  # this engine's first arrival: the i-th of the run's
+        period = 1.0 / rate
 
         def arrivals(t: float) -> int:
             """Arrivals whose time is at most t seconds into the run (capped at the total)."""
-            return 0 if t < 0 else min(cap, math.floor(min(t * s.rate, _NO_END)) + 1)
+            return 0 if t < 0 else min(cap, math.floor(min(t * rate, _NO_END)) + 1)
 
         def done(task: asyncio.Task) -> None:
             pending.discard(task)
@@ -338,7 +468,8 @@ class Engine:
                     continue
                 if now - intended > LATE:
                     st.late += 1
-                task = asyncio.create_task(self._one(session, targets[sent % len(targets)], intended))
+                k = sent * of + i  # the run's arrival number: the URL it takes
+                task = asyncio.create_task(self._one(session, targets[k % len(targets)], intended))
                 pending.add(task)
                 task.add_done_callback(done)
                 sent += 1
@@ -361,55 +492,65 @@ class Engine:
     def snapshot(self) -> dict:
         """Live figures for a chart; cheap enough for 10 calls a second."""
         st = self.stats
-        now = self.clock()
-        requests = st.transactions + st.failed
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        t_prev, n_prev, ru_prev = self._snap
-        dt = now - t_prev
-        rps = (requests - n_prev) / dt if dt > 0 else 0.0
-        cpu = ((ru.ru_utime + ru.ru_stime) - (ru_prev.ru_utime + ru_prev.ru_stime)) / dt * 100 if dt > 0 else 0.0
-        if dt >= 0.05:
-            self._snap = (now, requests, ru)
-        t = st.transactions
-        return {
-            "elapsed": round(st.elapsed, 3),
-            "requests": requests,
-            "transactions": t,
-            "successful": st.successful,
-            "failed": st.failed,
-            "availability": round(t / (t + st.failed) * 100, 2) if t else 0.0,
-            "rps": round(rps, 1),
-            "latency": st.percentiles(),
-            "last_second": st.series[-1] if st.series else None,
-            "status_codes": {str(k): v for k, v in sorted(st.codes.items())},
-            "errors": dict(st.errors),
-            "in_flight": self.in_flight,
-            "late_sends": st.late,
-            "dropped_sends": st.dropped,
-            "cpu_percent": round(cpu, 1),
-        }
+        rps, cpu = self._meter.read(self.clock(), st.transactions + st.failed, cpu_seconds())
+        return live(st, rps=rps, cpu=cpu, in_flight=self.in_flight)
 
-    def _cpu_percent(self) -> float | None:
-        """The process's CPU over the run, in % of one core: near 100 = the generator was the limit."""
-        a, b, el = self._cpu_start, self._cpu_end, self.stats.elapsed
-        if a is None or b is None or el <= 0:
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU this process spent on the run (None before its end)."""
+        if self._cpu_start is None or self._cpu_end is None:
             return None
-        return round((b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime) / el * 100, 1)
+        return self._cpu_end - self._cpu_start
 
     def result(self) -> dict:
         """siege's keys, then the extras and the per-second series (JSON-ready)."""
-        s, st = self.spec, self.stats
-        out = st.siege()
-        out.update(st.extras())
-        out.update({
-            "mode": "closed" if s.rate is None else "open",
-            "rate": s.rate, "concurrent": s.concurrent, "reps": s.reps, "seconds": s.seconds,
-            "keepalive": s.keepalive, "aborted": self.aborted, "interrupted": self.interrupted,
-            "started_at": self.started_at,
-            "generator_cpu_percent": self._cpu_percent(),
-            "urls": [redact.url(f"{t.url} {t.method}" if t.method != "GET" else t.url)
-                     for t in s.targets],
-            "series": st.series,
-        })
-        out["bottleneck"] = bottleneck(out)
-        return out
+        return summarise(self.spec, self.stats, aborted=self.aborted,
+                         interrupted=self.interrupted, started_at=self.started_at,
+                         cpu_seconds=self.cpu_seconds)
+
+
+def live(st: Stats, rps: float, cpu: float, in_flight: int) -> dict:
+    """The snapshot dict (console.loadgen's docstring lists it), from one engine's or a pool's."""
+    t = st.transactions
+    return {
+        "elapsed": round(st.elapsed, 3),
+        "requests": t + st.failed,
+        "transactions": t,
+        "successful": st.successful,
+        "failed": st.failed,
+        "availability": round(t / (t + st.failed) * 100, 2) if t else 0.0,
+        "rps": round(rps, 1),
+        "latency": st.percentiles(),
+        "last_second": st.series[-1] if st.series else None,
+        "status_codes": {str(k): v for k, v in sorted(st.codes.items())},
+        "errors": dict(st.errors),
+        "in_flight": in_flight,
+        "late_sends": st.late,
+        "dropped_sends": st.dropped,
+        "cpu_percent": round(cpu, 1),
+    }
+
+
+def summarise(spec: Spec, st: Stats, *, aborted: bool, interrupted: bool,
+              started_at: str | None, cpu_seconds: float | None, workers: int = 1) -> dict:
+    """The result dict (Engine.result(), Pool.result()): siege's keys, extras, series.
+
+    generator_cpu_percent is the generator's CPU over the run in % of one core: with
+    several workers it can pass 100 (the bottleneck test divides by `workers`).
+    """
+    out = st.siege()
+    out.update(st.extras())
+    el = st.elapsed
+    out.update({
+        "mode": "closed" if spec.rate is None else "open",
+        "rate": spec.rate, "concurrent": spec.concurrent, "reps": spec.reps,
+        "seconds": spec.seconds, "keepalive": spec.keepalive, "workers": workers,
+        "aborted": aborted, "interrupted": interrupted, "started_at": started_at,
+        "generator_cpu_percent": (round(cpu_seconds / el * 100, 1)
+                                  if cpu_seconds is not None and el > 0 else None),
+        "urls": [redact.url(f"{t.url} {t.method}" if t.method != "GET" else t.url)
+                 for t in spec.targets],
+        "series": st.series,
+    })
+    out["bottleneck"] = bottleneck(out)
+    return out

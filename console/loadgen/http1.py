@@ -15,6 +15,8 @@ import asyncio
 import time
 from typing import NamedTuple
 
+import httptools
+
 _MAX_HEAD = 64 * 1024
 
 
@@ -44,26 +46,41 @@ def build_request(method: str, target: str, host: str, headers: dict[str, str],
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
+class _HeadOnly(Exception):
+    """Raised from on_headers_complete: the answer to HEAD ends at its head."""
+
+
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_NO_BODY = (204, 304)
+
+
 class _Conn(asyncio.Protocol):
+    """One connection; llhttp (httptools) frames the answers, we count body bytes.
+
+    httptools has no way to tell the parser that an answer belongs to a HEAD
+    (MagicStack/httptools#47) nor to feed it the end of a close-delimited body:
+    the first ends the parse at on_headers_complete (and a fresh parser takes the
+    next answer), the second is read from connection_lost.
+    """
+
     def __init__(self):
         self.transport: asyncio.Transport | None = None
-        self.buf = bytearray()
+        self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future | None = None
         self.closed = False
-        self.used = False
         self.got_bytes = False
         self._reset()
 
     def _reset(self) -> None:
         self.status = 0
         self.version = ""
-        self.mode = None       # None = reading the head; "len", "chunked", "close"
-        self.left = 0          # bytes left in a body or in the current chunk
+        self.keep = False
         self.nbytes = 0
         self.location = None   # for 3xx: where siege would follow
-        self.keep = True
+        self.framed = False    # a Content-Length or Transfer-Encoding said where the body ends
+        self.in_head = True
+        self.head_bytes = 0
         self.head_only = False
-        self.chunk_state = 0   # 0 size line, 1 data, 2 CRLF after data, 3 trailers
 
     # asyncio callbacks --------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -71,144 +88,86 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
-        self.buf += data
-        if self.waiter is not None:
-            try:
-                self._parse()
-            except ProtocolError as exc:
-                self._fail(exc)
+        if self.waiter is None:  # a server that talks unasked: not a connection to reuse
+            self.abort()
+            return
+        if self.in_head:
+            self.head_bytes += len(data)
+            if self.head_bytes > _MAX_HEAD:
+                self._fail(ProtocolError("response head too large"))
+                return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeadOnly):
+                self.parser = httptools.HttpResponseParser(self)  # this one stopped mid-answer
+                self._done(self.keep)
+            else:
+                self._fail(exc.__context__ or exc)
+        except httptools.HttpParserError as exc:
+            self._fail(ProtocolError(f"bad response: {exc}"))
 
     def connection_lost(self, exc) -> None:
         self.closed = True
         if self.waiter is not None and not self.waiter.done():
-            if self.mode == "close":
-                self.nbytes += len(self.buf)
-                self.buf.clear()
-                self._done()
+            if not self.in_head and not self.framed and self.status not in _NO_BODY:
+                self._done(False)  # the body ran until the close: that was its end
             elif exc is not None:
                 self.waiter.set_exception(exc)
             else:
                 self.waiter.set_exception(ServerClosed("server closed the connection"))
 
-    # parsing --------------------------------------------------------------------
+    # llhttp callbacks ---------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        n = len(name)
+        if n == 14 or n == 17:  # content-length, transfer-encoding
+            low = name.lower()
+            if low == b"content-length" or low == b"transfer-encoding":
+                self.framed = True
+        elif n == 8 and name.lower() == b"location":
+            self.location = value.strip().decode("latin-1") or None
+
+    def on_headers_complete(self) -> None:
+        p = self.parser
+        self.status = p.get_status_code()
+        if self.status >= 200:
+            self.in_head = False
+            v = p.get_http_version()
+            self.version = _VERSIONS.get(v) or "HTTP/" + v
+            self.keep = p.should_keep_alive()
+            if self.head_only:
+                raise _HeadOnly
+
+    def on_body(self, body: bytes) -> None:
+        self.nbytes += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.status < 200:  # an interim answer (100 Continue): the real one follows
+            head_only = self.head_only
+            self._reset()
+            self.head_only = head_only
+            return
+        self._done(self.keep)
+
+    # ending -------------------------------------------------------------------
     def _fail(self, exc: Exception) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(exc)
         self.abort()
 
-    def _done(self) -> None:
+    def _done(self, keep: bool) -> None:
         w, self.waiter = self.waiter, None
         if w is not None and not w.done():
             # stamp the time here, not when the awaiting task resumes: a busy loop's
             # scheduling delay is the generator's, not the server's
-            w.set_result((self.status, self.version, self.nbytes, self.keep, self.location,
+            w.set_result((self.status, self.version, self.nbytes, keep, self.location,
                           time.perf_counter()))
-
-    def _parse(self) -> None:
-        buf = self.buf
-        if self.mode is None:
-            i = buf.find(b"\r\n\r\n")
-            if i < 0:
-                if len(buf) > _MAX_HEAD:
-                    raise ProtocolError("response head too large")
-                return
-            self._head(bytes(buf[:i]))
-            del buf[:i + 4]
-            if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
-                head_only = self.head_only
-                self._reset()
-                self.head_only = head_only
-                self._parse()
-                return
-        if self.mode == "len":
-            take = min(self.left, len(buf))
-            if take:
-                del buf[:take]
-                self.left -= take
-                self.nbytes += take
-            if self.left == 0:
-                self._done()
-        elif self.mode == "chunked":
-            self._chunks()
-        elif self.mode == "close":
-            self.nbytes += len(buf)
-            buf.clear()
-
-    def _head(self, head: bytes) -> None:
-        if not head.startswith(b"HTTP/1.") or len(head) < 12:
-            raise ProtocolError(f"bad status line {head[:40]!r}")
-        try:
-            self.status = int(head[9:12])
-        except ValueError:
-            raise ProtocolError(f"bad status line {head[:40]!r}") from None
-        self.version = "HTTP/1.1" if head[7] == 49 else head[:8].decode("latin-1")
-        # only three headers matter; find them in the lowered head, no per-line split
-        low = head.lower() + b"\r\n"
-        length = _header(low, b"\r\ncontent-length:")
-        if length is not None:
-            try:
-                length = int(length)
-            except ValueError:
-                raise ProtocolError("bad Content-Length") from None
-        chunked = b"chunked" in (_header(low, b"\r\ntransfer-encoding:") or b"")
-        conn = _header(low, b"\r\nconnection:") or b""
-        if 300 <= self.status < 400:
-            i = low.find(b"\r\nlocation:")
-            if i >= 0:  # offsets of the lowered head are the head's: keep the URL's case
-                i += 11
-                self.location = head[i:low.find(b"\r\n", i)].strip().decode("latin-1") or None
-        self.keep = conn != b"close" and (self.version == "HTTP/1.1" or conn == b"keep-alive")
-        if self.head_only or self.status in (204, 304):
-            self.mode, self.left = "len", 0
-        elif chunked:
-            self.mode = "chunked"
-        elif length is not None:
-            self.mode, self.left = "len", length
-        else:
-            self.mode, self.keep = "close", False
-
-    def _chunks(self) -> None:
-        buf = self.buf
-        while True:
-            if self.chunk_state == 0:
-                i = buf.find(b"\r\n")
-                if i < 0:
-                    return
-                try:
-                    size = int(bytes(buf[:i]).split(b";")[0], 16)
-                except ValueError:
-                    raise ProtocolError("bad chunk size") from None
-                del buf[:i + 2]
-                self.left = size
-                self.chunk_state = 1 if size else 3
-            elif self.chunk_state == 1:
-                take = min(self.left, len(buf))
-                del buf[:take]
-                self.left -= take
-                self.nbytes += take
-                if self.left:
-                    return
-                self.chunk_state = 2
-            elif self.chunk_state == 2:
-                if len(buf) < 2:
-                    return
-                del buf[:2]
-                self.chunk_state = 0
-            else:  # trailers: lines until an empty one
-                i = buf.find(b"\r\n")
-                if i < 0:
-                    return
-                del buf[:i + 2]
-                if i == 0:
-                    self._done()
-                    return
 
     # use ------------------------------------------------------------------------
     def send(self, raw: bytes, head_only: bool) -> asyncio.Future:
         self._reset()
         self.head_only = head_only
         self.got_bytes = False
-        self.buf.clear()
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(raw)
         return self.waiter
@@ -318,14 +277,6 @@ class Http1Client:
             c.abort()
         self.all.clear()
         self.idle.clear()
-
-
-def _header(low: bytes, name: bytes) -> bytes | None:
-    i = low.find(name)
-    if i < 0:
-        return None
-    i += len(name)
-    return low[i:low.find(b"\r\n", i)].strip()
 
 
 def _expire(fut: asyncio.Future) -> None:

@@ -51,6 +51,7 @@ class Spec:
     log: bool = True
     log_bodies: bool = False       # the run log keeps bodies verbatim (else size + SHA-256)
     progress: bool = True
+    workers: int | None = None     # -j N / --workers: processes; None = the cores (pool.workers)
     warnings: list[str] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
     connect_to: list[tuple[str, int | None, str, int | None]] = field(default_factory=list)
@@ -76,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     a("-T", "--content-type", metavar="TYPE")
     a("-A", "--user-agent", metavar="STRING")
     a("-f", "--file", metavar="FILE")
-    a("-j", "--json", action="store_true")
+    a("-j", "--json", "--json-output", action="store_true")
+    a("--workers", metavar="N")
     a("--rate", metavar="R")
     a("--no-keepalive", action="store_true")
     a("--timeout", metavar="SECS")
@@ -106,6 +108,8 @@ siege's options, with siege's meanings:
   URL syntax:            'http://host/path', 'URL POST body', 'URL PUT </path/file'
 kubelab's extras:
   -j, --json             print one JSON document (siege's keys, percentiles, series)
+  -j N, --workers=N      processes to spread the users (or --rate) over; default: one
+                         per core this process may use, at most one per user (-c)
   --rate=R               open loop: R requests/s, latency from the intended send time;
                          -c caps requests in flight (default 1000); -r N sends N
                          requests (N per user, N*c, when -c is given, as siege counts)
@@ -297,10 +301,30 @@ def parse_line(text: str) -> Spec:
     return spec
 
 
+_JOBS = re.compile(r"-j(\d+)")
+
+
+def _workers_option(argv: list[str]) -> list[str]:
+    """siege's -j is --json-output; -j followed by a number (make's -j N) is --workers."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        m = _JOBS.fullmatch(a)
+        if m:
+            out.append(f"--workers={m.group(1)}")
+        elif a == "-j" and i + 1 < len(argv) and argv[i + 1].isdigit():
+            out.append(f"--workers={argv[i + 1]}")
+            i += 1
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
 def parse(argv: list[str]) -> Spec | None:
     """A Spec, or None when --help was asked for (the caller prints HELP)."""
     p = _parser()
-    ns, unknown = p.parse_known_args(argv)
+    ns, unknown = p.parse_known_args(_workers_option(argv))
     if unknown:
         raise UsageError(f"unknown option {unknown[0]!r} (kubelab siege --help lists them)")
     if ns.help:
@@ -364,5 +388,7 @@ def parse(argv: list[str]) -> Spec | None:
     spec.log = not ns.no_log
     spec.log_bodies = ns.log_bodies
     spec.progress = not ns.no_progress
+    if ns.workers is not None:
+        spec.workers = _int(ns.workers, "-j/--workers")
     spec.connect_to = [parse_connect_to(c) for c in ns.connect_to]
     return spec

@@ -43,6 +43,20 @@ class _Second:
         self.responses = self.transactions = self.failed = self.errors = self.bytes = 0
         self.lat: list[float] = []
 
+    def raw(self, t: int) -> tuple:
+        """This second as another process sends it, to be added up before it is closed."""
+        return (t, self.responses, self.transactions, self.failed, self.errors, self.bytes,
+                self.lat)
+
+    def add(self, raw: tuple) -> None:
+        _, responses, transactions, failed, errors, nbytes, lat = raw
+        self.responses += responses
+        self.transactions += transactions
+        self.failed += failed
+        self.errors += errors
+        self.bytes += nbytes
+        self.lat += lat
+
     def close(self, t: int) -> dict:
         lat = sorted(self.lat)
 
@@ -57,10 +71,19 @@ class _Second:
                 "p50": pct(50), "p99": pct(99), "max": round(lat[-1], 6) if lat else None}
 
 
-class Stats:
-    """Everything a run measured. record()/error() are the hot path: keep them cheap."""
+_SUMS = ("transactions", "successful", "failed", "total_time", "bytes", "late", "dropped",
+         "slot_waits")
 
-    def __init__(self, clock=time.perf_counter):
+
+class Stats:
+    """Everything a run measured. record()/error() are the hot path: keep them cheap.
+
+    A run split over processes (pool.py) is one Stats per process, each sending
+    state() and its raw seconds (streamed=True); the coordinator's Stats is made of
+    those by merge() and a SeriesMerge, so it answers exactly as one process would.
+    """
+
+    def __init__(self, clock=time.perf_counter, streamed: bool = False):
         self.clock = clock
         self.start = clock()
         self.stop_time: float | None = None
@@ -75,10 +98,13 @@ class Stats:
         self.errors: Counter[str] = Counter()
         self.hist = _histogram()
         self._pending: dict[int, int] = {}  # bucketed latencies not yet in the histogram
+        self._last_kept = False
         self.late = 0               # open loop: sends that left after their intended time
         self.dropped = 0            # open loop: sends given up before they could leave
         self.slot_waits = 0         # open loop: sends that waited for a free in-flight slot
         self.series: list[dict] = []
+        # streamed: closed seconds are kept raw for the coordinator, not closed here
+        self.outbox: list[tuple] | None = [] if streamed else None
         self._sec_index = 0
         self._sec = _Second()
 
@@ -86,10 +112,21 @@ class Stats:
     def _second(self, now: float) -> _Second:
         idx = int(now - self.start)
         while idx > self._sec_index:  # close every second up to now, even quiet ones
-            self.series.append(self._sec.close(self._sec_index))
+            self._close_second()
             self._sec_index += 1
             self._sec = _Second()
         return self._sec
+
+    def _close_second(self) -> None:
+        if self.outbox is None:
+            self.series.append(self._sec.close(self._sec_index))
+        else:
+            self.outbox.append(self._sec.raw(self._sec_index))
+
+    @property
+    def closed_seconds(self) -> int:
+        """How many seconds from the start are closed (shipped, when streamed)."""
+        return self._sec_index + (1 if self.stop_time is not None and self._last_kept else 0)
 
     def tick(self, now: float | None = None) -> list[dict]:
         """Close the seconds that have passed (quiet ones too); the series so far."""
@@ -142,8 +179,9 @@ class Stats:
         if self.stop_time is None:
             self.stop_time = self.clock()
             self._second(self.stop_time)
-            if self._sec.responses or self._sec.errors:
-                self.series.append(self._sec.close(self._sec_index))
+            self._last_kept = bool(self._sec.responses or self._sec.errors)
+            if self._last_kept:  # the last, partial second counts when something happened in it
+                self._close_second()
                 self._sec = _Second()
 
     # -- reading ---------------------------------------------------------------
@@ -159,13 +197,48 @@ class Stats:
     def percentiles(self) -> dict[str, float | None]:
         self._fold()
         n = self.hist.get_total_count()
+        values = self.hist.get_percentile_to_value_dict(list(PERCENTILES)) if n else {}
         out: dict[str, float | None] = {}
         for p in PERCENTILES:
             key = "p" + (f"{p:g}" if p % 1 else str(int(p)))
-            out[key] = self.hist.get_value_at_percentile(p) / _US if n else None
+            out[key] = values[p] / _US if n else None
         out["max"] = self.hist.get_max_value() / _US if n else None
         out["mean"] = self.hist.get_mean_value() / _US if n else None
         return out
+
+    # -- merging (pool.py) --------------------------------------------------------
+    def take_seconds(self) -> list[tuple]:
+        """The raw seconds closed since the last call (streamed Stats only)."""
+        out, self.outbox = self.outbox, []
+        return out
+
+    def state(self, hist: bool = True) -> dict:
+        """Every figure, picklable, for merge() in another process; `hist`: with the
+        latency histogram (HdrHistogram's encoding), which costs a fold and an encode."""
+        out = {k: getattr(self, k) for k in _SUMS}
+        out.update(start=self.start, stop_time=self.stop_time, longest=self.longest,
+                   lowest=self.lowest, codes=dict(self.codes), errors=dict(self.errors))
+        if hist:
+            self._fold()
+            out["hist"] = self.hist.encode()
+        return out
+
+    def merge(self, state: dict) -> None:
+        """Add another process's state() to this one (the same run, the same start)."""
+        for k in _SUMS:
+            setattr(self, k, getattr(self, k) + state[k])
+        self.longest = max(self.longest, state["longest"])
+        low = state["lowest"]
+        if low >= 0 and (self.lowest < 0 or low < self.lowest):
+            self.lowest = low
+        self.codes.update(state["codes"])
+        self.errors.update(state["errors"])
+        if state.get("hist"):
+            self._fold()
+            self.hist.decode_and_add(state["hist"])
+        stop = state["stop_time"]
+        if stop is not None and (self.stop_time is None or stop > self.stop_time):
+            self.stop_time = stop
 
     def siege(self) -> dict:
         """siege's twelve figures, computed as siege computes them (unrounded)."""
@@ -200,13 +273,48 @@ class Stats:
         }
 
 
+class SeriesMerge:
+    """The per-second series of a run split over processes: each sends its raw seconds
+    as they close (Stats.take_seconds) and how many it has closed; a second is closed
+    here, added up, once every process still running has closed it, so the series
+    only grows, as one process's does."""
+
+    def __init__(self, workers: int):
+        self.series: list[dict] = []
+        self._open: dict[int, _Second] = {}
+        self._closed = [0] * workers
+        self._going = set(range(workers))
+
+    def add(self, worker: int, raws: list[tuple], closed: int, final: bool = False) -> None:
+        """`final`: that process has ended (its last seconds are in `raws`)."""
+        for raw in raws:
+            sec = self._open.get(raw[0])
+            if sec is None:
+                sec = self._open[raw[0]] = _Second()
+            sec.add(raw)
+        self._closed[worker] = max(self._closed[worker], closed)
+        if final:
+            self._going.discard(worker)
+        self._close(min(self._closed[w] for w in self._going) if self._going
+                    else max(self._closed))
+
+    def finish(self) -> list[dict]:
+        """Every process has ended: close all that any of them closed."""
+        self._close(max(self._closed, default=0))
+        return self.series
+
+    def _close(self, upto: int) -> None:
+        for t in range(len(self.series), upto):
+            self.series.append((self._open.pop(t, None) or _Second()).close(t))
+
+
 def bottleneck(result: dict) -> str | None:
     """What held an open-loop run below its --rate: "generator", "in-flight", or None.
 
     From the result's figures alone (so merged statistics give the same answer): more
     than 1 % of arrivals late or dropped means the rate was not met; a generator near
-    a whole core is the limit itself, otherwise a cap (-c) whose slots were all busy
-    (a slow server) when sends had to wait for one.
+    a whole core (per worker process) is the limit itself, otherwise a cap (-c) whose
+    slots were all busy (a slow server) when sends had to wait for one.
     """
     if result.get("mode") != "open":
         return None
@@ -214,6 +322,7 @@ def bottleneck(result: dict) -> str | None:
     arrivals = result["requests"] + dropped
     if not arrivals or late + dropped <= arrivals / 100:
         return None
-    if (result.get("generator_cpu_percent") or 0) >= 90 or not result.get("slot_waits"):
+    cpu = (result.get("generator_cpu_percent") or 0) / (result.get("workers") or 1)
+    if cpu >= 90 or not result.get("slot_waits"):
         return "generator"
     return "in-flight"

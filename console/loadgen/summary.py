@@ -58,7 +58,10 @@ def extras_block(result: dict) -> str:
             lines.append(_label("Bottleneck") + why.format(c=result["concurrent"]))
     cpu = result.get("generator_cpu_percent")
     if cpu is not None:
-        note = "  (saturated: the generator is the limit)" if cpu >= 90 else ""
+        n = result.get("workers") or 1
+        note = f"  ({n} processes)" if n > 1 else ""
+        if cpu / n >= 90:
+            note += "  (saturated: the generator is the limit)"
         lines.append(_label("Generator CPU") + "{:12.1f} %".format(cpu) + note)
     for key in ("p50", "p90", "p95", "p99", "p99.9", "max"):
         lines.append(_label(f"Latency {key}") + _ms(lat[key]))

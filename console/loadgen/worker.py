@@ -6,16 +6,19 @@
     w.stop()                      # ends the run early; the summary still comes
     w.result(timeout=30)          # the final result dict (Engine.result()), or None
 
-The child writes its run to the run log itself, as it goes, so a run's result survives the
-console quitting: at a normal exit multiprocessing sends it SIGTERM (it is daemonic)
-and it ends the run and logs it; if the console dies outright, the child notices
-its parent is gone and does the same.
+The child runs the engine, or a pool of engines on every core (console.loadgen.pool,
+-j/--workers), and writes its run to the run log itself, as it goes, so a run's
+result survives the console quitting: at a normal exit the console sends it SIGTERM
+(an atexit hook: the child may have workers of its own, so it is not daemonic) and it
+ends the run and logs it; if the console dies outright, the child notices its parent
+is gone and does the same.
 Messages on the queue: ("snapshot", dict), ("result", dict), ("error", str).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import multiprocessing as mp
 import os
@@ -33,11 +36,11 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
            path: dict | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the console
     from console.errors import UsageError
-    from console.loadgen import runlog
-    from console.loadgen.engine import Engine, run_sync
+    from console.loadgen import pool, runlog
+    from console.loadgen.engine import run_sync
     from console.loadgen.resolve import ClusterResolver
 
-    engine = Engine(spec, resolver or ClusterResolver())
+    engine = pool.make(spec, resolver or ClusterResolver(), live=True)
     try:
         engine.prepare()
     except UsageError as exc:
@@ -59,8 +62,8 @@ def _child(spec: Spec, resolver, q, stop_event, interval: float, parent: int, lo
 
     async def drive() -> None:
         nonlocal orphaned
-        # multiprocessing terminates a daemonic worker when the console exits: end the
-        # run properly then, so its result still reaches the run log
+        # the console's exit hook terminates this process: end the run properly then,
+        # so its result still reaches the run log
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, on_term)
         task = asyncio.create_task(engine.run())
         follow = asyncio.create_task(run_log.follow(engine.seconds)) if run_log else None
@@ -165,11 +168,24 @@ class LoadWorker:
             self._q = ctx.Queue()
             self._stop = ctx.Event()
             self._proc = ctx.Process(
-                target=_child, name="kubelab-loadgen", daemon=True,
+                target=_child, name="kubelab-loadgen", daemon=False,
                 args=(self.spec, self.resolver, self._q, self._stop, self.interval,
                       os.getpid(), self.log, self.path))
             self._proc.start()
+        # runs before multiprocessing's own exit hook (registered earlier), which would
+        # wait for a child that is not daemonic
+        atexit.register(self._at_exit)
         return self
+
+    def _at_exit(self) -> None:
+        """The console exits: end the run (the child logs it), then wait a little."""
+        p = self._proc
+        if p is not None and p.is_alive():
+            p.terminate()
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
 
     @property
     def pid(self) -> int | None:
@@ -219,10 +235,14 @@ class LoadWorker:
                     self.error = f"load worker exited with code {self._proc.exitcode}"
         if self._result is not None and self._proc is not None:
             self._proc.join(5)
+            if not self._proc.is_alive():
+                atexit.unregister(self._at_exit)
         return self._result
 
     def kill(self) -> None:
-        """Last resort: end the child now (its run is not logged)."""
+        """Last resort: end the child now (its run is not logged; its workers notice
+        and end too)."""
         if self._proc and self._proc.is_alive():
             self._proc.kill()
             self._proc.join(5)
+        atexit.unregister(self._at_exit)

@@ -61,7 +61,7 @@ def _check(spec) -> None:
     except UsageError as exc:
         assert str(exc)
         return
-    for p in engine._prepared:
+    for p in engine.prepared:
         if p.raw is None:
             continue
         head = p.raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")

@@ -145,7 +145,7 @@ def test_header_values_go_on_the_wire_as_one_line():
     e = Engine(parse(["-H", "X-Name: \uae40\tkim", "-A", "lab/1.0 (\u00fc)",
                       "http://u:p%40ss@127.0.0.1:9/x"]))
     e.prepare()
-    head = e._prepared[0].raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    head = e.prepared[0].raw.split(b"\r\n\r\n")[0].split(b"\r\n")
     assert head[0] == b"GET /x HTTP/1.1" and head[1] == b"Host: 127.0.0.1:9"
     assert "X-Name: \uae40\tkim".encode() in head          # UTF-8, as curl sends it
     assert b"Authorization: Basic dTpwQHNz" in head          # the URL's user:p@ss
@@ -172,6 +172,11 @@ def test_more_users_than_open_files(capsys):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY:
         pytest.skip("no hard limit on open files here")
-    assert cli.main(["siege", "-c", str(hard + 1), "-r1", "--no-log", "http://127.0.0.1:9/"]) == 2
+    assert cli.main(["siege", "-c", str(hard + 1), "-j1", "-r1", "--no-log",
+                     "http://127.0.0.1:9/"]) == 2
     err = capsys.readouterr().err
-    assert f"-c {hard + 1}: needs about" in err and "(ulimit -n)" in err and err.count("\n") == 1
+    assert f"-c {hard + 1}: needs about" in err and "(ulimit -n; " in err and err.count("\n") == 1
+    # over N processes each needs its share: the limit is per process
+    assert cli.main(["siege", "-c", str(3 * hard), "-j2", "-r1", "--no-log",
+                     "http://127.0.0.1:9/"]) == 2
+    assert "and each of 2 processes may open" in capsys.readouterr().err
