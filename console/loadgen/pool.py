@@ -241,7 +241,8 @@ class Pool:
                 st.stop_time = self.clock()
         else:
             st.series = self._series.series
-            st.stop_time = None
+            # live: no end yet; not started yet: no time has passed
+            st.stop_time = None if self._start is not None else st.start
         return st
 
     # -- reading ---------------------------------------------------------------

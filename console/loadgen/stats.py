@@ -187,7 +187,9 @@ class Stats:
     # -- reading ---------------------------------------------------------------
     @property
     def elapsed(self) -> float:
-        return (self.stop_time if self.stop_time is not None else self.clock()) - self.start
+        """Seconds since the start (0 before it: a pool's common start is a moment ahead)."""
+        return max(0.0, (self.stop_time if self.stop_time is not None else self.clock())
+                   - self.start)
 
     def _fold(self) -> None:
         pending, self._pending = self._pending, {}

@@ -66,6 +66,22 @@ def test_defaults_and_extras():
     assert parse(["--rate=50", "-r", "7", "-c", "3", URL]).total == 21
 
 
+def test_j_is_json_as_in_siege_and_j_n_is_workers():
+    # siege 4.0's -j is --json-output; -j followed by a number is the worker count
+    assert parse(["-j", URL]).json and parse(["--json-output", URL]).json
+    assert parse([URL, "-j"]).json and parse(["-bj", URL]).json
+    for argv in (["-j2", URL], ["-j", "2", URL], ["--workers=2", URL], ["--workers", "2", URL]):
+        s = parse(argv)
+        assert s.workers == 2 and not s.json, argv
+    s = parse(["-j", "-j3", URL])
+    assert s.json and s.workers == 3
+    assert parse([URL]).workers is None  # the cores, decided when the run starts
+    with pytest.raises(UsageError, match="-j/--workers 0: must be at least 1"):
+        parse(["-j0", URL])
+    with pytest.raises(UsageError, match="-j/--workers 'many': expected a whole number"):
+        parse(["--workers=many", URL])
+
+
 def test_urls_file(tmp_path):
     (tmp_path / "b.txt").write_text("x=1")
     f = tmp_path / "urls.txt"

@@ -22,7 +22,8 @@ async def poll(predicate, timeout=60.0):
 async def test_worker_start_snapshots_stop_result(server, state):
     # an in-cluster name through a picklable resolver: the child resolves it itself
     resolver = StaticResolver({"order:8080": ("127.0.0.1", server.port)})
-    w = LoadWorker(parse(["-c2", "-t60S", "http://order:8080/slow?ms=20"]), resolver,
+    # two worker processes under the load worker: the console's figures are their sum
+    w = LoadWorker(parse(["-c2", "-j2", "-t60S", "http://order:8080/slow?ms=20"]), resolver,
                    interval=0.05).start()
     snaps = []
     try:
@@ -44,6 +45,7 @@ async def test_worker_start_snapshots_stop_result(server, state):
         w.kill()
     assert result is not None, w.error
     assert result["interrupted"] and result["transactions"] >= last["transactions"]
+    assert result["workers"] == 2
     assert result["transactions"] <= len(server.seen.paths)  # abandoned in-flight: not counted
     assert not w.running
     (record,) = runlog.read()
@@ -62,12 +64,12 @@ async def test_worker_reports_bad_input(state):
 
 
 async def test_worker_bounded_run_ends_by_itself(server, state):
-    w = LoadWorker.from_line(f"siege -c2 -r5 {server.url('/ok')}", log=False).start()
+    w = LoadWorker.from_line(f"siege -c2 -j1 -r5 {server.url('/ok')}", log=False).start()
     try:
         result = await asyncio.to_thread(w.result, 60)
     finally:
         w.kill()
-    assert result["transactions"] == 10 and not result["interrupted"]
+    assert result["transactions"] == 10 and not result["interrupted"] and result["workers"] == 1
     assert not (state / "kubelab" / "runs.jsonl").exists()
 
 
