@@ -31,7 +31,7 @@ from console.embedded.apps.procs import os_kill
 VALUED_SHORT = set("crtdfHTAR")
 VALUED_LONG = {"--concurrent", "--reps", "--time", "--delay", "--file", "--header",
                "--content-type", "--user-agent", "--rc", "--rate", "--timeout", "--failures",
-               "--connect-to"}
+               "--connect-to", "--workers"}
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])   # the directory holding `console`
 
 # Run in the child: die with the cluster (PR_SET_PDEATHSIG = 1, SIGKILL = 9), then siege.
@@ -147,7 +147,9 @@ async def _siege(sh, argv, io):
         address = await sh.net.listen()          # every request goes where its Host says
         for host, port in dict.fromkeys(args.targets):
             rewritten.append(f"--connect-to={host}:{port}:{address}")
-        cmd = [sys.executable, "-c", BOOT, str(os.getpid()), "siege", *rewritten,
+        # one process, as the pod's siege is, unless -j N says otherwise: the cluster
+        # serving these requests runs on the same cores, and is the limit here
+        cmd = [sys.executable, "-c", BOOT, str(os.getpid()), "siege", "--workers=1", *rewritten,
                "--no-log", "--no-progress"]
         terminal = io.tty
         if terminal is not None:
