@@ -29,7 +29,7 @@ from console.loadgen import http1, redact
 from console.loadgen.failures import error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
-from console.loadgen.stats import Stats, bottleneck, is_failed_code
+from console.loadgen.stats import Stats, bottleneck
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
@@ -131,6 +131,10 @@ class _Prepared:
     raw: bytes | None = None      # prebuilt request for the http1 client (plain http)
     host: str = ""
     port: int = 0
+    head: bool = False            # HEAD: the answer has no body, whatever its head says
+
+    def __post_init__(self):
+        self.head = self.method == "HEAD"
 
 
 def _ensure_files(users: int, concurrent: int, of: int) -> None:
@@ -277,15 +281,13 @@ class Engine:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True,
                                          cookie_jar=aiohttp.DummyCookieJar(),
                                          skip_auto_headers=("User-Agent",)) as session:
-            self._http1 = http1.Http1Client(limit, s.timeout, s.keepalive)
+            self._http1 = http1.Http1Client(s.timeout, s.keepalive)
             if start_at is not None and start_at > self.clock():
                 early = asyncio.ensure_future(self._stop.wait())
                 await asyncio.wait([early], timeout=start_at - self.clock())
                 early.cancel()
             self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            self.stats = Stats(self.clock, self.streamed)
-            if start_at is not None:
-                self.stats.start = start_at
+            self.stats = Stats(self.clock, self.streamed, start_at)
             self._cpu_start = cpu_seconds()
             self._meter = Meter(self.clock(), 0, self._cpu_start)
             if s.rate is None:
@@ -345,14 +347,14 @@ class Engine:
                 if self._ended:
                     return  # answered after the run's end: abandoned, not counted
                 latency = now - t0
-                if is_failed_code(status):
+                if status >= 500 or status == 408:  # is_failed_code, inline (hot path)
                     if not self._failure():
                         return
                     failed = True
                 stats.record(status, latency, nbytes, now)
                 if self.on_response:
                     self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
-                if status not in REDIRECTS or not location:
+                if not location or status not in REDIRECTS:
                     break
                 # as siege: the redirect is a transaction, and so is the page it leads to
                 p, t0 = self._follow(p, status, location), now
@@ -375,10 +377,9 @@ class Engine:
     async def _send(self, session: aiohttp.ClientSession, p: _Prepared):
         """(status, version, body bytes, Location, the time the answer was complete)."""
         if p.raw is not None:
-            a = await self._http1.request(p.host, p.port, p.raw, p.method == "HEAD")
+            answer = await self._http1.request(p.host, p.port, p.raw, p.head)
             # the client stamps perf_counter(); an injected clock keeps its own time
-            done = a.done_at if self.clock is time.perf_counter else self.clock()
-            return a.status, a.version, a.nbytes, a.location, done
+            return answer if self.clock is time.perf_counter else (*answer[:4], self.clock())
         async with session.request(p.method, p.url, data=p.body, headers=p.headers,
                                    allow_redirects=False) as resp:
             nbytes = len(await resp.read())

@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import NamedTuple
 
 import httptools
 
 _MAX_HEAD = 64 * 1024
-
-
-class Answer(NamedTuple):
-    status: int
-    version: str        # "HTTP/1.1"
-    nbytes: int         # body bytes (decoded from chunks)
-    location: str | None
-    done_at: float      # time.perf_counter() when the last byte arrived
 
 
 class ProtocolError(Exception):
@@ -50,8 +41,44 @@ class _HeadOnly(Exception):
     """Raised from on_headers_complete: the answer to HEAD ends at its head."""
 
 
+class _Enough(Exception):
+    """Raised from _Fields.on_headers_complete: the fields are read."""
+
+
 _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _NO_BODY = (204, 304)
+
+
+class _Fields:
+    """The two things a load generator needs from the header fields: Location (3xx)
+    and whether the body's length is given. A second llhttp pass over the head, made
+    only for a 3xx or an answer that will not be kept alive: the hot path (a 2xx on a
+    kept-alive connection) pays no Python call per header field."""
+
+    __slots__ = ("parser", "location", "framed")
+
+    def __init__(self, head: bytes):
+        self.location: str | None = None
+        self.framed = False   # Content-Length or Transfer-Encoding: the body does not end at the close
+        self.parser = httptools.HttpResponseParser(self)
+        try:
+            self.parser.feed_data(head)
+        except httptools.HttpParserError:
+            pass  # _Enough, or what the first pass has already reported
+
+    def on_message_begin(self) -> None:  # an interim answer (100 Continue) comes first
+        self.location, self.framed = None, False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        low = name.lower()
+        if low == b"content-length" or low == b"transfer-encoding":
+            self.framed = True
+        elif low == b"location":
+            self.location = value.strip().decode("latin-1") or None
+
+    def on_headers_complete(self) -> None:
+        if self.parser.get_status_code() >= 200:
+            raise _Enough
 
 
 class _Conn(asyncio.Protocol):
@@ -60,11 +87,14 @@ class _Conn(asyncio.Protocol):
     httptools has no way to tell the parser that an answer belongs to a HEAD
     (MagicStack/httptools#47) nor to feed it the end of a close-delimited body:
     the first ends the parse at on_headers_complete (and a fresh parser takes the
-    next answer), the second is read from connection_lost.
+    next answer), the second is read from connection_lost (llhttp says such an
+    answer is not to be kept alive, and _Fields that its length was not given).
     """
 
     def __init__(self):
         self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+        self.deadline = 0.0
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future | None = None
         self.closed = False
@@ -77,9 +107,9 @@ class _Conn(asyncio.Protocol):
         self.keep = False
         self.nbytes = 0
         self.location = None   # for 3xx: where siege would follow
-        self.framed = False    # a Content-Length or Transfer-Encoding said where the body ends
+        self.framed = True     # a Content-Length or Transfer-Encoding said where the body ends
         self.in_head = True
-        self.head_bytes = 0
+        self.head = b""        # the bytes fed while the head was being read
         self.head_only = False
 
     # asyncio callbacks --------------------------------------------------------
@@ -92,8 +122,8 @@ class _Conn(asyncio.Protocol):
             self.abort()
             return
         if self.in_head:
-            self.head_bytes += len(data)
-            if self.head_bytes > _MAX_HEAD:
+            self.head = self.head + data if self.head else data
+            if len(self.head) > _MAX_HEAD:
                 self._fail(ProtocolError("response head too large"))
                 return
         try:
@@ -118,23 +148,17 @@ class _Conn(asyncio.Protocol):
                 self.waiter.set_exception(ServerClosed("server closed the connection"))
 
     # llhttp callbacks ---------------------------------------------------------
-    def on_header(self, name: bytes, value: bytes) -> None:
-        n = len(name)
-        if n == 14 or n == 17:  # content-length, transfer-encoding
-            low = name.lower()
-            if low == b"content-length" or low == b"transfer-encoding":
-                self.framed = True
-        elif n == 8 and name.lower() == b"location":
-            self.location = value.strip().decode("latin-1") or None
-
     def on_headers_complete(self) -> None:
         p = self.parser
-        self.status = p.get_status_code()
-        if self.status >= 200:
+        self.status = status = p.get_status_code()
+        if status >= 200:
             self.in_head = False
             v = p.get_http_version()
             self.version = _VERSIONS.get(v) or "HTTP/" + v
             self.keep = p.should_keep_alive()
+            if not self.keep or 300 <= status < 400:
+                fields = _Fields(self.head)
+                self.location, self.framed = fields.location, fields.framed
             if self.head_only:
                 raise _HeadOnly
 
@@ -143,9 +167,9 @@ class _Conn(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self.status < 200:  # an interim answer (100 Continue): the real one follows
-            head_only = self.head_only
+            head_only, head = self.head_only, self.head
             self._reset()
-            self.head_only = head_only
+            self.head_only, self.head = head_only, head  # _Fields reads past the interim one
             return
         self._done(self.keep)
 
@@ -164,13 +188,14 @@ class _Conn(asyncio.Protocol):
                           time.perf_counter()))
 
     # use ------------------------------------------------------------------------
-    def send(self, raw: bytes, head_only: bool) -> asyncio.Future:
+    def send(self, raw: bytes, head_only: bool, deadline: float) -> asyncio.Future:
         self._reset()
         self.head_only = head_only
         self.got_bytes = False
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.deadline = deadline
+        self.waiter = w = self.loop.create_future()
         self.transport.write(raw)
-        return self.waiter
+        return w
 
     def abort(self) -> None:
         self.closed = True
@@ -179,93 +204,87 @@ class _Conn(asyncio.Protocol):
 
 
 class Http1Client:
-    """Connections to one or more host:port, at most `limit` in use at once."""
+    """Keep-alive connections to one or more host:port.
 
-    def __init__(self, limit: int, timeout: float, keepalive: bool = True):
+    It does not bound how many requests are in flight: the engine does (one per
+    user in a closed loop, its slots in an open one), so a request here costs no
+    semaphore. A request is the hot path of the generator: one coroutine, one future.
+    """
+
+    def __init__(self, timeout: float, keepalive: bool = True):
         self.timeout = timeout
         self.keepalive = keepalive
-        self.slots = asyncio.Semaphore(limit)
         self.idle: dict[tuple[str, int], list[_Conn]] = {}
         self.all: set[_Conn] = set()
         # one sweeper instead of a timer per request (a timer costs as much as parsing)
-        self.deadlines: dict[asyncio.Future, float] = {}
         self._sweeper: asyncio.Task | None = None
+        self._loop = asyncio.get_running_loop()
         self.closed = False
 
     async def _connect(self, host: str, port: int) -> _Conn:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the connection
         # when a cancel arrives as it completes (CPython gh-86296), and a cancelled user
         # then went on sending after the run's end
-        loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.timeout):
-            _, conn = await loop.create_connection(_Conn, host, port)
+            _, conn = await self._loop.create_connection(_Conn, host, port)
         if self.closed:  # the run ended while connecting: no connection outlives it
             conn.abort()
             raise ServerClosed("the run has ended")
         self.all.add(conn)
+        if self._sweeper is None:
+            self._sweeper = self._loop.create_task(self._sweep())
         return conn
 
     async def request(self, host: str, port: int, raw: bytes, head_only: bool = False):
-        """An Answer: status, "HTTP/1.x", body bytes, Location or None, done_at.
+        """(status, "HTTP/1.x", body bytes, Location or None, done_at: perf_counter()).
 
         Raises OSError (refused, reset), TimeoutError, ServerClosed, ProtocolError.
         """
-        async with self.slots:
-            key = (host, port)
-            pool = self.idle.setdefault(key, [])
-            for attempt in (0, 1):
-                conn = None
-                while pool:
-                    c = pool.pop()
-                    if not c.closed:
-                        conn = c
-                        break
-                reused = conn is not None
-                if conn is None:
-                    conn = await self._connect(host, port)
-                try:
-                    status, version, nbytes, keep, location, done_at = await self._exchange(
-                        conn, raw, head_only)
-                except (ConnectionError, OSError) as exc:
-                    conn.abort()
-                    self.all.discard(conn)
-                    # a kept-alive connection the server had just closed: one fresh try,
-                    # as browsers do, when not a byte of the answer came back
-                    if reused and attempt == 0 and not conn.got_bytes and not isinstance(exc, TimeoutError):
-                        continue
-                    raise
-                if keep and self.keepalive and not conn.closed:
-                    pool.append(conn)
-                else:
-                    conn.abort()
-                    self.all.discard(conn)
-                return Answer(status, version, nbytes, location, done_at)
+        pool = self.idle.get((host, port))
+        if pool is None:
+            pool = self.idle[(host, port)] = []
+        for attempt in (0, 1):
+            conn = None
+            while pool:
+                c = pool.pop()
+                if not c.closed:
+                    conn = c
+                    break
+            reused = conn is not None
+            if conn is None:
+                conn = await self._connect(host, port)
+            try:
+                status, version, nbytes, keep, location, done_at = await conn.send(
+                    raw, head_only, self._loop.time() + self.timeout)
+            except asyncio.CancelledError:
+                conn.abort()
+                self.all.discard(conn)
+                raise
+            except OSError as exc:  # ConnectionError, TimeoutError
+                conn.abort()
+                self.all.discard(conn)
+                # a kept-alive connection the server had just closed: one fresh try,
+                # as browsers do, when not a byte of the answer came back
+                if reused and attempt == 0 and not conn.got_bytes and not isinstance(exc, TimeoutError):
+                    continue
+                raise
+            if keep and self.keepalive and not conn.closed:
+                pool.append(conn)
+            else:
+                conn.abort()
+                self.all.discard(conn)
+            return status, version, nbytes, location, done_at
         raise AssertionError("unreachable")
 
-    async def _exchange(self, conn: _Conn, raw: bytes, head_only: bool):
-        loop = asyncio.get_running_loop()
-        if self._sweeper is None:
-            self._sweeper = loop.create_task(self._sweep())
-        fut = conn.send(raw, head_only)
-        self.deadlines[fut] = loop.time() + self.timeout
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            conn.abort()
-            self.all.discard(conn)
-            raise
-        finally:
-            self.deadlines.pop(fut, None)
-
     async def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
         step = min(0.1, self.timeout / 10)
         while True:
             await asyncio.sleep(step)
-            now = loop.time()
-            for fut, deadline in list(self.deadlines.items()):
-                if deadline <= now:
-                    _expire(fut)
+            now = self._loop.time()
+            for conn in list(self.all):
+                w = conn.waiter
+                if w is not None and conn.deadline <= now and not w.done():
+                    w.set_exception(TimeoutError("timed out"))
 
     def close(self) -> None:
         """Abort every connection: requests still in flight fail at once."""
@@ -277,8 +296,3 @@ class Http1Client:
             c.abort()
         self.all.clear()
         self.idle.clear()
-
-
-def _expire(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError("timed out"))

@@ -229,9 +229,7 @@ class Pool:
                 out(r)
 
     def _merged(self, final: bool = False) -> Stats:
-        st = Stats(self.clock)
-        if self._start is not None:
-            st.start = self._start
+        st = Stats(self.clock, start=self._start)
         for state in self._latest:
             if state is not None:
                 st.merge(state)

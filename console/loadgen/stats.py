@@ -83,9 +83,10 @@ class Stats:
     those by merge() and a SeriesMerge, so it answers exactly as one process would.
     """
 
-    def __init__(self, clock=time.perf_counter, streamed: bool = False):
+    def __init__(self, clock=time.perf_counter, streamed: bool = False,
+                 start: float | None = None):
         self.clock = clock
-        self.start = clock()
+        self.start = clock() if start is None else start
         self.stop_time: float | None = None
         self.transactions = 0       # siege's "hits"
         self.successful = 0
@@ -107,6 +108,7 @@ class Stats:
         self.outbox: list[tuple] | None = [] if streamed else None
         self._sec_index = 0
         self._sec = _Second()
+        self._next = self.start + 1  # when the current second ends
 
     # -- recording -------------------------------------------------------------
     def _second(self, now: float) -> _Second:
@@ -115,6 +117,7 @@ class Stats:
             self._close_second()
             self._sec_index += 1
             self._sec = _Second()
+        self._next = self.start + self._sec_index + 1
         return self._sec
 
     def _close_second(self) -> None:
@@ -137,12 +140,14 @@ class Stats:
     def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
         if self.stop_time is not None:
             return  # answered after the run's end: abandoned, not counted
-        sec = self._second(self.clock() if now is None else now)
+        if now is None:
+            now = self.clock()
+        sec = self._sec if now < self._next else self._second(now)
         self.total_time += latency
         self.bytes += nbytes
         if latency > self.longest:
             self.longest = latency
-        if self.lowest < 0 or latency < self.lowest:
+        if latency < self.lowest or self.lowest < 0:
             self.lowest = latency
         self.codes[code] += 1
         # HdrHistogram.record_value costs ~10 us in Python; bucket here (same 2048
@@ -153,13 +158,16 @@ class Stats:
             v = (v >> shift) << shift
         pending = self._pending
         pending[v] = pending.get(v, 0) + 1
-        if is_success_code(code):
-            self.successful += 1
         sec.responses += 1
         sec.bytes += nbytes
         if len(sec.lat) < _SERIES_SAMPLE:
             sec.lat.append(latency)
-        if is_failed_code(code):
+        # is_success_code and is_failed_code, inline: this runs for every response
+        if code < 400 or code == 401 or code == 407:
+            self.successful += 1
+            self.transactions += 1
+            sec.transactions += 1
+        elif code == 408 or code >= 500:
             self.failed += 1
             sec.failed += 1
         else:

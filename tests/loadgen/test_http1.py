@@ -72,7 +72,7 @@ async def test_framings_on_one_kept_alive_connection(raw_server):
         b"HTTP/1.1 302 Found\r\nLocation: /New/Place?A=1\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.0 200 OK\r\n\r\nuntil close<close>",
     ])
-    c = Http1Client(limit=1, timeout=10)
+    c = Http1Client(timeout=10)
     try:
         assert (await c.request("127.0.0.1", port, req(port)))[:4] == (200, "HTTP/1.1", 5, None)
         assert (await c.request("127.0.0.1", port, req(port)))[:4] == (201, "HTTP/1.1", 7, None)
@@ -90,7 +90,7 @@ async def test_framings_on_one_kept_alive_connection(raw_server):
 async def test_connection_close_header_and_reconnect(raw_server):
     port = await raw_server([b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na<close>",
                              b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"])
-    c = Http1Client(limit=1, timeout=10)
+    c = Http1Client(timeout=10)
     try:
         assert (await c.request("127.0.0.1", port, req(port)))[0] == 200
         assert (await c.request("127.0.0.1", port, req(port)))[2] == 1
@@ -102,7 +102,7 @@ async def test_errors(raw_server):
     port = await raw_server([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort<close>",
                              b"SSH-2.0-OpenSSH\r\n\r\n",
                              b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"])  # body never comes
-    c = Http1Client(limit=1, timeout=0.5)
+    c = Http1Client(timeout=0.5)
     try:
         with pytest.raises(ServerClosed):
             await c.request("127.0.0.1", port, req(port))
@@ -118,7 +118,7 @@ async def test_stale_kept_alive_connection_is_retried_once(raw_server):
     # the server closes after the first answer without saying so (idle timeout)
     port = await raw_server([b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na<close>",
                              b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"])
-    c = Http1Client(limit=1, timeout=10)
+    c = Http1Client(timeout=10)
     try:
         await c.request("127.0.0.1", port, req(port))
         await asyncio.sleep(0.05)  # let the FIN arrive... or not: both paths must work

@@ -64,8 +64,7 @@ def test_merged_stats_answer_as_one_would():
                 merged.add(j, st.take_seconds(), st.closed_seconds)
     clock.now += 0.3
     whole.finish()
-    coordinator = Stats(clock)
-    coordinator.start = whole.start
+    coordinator = Stats(clock, start=whole.start)
     for j, st in enumerate(parts):
         st.finish()
         merged.add(j, st.take_seconds(), st.closed_seconds, final=True)
