@@ -269,12 +269,13 @@ class Player:
                 fold.apply(rec.event)
         else:
             records = iter(())
+        with self._cond:
+            self.clock.set(t)          # first: the consumer draws the snapshot at its time
         self.bus.publish(fold.snapshot(ts=self.tape.start + t))
         with self._cond:
             self.line = line
             self.ended = False
             self.step = self._mark_at(line)
-            self.clock.set(t)
             self._cond.notify_all()
         if self.pace is not None:
             self.pace()

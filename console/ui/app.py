@@ -48,6 +48,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     COMMANDS = App.COMMANDS | {ActionCommands}
     BINDINGS = keys.bindings()
+    ACTS = True          # keys act on a cluster (a replay's do not: its panes offer none)
 
     def __init__(self, conn=None, bus: busmod.Bus | None = None, now=time.time,
                  load_command: str = "-c20 -t40S -v http://order:8080/orders",
@@ -78,9 +79,9 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         # the panes live on the base screen; keep them at hand (a dialog may be on top)
         self.pods_table = PodsTable(now=self.now, id="pods")
         self.probe_log = ProbeLog(id="probes", classes="side-pane shown")
-        self.hpa_pane = HpaPane(now=self.now, id="hpa", classes="side-pane")
-        self.rollout_pane = RolloutPane(id="rollout", classes="side-pane")
-        self.load_pane = LoadPane(id="load", classes="side-pane")
+        self.hpa_pane = HpaPane(now=self.now, keys=self.ACTS, id="hpa", classes="side-pane")
+        self.rollout_pane = RolloutPane(keys=self.ACTS, id="rollout", classes="side-pane")
+        self.load_pane = LoadPane(keys=self.ACTS, id="load", classes="side-pane")
         self.status = Static(id="status")
         self.scenario_pane = ScenarioPane(id="scenario")
 
@@ -226,6 +227,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     def reset_panes(self) -> None:
         """Empty the panes before a whole state is drawn into them at once."""
         self.pods_table.clear()
+        self.pods_table.tick_clock()      # a seek moves the clock, either way: ages at its time
         self.probe_log.clear()
         self.probe_log.entries.clear()
         self.load_pane.reset()

@@ -86,6 +86,7 @@ class Track:
 class ReplayApp(KubelabApp, inherit_bindings=False):
     BINDINGS = [*App.BINDINGS, *keys.bindings(keys.replay_entries())]
     CSS = "#replay-bar { height: 1; padding: 0 1; background: $boost; }"
+    ACTS = False
 
     def __init__(self, tape: Tape, speed: float = 1.0, pause_at_steps: bool = False,
                  step: int | None = None, pace: bool = False, tick: float | None = None):

@@ -65,8 +65,11 @@ def main(argv: list[str]) -> int:
         out = Path(args.export)
         if out.suffix != ".cast":
             raise UsageError("the file name must end in .cast", where="--export")
-        if not out.parent.is_dir():
-            raise UsageError("no such directory", where=f"--export {out}")
+        try:                                   # out/l7.cast: out/ is made as needed
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot make its directory: {exc.strerror or exc}",
+                             where=f"--export {out}") from None
         size = parse_size(args.size) if args.size else None
         from console.ui.export import export
         for path in asyncio.run(export(tape, out, size)):

@@ -15,12 +15,18 @@ def panes(app, at: float) -> dict:
         "hpa": [replace(r, age=hpa_row(h, at).age) for r, h in zip(app.hpa_pane.rows, app.state.hpas())],
         "hpa_charts": [text(w) for w in app.hpa_pane.query(".chart, .chart-label")
                        if not w.has_class("-hidden")],
-        "rollout": text(app.rollout_pane),
-        "load": [text(app.query_one(f"#load-{n}")) for n in ("figures", "summary")]
+        # an idle pane's line names a key only where keys act (not in a replay)
+        "rollout": "idle" if app.rollout_pane.shown is None else text(app.rollout_pane),
+        "load": [load_figures(app), text(app.query_one("#load-summary"))]
         + [app.load_pane.border_title or "", list(app.load_pane.series)],
         "deployment": app.deployment,
         "lab": [text(app.scenario_pane), app.scenario_pane.border_subtitle] if app.scenario_pane.display else None,
     }
+
+
+def load_figures(app) -> str:
+    shown = text(app.query_one("#load-figures"))
+    return "idle" if shown == app.load_pane.idle.plain else shown
 
 
 def text(static) -> str:

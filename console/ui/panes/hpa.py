@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from console.ui.panes import idle
 from console.ui.panes.chart import bars
 
 from console.cluster.printer import hpa_row
@@ -20,9 +21,10 @@ from console.cluster.printer import hpa_row
 class HpaPane(Vertical):
     BORDER_TITLE = "HPA"
 
-    def __init__(self, now=time.time, **kw):
+    def __init__(self, now=time.time, keys: bool = True, **kw):
         super().__init__(**kw)
         self.now = now
+        self.keys = keys
         self.rows = []
 
     def compose(self) -> ComposeResult:
@@ -38,7 +40,7 @@ class HpaPane(Vertical):
         charts = self.query(".chart")
         labels = self.query(".chart-label")
         if not hpas:
-            msg = Text("no HorizontalPodAutoscaler — press a to autoscale", style="dim")
+            msg = idle("no HorizontalPodAutoscaler", "press a to autoscale", self.keys)
             if metrics_hint:
                 msg.append(f"\n{metrics_hint}", style="yellow")
             table.update(msg)

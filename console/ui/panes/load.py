@@ -10,10 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Sparkline, Static
 
+from console.ui.panes import idle
 from console.ui.panes.summary import SiegeSummary
-
-
-IDLE = Text("no load running — press l to start (siege syntax)", style="dim")
 
 
 def ms(value) -> str:
@@ -23,8 +21,9 @@ def ms(value) -> str:
 class LoadPane(Vertical):
     BORDER_TITLE = "Load"
 
-    def __init__(self, **kw):
+    def __init__(self, keys: bool = True, **kw):
         super().__init__(**kw)
+        self.idle = idle("no load running", "press l to start (siege syntax)", keys)
         self.series: deque[float] = deque(maxlen=120)
         self.last_t = -1
         self.duration: float | None = None
@@ -32,7 +31,7 @@ class LoadPane(Vertical):
         self.via = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(IDLE, id="load-figures")
+        yield Static(self.idle, id="load-figures")
         yield Sparkline([], id="load-chart", summary_function=max)
         yield ProgressBar(total=100, show_eta=False, id="load-progress")
         yield Static(id="load-summary")
@@ -47,7 +46,7 @@ class LoadPane(Vertical):
         self.last_t = -1
         self.command, self.duration, self.via = "", None, ""
         self.border_title = self.BORDER_TITLE
-        self.query_one("#load-figures", Static).update(IDLE)
+        self.query_one("#load-figures", Static).update(self.idle)
         self.query_one("#load-summary", Static).update("")
         self.query_one("#load-chart").display = False
         self.query_one("#load-progress").display = False

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.cluster.state import Rollout
+from console.ui.panes import idle
 
 
 def bar(done: int, total: int, width: int = 20) -> str:
@@ -18,6 +19,10 @@ class RolloutPane(Static):
     BORDER_TITLE = "Rollout"
     shown: Rollout | None | bool = False   # what is on screen (False: nothing yet)
 
+    def __init__(self, keys: bool = True, **kw):
+        super().__init__(**kw)
+        self.keys = keys
+
     def show(self, ro: Rollout | None) -> None:
         # Called for every batch of pod events: an update relayouts the screen
         # (auto height), so only a rollout that changed is drawn again.
@@ -25,7 +30,8 @@ class RolloutPane(Static):
             return
         self.shown = ro
         if ro is None:
-            self.update(Text("no Deployment — apply one, or press : to switch namespace", style="dim"))
+            self.border_title = self.BORDER_TITLE       # the one named is gone (or seeked away from)
+            self.update(idle("no Deployment", "apply one, or press : to switch namespace", self.keys))
             return
         self.border_title = f"Rollout deployment/{ro.name}"
         out = Text()
