@@ -149,7 +149,8 @@ class Metrics(Event):
     available: bool = True
     cpu: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
-    hint: str = ""
+    hint: str = ""          # what kubectl says ("error: Metrics API not available")
+    why: str = ""           # what that means for the lab, and what to do
 
     @property
     def key(self):
@@ -186,6 +187,29 @@ class LoadDone(Event):
     run: str = ""
     summary: str = ""
     data: dict = field(default_factory=dict)
+
+
+@dataclass
+class Permissions(Event):
+    """What this user may not do here (SelfSubjectRulesReview / AccessReview): the
+    catalogue actions refused, each with why ("cannot patch deployments/scale in ...")."""
+    name: ClassVar[str] = "permissions"
+    user: str = ""
+    namespace: str = ""
+    refused: dict = field(default_factory=dict)
+    detail: str = ""        # why the API could not be asked, when it could not
+
+    @property
+    def key(self):
+        return "permissions"
+
+
+@dataclass
+class ActionProgress(Event):
+    """A long action says where it is (kubectl rollout status' lines, for one)."""
+    name: ClassVar[str] = "action.progress"
+    action: str = ""
+    message: str = ""
 
 
 @dataclass

@@ -20,6 +20,7 @@ import threading
 from console.cluster import rest
 
 RULES = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+WHOAMI = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 ACCESS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
@@ -100,6 +101,26 @@ class Access:
             return True, ""              # not knowable: let the API's 403 speak
         status = body.get("status") or {}
         return bool(status.get("allowed")), status.get("reason") or ""
+
+    def whoami(self) -> str:
+        """The user name the API server sees (`kubectl auth whoami`), "" when it will not say."""
+        try:
+            body = rest.call(self.conn.api, "POST", WHOAMI, {
+                "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+            return ((body.get("status") or {}).get("userInfo") or {}).get("username") or ""
+        except Exception:
+            return ""
+
+    def refused(self, actions) -> dict[str, str]:
+        """{action name: why not} for catalogue actions whose `needs` this user lacks."""
+        out = {}
+        for act in actions:
+            for verb, resource, group, ns in act.needs:
+                why = self.refusal(verb, resource, group, ns)
+                if why:
+                    out[act.name] = why
+                    break
+        return out
 
     def refusal(self, verb: str, resource: str, group: str = "", namespace: str | None = "") -> str:
         """'' when allowed, else 'cannot VERB RESOURCE in namespace NS'."""

@@ -224,6 +224,28 @@ def rollout_undo(conn, deployment: str, to_revision: int = 0) -> str:
     return f"deployment.apps/{deployment} rolled back to revision {revision(chosen)}"
 
 
+def rollout_status(dep: dict) -> tuple[bool, str]:
+    """What `kubectl rollout status deployment/NAME` says of a Deployment: the same
+    checks (observed generation, updated, old pending, available) and the same words."""
+    name = dep["metadata"]["name"]
+    spec, st, meta = dep.get("spec", {}), dep.get("status", {}), dep["metadata"]
+    want = int(spec.get("replicas", 1))
+    updated, total = int(st.get("updatedReplicas") or 0), int(st.get("replicas") or 0)
+    available = int(st.get("availableReplicas") or 0)
+    if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return False, "Waiting for deployment spec update to be observed..."
+    if updated < want:
+        return False, (f'Waiting for deployment "{name}" rollout to finish: {updated} out of '
+                       f"{want} new replicas have been updated...")
+    if total > updated:
+        return False, (f'Waiting for deployment "{name}" rollout to finish: {total - updated} '
+                       "old replicas are pending termination...")
+    if available < updated:
+        return False, (f'Waiting for deployment "{name}" rollout to finish: {available} of '
+                       f"{updated} updated replicas are available...")
+    return True, f'deployment "{name}" successfully rolled out'
+
+
 def _same_template(a: dict, b: dict) -> bool:
     def norm(t):
         t = {**t, "metadata": dict(t.get("metadata") or {})}

@@ -16,6 +16,7 @@ scenario format builds its schema and validation from it, and the runner calls
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -73,6 +74,9 @@ class Action:
     check: Callable[[dict], str | None] | None = None   # parameters that only go together
     asks: Callable[[dict, Any], bool] | None = None     # (params, ClusterState): ask first only then
     console: bool = True      # offered by the console (sleep is a scenario's only)
+    # what `kubectl auth can-i` must allow: (verb, resource[/sub], API group, namespace),
+    # namespace "" the connection's, None cluster scope (access.py; the console greys the rest)
+    needs: tuple[tuple[str, str, str, str | None], ...] = ()
     short: str = ""           # the parameter a bare value stands for (`sleep: 10s`); default:
                               # the only required one
 
@@ -193,6 +197,20 @@ def _load_start(ctx, siege: str, name: str | None = None, pod: str | None = None
                         "path": run.route.kind if run.route is not None else None})
 
 
+def _metrics_install(ctx, source: str = "", timeout: float = 300.0) -> Result:
+    from console.cluster import addons
+    from console import bus
+    source = source or addons.METRICS_SERVER
+    if not source.startswith(("http://", "https://")):
+        source = ctx.resolve_file(source)
+    sink = getattr(ctx, "bus", None)
+
+    def progress(text: str) -> None:
+        if sink is not None:
+            sink.publish(bus.ActionProgress(action="metrics.install", message=text))
+    return addons.install(ctx.conn, source, timeout / ctx.timescale, ctx.sleep, progress)
+
+
 def _load_stop(ctx, name: str | None = None) -> Result:
     run = ctx.load.stop(name)
     if run is None:
@@ -232,6 +250,17 @@ ACTIONS: tuple[Action, ...] = (
                   "how to reach the Services: " + "; ".join(f"{k}: {v}" for k, v in route.HELP.items())
                   + " (default: the console's --load-path, auto)", None)),
            _load_start, keys=(Key("l", "l", "Load"),), undo="load.stop"),
+    Action("metrics.install", "Install metrics-server",
+           "kubectl apply -f components.yaml (metrics-server's published manifest, or a local "
+           "copy), then kubectl rollout status -n kube-system deployment/metrics-server and the "
+           "Metrics API (APIService v1beta1.metrics.k8s.io) Available: the HPA and kubectl top need it",
+           (Param("source", str, "the manifest: a URL or a file (default: the latest release's "
+                  "components.yaml)", ""),
+            Param("timeout", Seconds, "give up waiting for the rollout after this long", Seconds(300))),
+           _metrics_install, keys=(Key("M", "M", "Install metrics-server", show=False),),
+           destructive=True, confirm="Install metrics-server (cluster-wide, in kube-system)",
+           needs=(("create", "apiservices", "apiregistration.k8s.io", None),
+                  ("create", "deployments", "apps", "kube-system"))),
     Action("load.stop", "Stop load", "end a load run early; siege's summary still comes",
            (Param("name", str | None, "the run (default: the newest)", None),),
            _load_stop, keys=(Key("L", "L", "Stop load"),), short="name"),
@@ -333,6 +362,24 @@ ACTIONS: tuple[Action, ...] = (
     Action("sleep", "Sleep", "wait this long of cluster time (compressed with the embedded --speed)",
            (Param("seconds", Seconds, "how long"),), _sleep, console=False),
 )
+
+_DEPLOY = ("patch", "deployments", "apps", "")
+_MESH = (("create", "destinationrules", "networking.istio.io", ""),
+         ("create", "virtualservices", "networking.istio.io", ""))
+NEEDS = {
+    "setImage": (_DEPLOY,), "rolloutUndo": (_DEPLOY,),
+    "scale": (_DEPLOY,),
+    "autoscale": (("create", "horizontalpodautoscalers", "autoscaling", ""),),
+    "deletePod": (("delete", "pods", "", ""),),
+    "exec": (("create", "pods/exec", "", ""),),
+    "readiness.break": (_DEPLOY,), "readiness.fix": (_DEPLOY,),
+    "dependency.down": (_DEPLOY,), "dependency.up": (_DEPLOY,),
+    "mesh.circuitBreaker": _MESH[:1], "mesh.retries": _MESH[1:], "mesh.delay": _MESH[1:],
+    "mesh.abort": _MESH[1:],
+    "mesh.clear": (("delete", "destinationrules", "networking.istio.io", ""),
+                   ("delete", "virtualservices", "networking.istio.io", "")),
+}
+ACTIONS = tuple(dataclasses.replace(a, needs=a.needs or NEEDS.get(a.name, ())) for a in ACTIONS)
 
 BY_NAME = {a.name: a for a in ACTIONS}
 

@@ -102,6 +102,11 @@ class Connection:
         where = f"{self.kubeconfig} (context {self.context})" if self.kubeconfig else self.context
         if self.embedded is not None:
             return f"{what}: the embedded cluster was restarted or replaced; quit and start kubelab again"
+        if what.startswith("credentials refused") and self.kubeconfig:
+            from console.cluster import execauth
+            plugin = execauth.diagnose(self.kubeconfig, self.context)
+            if plugin:
+                return f"{what}: {plugin}"
         if what.startswith("credentials refused"):
             return (f"{what}: renew the user's credentials in {where} (kubectl gets the same "
                     "401); kubelab re-reads the file")
@@ -176,12 +181,19 @@ def from_kubeconfig(path: str, context: str | None = None,
 
 def _load(path: str, context: str) -> client.Configuration:
     """A context of a kubeconfig as a client Configuration; UsageError naming the file."""
+    from console.cluster import execauth
     cfg = client.Configuration()
     try:
-        config.load_kube_config(config_file=path, context=context,
-                                client_configuration=cfg, persist_config=False)
+        with execauth.watching() as logged:     # a failing exec plugin is only logged
+            config.load_kube_config(config_file=path, context=context,
+                                    client_configuration=cfg, persist_config=False)
     except (ConfigException, TypeError, AttributeError, KeyError, ValueError) as exc:
         raise UsageError(f"context {context!r}: {str(exc).splitlines()[0]}", where=path) from None
+    if logged:
+        plugin = execauth.user_exec(path, context)
+        why = execauth.explain(*plugin, logged) if plugin else None
+        raise UsageError(f"context {context!r}: {why or logged[0].splitlines()[0][:300]}",
+                         where=path)
     url = urlsplit(cfg.host or "")
     try:
         url.port
@@ -214,6 +226,10 @@ def check(conn: Connection) -> None:
         client.CoreApi(conn.api).get_api_versions(_request_timeout=15)
     except Exception as exc:
         problem = credential_problem(exc)
+        if problem is not None and problem.startswith("credentials refused") and conn.kubeconfig:
+            from console.cluster import execauth
+            plugin = execauth.diagnose(conn.kubeconfig, conn.context)
+            problem = f"{problem}: {plugin}" if plugin else problem
         if problem is not None:
             raise UsageError(f"{problem}; kubectl would fail the same way (kubectl --context "
                              f"{conn.context} get pods)", where=f"{conn.kubeconfig} (context {conn.context})") from None

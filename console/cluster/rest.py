@@ -31,6 +31,13 @@ KINDS = {
     "HorizontalPodAutoscaler": ("apis/autoscaling/v2", "horizontalpodautoscalers", True),
     "DestinationRule": ("apis/networking.istio.io/v1beta1", "destinationrules", True),
     "VirtualService": ("apis/networking.istio.io/v1beta1", "virtualservices", True),
+    # what add-on manifests carry (metrics-server's components.yaml)
+    "ServiceAccount": ("api/v1", "serviceaccounts", True),
+    "ClusterRole": ("apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
+    "ClusterRoleBinding": ("apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+    "Role": ("apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "RoleBinding": ("apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "APIService": ("apis/apiregistration.k8s.io/v1", "apiservices", False),
 }
 
 
@@ -45,6 +52,11 @@ ALIASES = {
     "HorizontalPodAutoscaler": ("horizontalpodautoscalers", "horizontalpodautoscaler", "hpa"),
     "DestinationRule": ("destinationrules", "destinationrule", "dr"),
     "VirtualService": ("virtualservices", "virtualservice", "vs"),
+    "ServiceAccount": ("serviceaccounts", "serviceaccount", "sa"),
+    "ClusterRole": ("clusterroles", "clusterrole"),
+    "ClusterRoleBinding": ("clusterrolebindings", "clusterrolebinding"),
+    "Role": ("roles", "role"), "RoleBinding": ("rolebindings", "rolebinding"),
+    "APIService": ("apiservices", "apiservice"),
 }
 _BY_ALIAS = {a: kind for kind, names in ALIASES.items() for a in (*names, kind.lower())}
 
@@ -112,7 +124,9 @@ def delete(api, kind: str, namespace: str, name: str) -> dict:
 def patch(api, kind: str, namespace: str, name: str, body, content_type: str = STRATEGIC) -> dict:
     if content_type == STRATEGIC and kind not in ("Pod", "Service", "ConfigMap", "Secret",
                                                   "Namespace", "Deployment", "ReplicaSet",
-                                                  "HorizontalPodAutoscaler"):
+                                                  "HorizontalPodAutoscaler", "ServiceAccount",
+                                                  "ClusterRole", "ClusterRoleBinding", "Role",
+                                                  "RoleBinding"):
         content_type = MERGE   # custom resources have no strategic merge
     return call(api, "PATCH", path_for(kind, namespace, name), body, content_type)
 

@@ -76,6 +76,17 @@ class Session:
     def access(self):
         return self.access_for()
 
+    def check_access(self) -> dict[str, str]:
+        """Ask the API what this user may do here; the catalogue actions it may not use go
+        on the bus (Permissions) for the console to grey out. Returns {action: why}."""
+        if self.conn is None:
+            return {}
+        access = self.access_for()
+        refused = access.refused(catalogue.ACTIONS)
+        self.bus.publish(busmod.Permissions(user=access.whoami(), namespace=self.conn.namespace,
+                                            refused=refused, detail=access.error))
+        return refused
+
     def forwarder(self):
         """The session's port-forward hub (portforward.Hub), on the current connection."""
         from console.cluster.portforward import Hub
@@ -100,6 +111,7 @@ class Session:
         self.informers = Informers(self.conn.api, self.conn.namespace, self.bus,
                                    conn=self.conn).start()
         self.metrics = MetricsPoller(self.conn.api, self.conn.namespace, self.bus).start()
+        threading.Thread(target=self.check_access, name="access", daemon=True).start()
 
     def unwatch(self) -> None:
         for part in (self.informers, self.metrics):

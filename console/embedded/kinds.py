@@ -82,6 +82,7 @@ BUILTIN: tuple[Kind, ...] = (
     Kind("events", "Event", "", ("v1",), True, ("ev",)),
     Kind("configmaps", "ConfigMap", "", ("v1",), True, ("cm",)),
     Kind("secrets", "Secret", "", ("v1",), True),
+    Kind("serviceaccounts", "ServiceAccount", "", ("v1",), True, ("sa",)),
     Kind("deployments", "Deployment", "apps", ("v1",), True, ("deploy",), ("scale", "status"), _ALL),
     Kind("replicasets", "ReplicaSet", "apps", ("v1",), True, ("rs",), ("scale", "status"), _ALL),
     Kind("daemonsets", "DaemonSet", "apps", ("v1",), True, ("ds",), ("status",), _ALL),
@@ -92,6 +93,12 @@ BUILTIN: tuple[Kind, ...] = (
          True, ("hpa",), ("status",), _ALL, storage="v2"),
     Kind("endpointslices", "EndpointSlice", "discovery.k8s.io", ("v1",), True),
     Kind("leases", "Lease", "coordination.k8s.io", ("v1",), True),
+    # stored as a cluster stores them (add-on manifests carry them); who may do what is
+    # authz.py's, from `kubelab cluster --user`, not these objects
+    Kind("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", ("v1",), False),
+    Kind("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io", ("v1",), False),
+    Kind("roles", "Role", "rbac.authorization.k8s.io", ("v1",), True),
+    Kind("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", ("v1",), True),
     # aggregated API servers behind the API server (metrics-server's v1beta1.metrics.k8s.io)
     Kind("apiservices", "APIService", "apiregistration.k8s.io", ("v1",), False, (),
          ("status",), ("api-extensions",)),

@@ -89,24 +89,8 @@ class RolloutComplete(Strict):
         found = _api(probe, "Deployment", self.deployment)
         if not found:
             return Seen(False, f'deployment "{self.deployment}" not found')
-        dep = found[0]
-        spec, st, meta = dep.get("spec", {}), dep.get("status", {}), dep["metadata"]
-        want = int(spec.get("replicas", 1))
-        updated, total = int(st.get("updatedReplicas") or 0), int(st.get("replicas") or 0)
-        available = int(st.get("availableReplicas") or 0)
-        # kubectl's rollout status: the same checks, the same words
-        if int(st.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
-            return Seen(False, "Waiting for deployment spec update to be observed...")
-        if updated < want:
-            return Seen(False, f"Waiting for deployment \"{self.deployment}\" rollout to finish: "
-                               f"{updated} out of {want} new replicas have been updated...")
-        if total > updated:
-            return Seen(False, f"Waiting for deployment \"{self.deployment}\" rollout to finish: "
-                               f"{total - updated} old replicas are pending termination...")
-        if available < updated:
-            return Seen(False, f"Waiting for deployment \"{self.deployment}\" rollout to finish: "
-                               f"{available} of {updated} updated replicas are available...")
-        return Seen(True, f'deployment "{self.deployment}" successfully rolled out')
+        from console.cluster.actions import rollout_status
+        return Seen(*rollout_status(found[0]))   # kubectl's checks and words
 
 
 class HpaCondition(Strict):

@@ -127,6 +127,8 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
             return self.check_lab(parameters[0] if parameters else "")
         if action == "workload":
             return self.workload_offered
+        if action in ("do", "fault") and parameters and parameters[0] in self.refused:
+            return None                      # shown greyed: this user may not (see permissions)
         return True
 
     # the session's parts, as the panes and keys know them
@@ -205,6 +207,10 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
                     self.scenario_event(busmod.from_dict(data))
             elif isinstance(ev, busmod.SCENARIO_EVENTS):
                 self.scenario_event(ev)
+            elif isinstance(ev, busmod.Permissions):
+                self.permissions(ev)
+            elif isinstance(ev, busmod.ActionProgress):
+                self.notify(ev.message, title=ev.action, timeout=4)
         lines = self.state.take_new_lines()
         if lines:
             self.probe_log.add(lines, KEEP if restored else BURST)
@@ -235,6 +241,8 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     def show_hpa(self) -> None:
         m = self.state.metrics
         hint = m.hint if self.state.metrics_seen and not m.available else ""
+        if hint and m.why:
+            hint = f"{hint}\n{m.why}"
         self.hpa_pane.show(self.state.hpas(), self.state.hpa_history, hint)
 
     def link(self) -> tuple[str, str]:

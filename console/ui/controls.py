@@ -7,6 +7,8 @@ A mixin of the App so that app.py stays about layout and data flow.
 
 from __future__ import annotations
 
+import re
+
 from textual import work
 
 from console.cluster import catalogue
@@ -36,6 +38,20 @@ def variants_of(folder, deployment: str) -> list:
 
 class Controls:
     """Mixed into KubelabApp."""
+
+    refused: dict = {}       # action -> why this user may not (bus.Permissions)
+
+    def permissions(self, ev) -> None:
+        """What this user may not do here: those keys grey out, and the console says why once."""
+        self.refused = dict(ev.refused)
+        self.refresh_bindings()
+        if ev.refused:
+            who = f"as {ev.user}" if ev.user else "with these credentials"
+            why = sorted(set(ev.refused.values()))
+            more = f" (+{len(why) - 3} more)" if len(why) > 3 else ""
+            self.notify(f"{who} in namespace {ev.namespace}: {', '.join(why[:3])}{more}; "
+                        f"those keys are greyed out (? lists them)", title="permissions",
+                        severity="warning", timeout=10)
 
     # --- plumbing ----------------------------------------------------------------
     def act(self, name: str, /, **params) -> None:
@@ -157,10 +173,20 @@ class Controls:
             return {p.name: dep if p.fills == "deployment" else svc for p in act.params if p.fills}
 
         def chosen(name: str | None) -> None:
-            if name in menu:
+            if name in self.refused:
+                self.notify(f"{menu[name].title}: {self.refused[name]}", severity="warning")
+            elif name in menu:
                 self.act(name, **params_of(menu[name]))
-        self.push_screen(PickDialog("Faults", [(n, a.describe(params_of(a))) for n, a in menu.items()],
+
+        def line(n, a):
+            text = a.describe(params_of(a))
+            return f"{text}  ({self.refused[n]})" if n in self.refused else text
+        self.push_screen(PickDialog("Faults", [(n, line(n, a)) for n, a in menu.items()],
                                     free=False), chosen)
+
+    def _refusal_of(self, action: str) -> str:
+        m = re.match(r"(?:do|fault)\('([^']+)'", action)
+        return self.refused.get(m.group(1), "") if m else ""
 
     def action_filter(self) -> None:
         table = self.pods_table
@@ -174,7 +200,9 @@ class Controls:
         keys = []
         for b in [*self.BINDINGS, *self.pods_table.BINDINGS]:
             if b.description:
-                keys.append((b.key_display or b.key.split(",")[0], b.description))
+                why = self._refusal_of(b.action)
+                keys.append((b.key_display or b.key.split(",")[0],
+                             f"{b.description} — {why}" if why else b.description))
         keys.append(("ctrl+p", "Command palette (every action)"))
         self.push_screen(HelpScreen(keys))
 

@@ -343,6 +343,28 @@ def _usage(obj) -> tuple[str, str]:
 METRICS = Spec([NAME, _c("CPU"), _c("Memory"), _c("Window")],
                lambda m, now: [m["metadata"]["name"], *_usage(m), m.get("window", "")])
 
+# kubectl's printers (pkg/printers/internalversion): SECRETS for service accounts (0 since
+# 1.24 made tokens on demand), CREATED AT for cluster roles, the role a binding names
+SERVICEACCOUNT = Spec([NAME, _c("Secrets", "integer"), AGE],
+                      lambda o, now: [o["metadata"]["name"], len(o.get("secrets") or []), _age(o, now)])
+ROLE = Spec([NAME, _c("Created At", "date")],
+            lambda o, now: [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")])
+
+
+def binding_cells(o, now):
+    ref = o.get("roleRef") or {}
+    subjects = o.get("subjects") or []
+
+    def names(kind):
+        return ", ".join((f"{s.get('namespace')}/" if kind == "ServiceAccount" else "") + s.get("name", "")
+                         for s in subjects if s.get("kind") == kind)
+    return [o["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(o, now),
+            names("User"), names("Group"), names("ServiceAccount")]
+
+
+BINDING = Spec([NAME, _c("Role"), AGE, _c("Users", prio=1), _c("Groups", prio=1),
+                _c("ServiceAccounts", prio=1)], binding_cells)
+
 BY_KEY = {
     "pods": POD, "deployments.apps": DEPLOYMENT, "replicasets.apps": REPLICASET,
     "daemonsets.apps": DAEMONSET, "jobs.batch": JOB, "cronjobs.batch": CRONJOB,
@@ -356,6 +378,10 @@ BY_KEY = {
     "customresourcedefinitions.apiextensions.k8s.io": CRD,
     "apiservices.apiregistration.k8s.io": APISERVICE,
     "pods.metrics.k8s.io": METRICS, "nodes.metrics.k8s.io": METRICS,
+    "serviceaccounts": SERVICEACCOUNT,
+    "clusterroles.rbac.authorization.k8s.io": ROLE, "roles.rbac.authorization.k8s.io": ROLE,
+    "clusterrolebindings.rbac.authorization.k8s.io": BINDING,
+    "rolebindings.rbac.authorization.k8s.io": BINDING,
 }
 
 

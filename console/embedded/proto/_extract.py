@@ -34,6 +34,7 @@ WANTED = [
     "k8s.io/api/authorization/v1/generated.proto",
     "k8s.io/api/authentication/v1/generated.proto",
     "k8s.io/api/batch/v1/generated.proto",
+    "k8s.io/api/rbac/v1/generated.proto",
 ]
 
 HEADER = """/*
