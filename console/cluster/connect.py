@@ -158,7 +158,10 @@ def from_kubeconfig(path: str, context: str | None = None,
         raise UsageError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where=where) from None
     except (TypeError, AttributeError, KeyError, ValueError):
         raise UsageError("not a kubeconfig (clusters/contexts/users)", where=path) from None
-    names = [c["name"] for c in contexts or []]
+    if not isinstance(contexts, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("name"), str) for c in contexts):
+        raise UsageError("contexts: each needs a name (a string) and a context", where=path)
+    names = [c["name"] for c in contexts]
     chosen = active
     if context:
         chosen = next((c for c in contexts if c["name"] == context), None)
@@ -174,7 +177,11 @@ def from_kubeconfig(path: str, context: str | None = None,
     cfg = _load(path, chosen["name"])
     if retries is not None:
         cfg.retries = retries
-    ns = namespace or (chosen.get("context") or {}).get("namespace") or "default"
+    body = chosen.get("context")
+    ns = namespace or (body.get("namespace") if isinstance(body, dict) else None) or "default"
+    if not isinstance(ns, str):
+        raise UsageError(f"context {chosen['name']!r}: namespace must be a string, not {ns!r}",
+                         where=path)
     return Connection(client.ApiClient(cfg), ns, chosen["name"], path, contexts=names,
                       fingerprint=fingerprint)
 

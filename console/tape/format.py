@@ -29,6 +29,8 @@ kubelab's) and refuse a format version newer than theirs; a tape without
 
 from __future__ import annotations
 
+import math
+
 import json
 import time
 
@@ -79,9 +81,12 @@ def check_header(record, where: str) -> dict:
     if version < 1:
         raise UsageError(f"field 'version': unknown tape format version {version}", where=where)
     start = record.get("start")
-    if not isinstance(start, (int, float)) or isinstance(start, bool):
+    if not isinstance(start, (int, float)) or isinstance(start, bool) or not math.isfinite(start):
         raise UsageError(f"field 'start': expected seconds since the epoch, got {start!r}", where=where)
     term = record.get("terminal") or {}
+    if not isinstance(term, dict):
+        raise UsageError(f"field 'terminal': expected {{\"width\": W, \"height\": H}}, got {term!r}",
+                         where=where)
     for key in ("width", "height"):
         value = term.get(key, 80 if key == "width" else 24)
         if not isinstance(value, int) or isinstance(value, bool) or not 10 <= value <= 1000:
@@ -92,6 +97,6 @@ def check_header(record, where: str) -> dict:
 
 def check_dt(record: dict, where: str) -> float:
     dt = record.get("dt", 0)
-    if not isinstance(dt, (int, float)) or isinstance(dt, bool) or dt < 0:
+    if not isinstance(dt, (int, float)) or isinstance(dt, bool) or not 0 <= dt < 1e9:
         raise UsageError(f"field 'dt': expected seconds >= 0, got {dt!r}", where=where)
     return float(dt)

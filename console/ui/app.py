@@ -72,6 +72,8 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         self.results_dir = results_dir
         self.last_message = ""
         self._told = ""           # the last kubeconfig problem notified
+        self._was_live = False    # the watches have been live once
+        self._down_since = None   # monotonic time the link stopped being live
         self.offered_workload = False
         self.side = "probes"
         self._batch_done = threading.Event()
@@ -102,6 +104,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     def on_mount(self) -> None:
         gc.set_threshold(700, 10, 100)   # full collections 10x rarer under an event storm
         self.set_interval(10, lambda: gc.freeze())  # what survived 10 s is not scanned again
+        self.set_interval(1, self._tick_down)       # the age of the data while the link is down
         self.pods_table.focus()
         self.scenario_pane.display = False
         self.refresh_status()
@@ -264,6 +267,11 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
             self.notify(detail, title="kubeconfig", severity="error", timeout=30)
         out = Text()
         out.append(f"● {state} ", style=LINK_STYLE.get(state, "dim"))
+        if self.conn is not None:
+            self._track_link(state)
+        if self._down_since is not None and state != "live":
+            # the panes show what was true when the link went: say how old it is
+            out.append(f" data from {time.monotonic() - self._down_since:.0f}s ago", style="bold")
         if detail and state != "live":
             out.append(f" ({detail[:60]})", style="dim")
         where = self.where()
@@ -277,6 +285,23 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         if self.last_message:
             out.append(f"  │ {self.last_message}", style="dim")
         self.status.update(out)
+
+    def _tick_down(self) -> None:
+        if self._down_since is not None:
+            self.refresh_status()
+
+    def _track_link(self, state: str) -> None:
+        """Once live, a link that goes is dated; when it is back, say so and how long it took."""
+        if state == "live":
+            if self._down_since is not None:
+                gone = time.monotonic() - self._down_since
+                self._down_since = None
+                self.notify(f"live again after {gone:.1f}s: watches resumed, the panes show the "
+                            "cluster as it is now", title="cluster", timeout=6)
+            self._was_live = True
+        elif self._was_live and self._down_since is None and state in ("reconnecting", "stale",
+                                                                       "refused"):
+            self._down_since = time.monotonic()
 
     # --- selection -----------------------------------------------------------
     @property

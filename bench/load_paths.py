@@ -1,0 +1,146 @@
+"""The ways a load run reaches a Service, side by side in one run, and two survival figures.
+
+Starts `kubelab cluster --data DIR`, a Service `web` over 3 nginx pods and the labs'
+siege pod, and runs the same siege line through the console's session by each path
+(console/cluster/route.py):
+  loopback      the embedded cluster's published listener (the default here)
+  port-forward  through the API server's pods/portforward (SPDY over WebSocket)
+  siege-pod     siege inside the siege pod, through exec, its output read back
+and prints each one's transaction rate (median of the rounds) with ratios to loopback.
+Then, on the port-forward: requests failed while the pods it uses are deleted one by
+one (it re-targets); and the seconds from a killed and restarted API server (SIGKILL,
+same --data) to the session's watches being live again. Loopback only, bounded;
+asserts nothing.
+
+    .venv/bin/python bench/load_paths.py [-c 8] [-t 8] [--rounds 3]
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from console import bus  # noqa: E402
+from console.cluster import actions, rest  # noqa: E402
+from console.cluster.connect import from_kubeconfig  # noqa: E402
+from console.cluster.session import Session  # noqa: E402
+from console.embedded import launch  # noqa: E402
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.25", ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 80}]}
+"""
+
+
+def ready(conn, selector: str) -> list[str]:
+    body = rest.call(conn.api, "GET", "/api/v1/namespaces/default/pods",
+                     query=[("labelSelector", selector)])
+    return [p["metadata"]["name"] for p in body.get("items") or []
+            if not p["metadata"].get("deletionTimestamp") and any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or [])]
+
+
+def wait(cond, timeout=180, every=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = cond()
+        if got:
+            return got
+        time.sleep(every)
+    raise SystemExit(f"timed out after {timeout}s")
+
+
+def run(session, line: str, via: str) -> dict:
+    r = session.load.start(line, via=via)
+    r.done.wait(600)
+    if r.result is None:
+        raise SystemExit(f"{via}: {r.error}")
+    return r.result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-c", type=int, default=8)
+    ap.add_argument("-t", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kubelab-bench-"))
+    c = launch.start(speed=20, data=tmp / "data", kubeconfig=tmp / "kubeconfig")
+    try:
+        conn = from_kubeconfig(str(c.kubeconfig))
+        assert actions.apply(conn, rest.parse_manifest(WEB)).ok
+        assert actions.apply(conn, "manifests/siege.yaml").ok
+        wait(lambda: len(ready(conn, "app=web")) == 3 and "siege" in ready(conn, ""))
+        session = Session(conn)
+        line = f"-c{a.c} -t{a.t}S -b http://web/"
+        rates = {}
+        for via in ("loopback", "port-forward", "siege-pod"):
+            got = [run(session, line, via)["transaction_rate"] for _ in range(a.rounds)]
+            rates[via] = statistics.median(got)
+        print(f"siege {line} ({a.rounds} rounds, median), 3 nginx pods behind Service web:")
+        for via, rate in rates.items():
+            print(f"  {via:<13} {rate:9.1f} trans/s   x{rate / rates['loopback']:.2f} of loopback")
+
+        # a port-forward under churn: delete the pod it uses most, three times
+        r = session.load.start(f"-c4 -t{max(20, 4 * a.t)}S http://web/", via="port-forward")
+        wait(lambda: r.last and r.last["transactions"] > 50, 60)
+        hub = session.forwarder()
+        for _ in range(3):
+            in_use = wait(lambda: hub.stats("default", "web", 80)["in_use"], 30)
+            victim = max(in_use, key=in_use.get)
+            actions.delete_pod(conn, victim)
+            wait(lambda: victim not in ready(conn, "app=web") and len(ready(conn, "app=web")) == 3)
+        session.load.stop(r.name)
+        r.done.wait(120)
+        fwd = r.result["path"]["forwards"][0]
+        print(f"port-forward under churn (3 pods deleted, graceful): {r.result['transactions']} ok, "
+              f"{r.result['failed_transactions']} failed; re-targets {fwd['retargets']}, "
+              f"connections {fwd['connections']}, dropped by the kubelet {fwd['dropped']}")
+
+        # the API server killed and restarted under the session's watches
+        sub = session.bus.subscribe()
+        session.watch()
+        down = []
+
+        def live() -> bool:
+            for ev in sub.get_batch(timeout=0.2):
+                session.state.apply(ev)
+                if isinstance(ev, bus.WatchState) and ev.state != "live":
+                    down.append(ev)
+            return session.state.link_summary()[0] == "live"
+        wait(live, 60, every=0)
+        down.clear()
+        c.kill()
+        c = launch.start(speed=20, data=tmp / "data", kubeconfig=tmp / "kubeconfig")
+        t0 = time.monotonic()
+        wait(lambda: live() and down, 120, every=0)
+        print(f"API server SIGKILLed and restarted (--data): watches live again "
+              f"{time.monotonic() - t0:.1f}s after the new server answered")
+        session.close(disconnect=False)
+        conn.close()
+    finally:
+        c.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
