@@ -130,6 +130,16 @@ def on_conn(fn, **renames):
     return run
 
 
+def _reached(fn):
+    """run(ctx, service, port) -> fn(conn, service, port, address): the Service reached as
+    the load is (ctx.reach: loopback, else a port-forward), when the context can."""
+    def run(ctx, service: str, port: int = 8080):
+        reach = getattr(ctx, "reach", None)
+        address = reach(service, port, ctx.conn) if reach is not None else None
+        return fn(ctx.conn, service, port, address=address)
+    return run
+
+
 def _one_of(*names: str):
     def check(params: dict) -> str | None:
         given = [n for n in names if params.get(n) not in (None, False)]
@@ -317,11 +327,11 @@ ACTIONS: tuple[Action, ...] = (
            _exec),
     Action("liveness.down", "Liveness down", "PUT SERVICE:PORT/actuator/down: one pod behind the "
            "Service turns unhealthy and its liveness probe fails", (SERVICE, Param("port", int, "the port", 8080)),
-           on_conn(faults.liveness_down), destructive=True, menu="faults", undo="liveness.up",
+           _reached(faults.liveness_down), destructive=True, menu="faults", undo="liveness.up",
            label="liveness down: PUT {service}:{port}/actuator/down",
            confirm="liveness down: PUT {service}:{port}/actuator/down"),
     Action("liveness.up", "Liveness up", "PUT SERVICE:PORT/actuator/up",
-           (SERVICE, Param("port", int, "the port", 8080)), on_conn(faults.liveness_up),
+           (SERVICE, Param("port", int, "the port", 8080)), _reached(faults.liveness_up),
            menu="faults", label="liveness up: PUT {service}:{port}/actuator/up"),
     Action("readiness.break", "Readiness break", "point the readiness probe at a path that fails",
            (DEPLOYMENT,), on_conn(faults.readiness_break), destructive=True, menu="faults",

@@ -55,9 +55,10 @@ def _http(method: str, host: str, port: int, path: str) -> int:
 
 
 @action
-def liveness_down(conn, service: str, port: int | None = 8080) -> str:
-    """`http put <svc>:8080/actuator/down`: one pod behind the Service turns unhealthy."""
-    host, p = service_address(conn, service, port)
+def liveness_down(conn, service: str, port: int | None = 8080, address=None) -> str:
+    """`http put <svc>:8080/actuator/down`: one pod behind the Service turns unhealthy.
+    address: where the Service is reached from here (default: its loopback address)."""
+    host, p = address or service_address(conn, service, port)
     code = _http("PUT", host, p, "/actuator/down")
     if code >= 300:
         return Result(False, f"PUT {service}:{port}/actuator/down answered {code}")
@@ -65,8 +66,8 @@ def liveness_down(conn, service: str, port: int | None = 8080) -> str:
 
 
 @action
-def liveness_up(conn, service: str, port: int | None = 8080) -> str:
-    host, p = service_address(conn, service, port)
+def liveness_up(conn, service: str, port: int | None = 8080, address=None) -> str:
+    host, p = address or service_address(conn, service, port)
     code = _http("PUT", host, p, "/actuator/up")
     return Result(code < 300, f"PUT {service}:{port}/actuator/up -> {code}")
 

@@ -20,21 +20,7 @@ import threading
 import time
 
 from console import bus
-from console.cluster.printer import ports_annotation
 from console.errors import UsageError
-
-
-def resolver_table(services: list[dict]) -> dict[str, tuple[str, int]]:
-    """Service names as a pod would write them -> the loopback address published for them."""
-    table = {}
-    for svc in services:
-        meta = svc.get("metadata", {})
-        name, ns = meta.get("name", ""), meta.get("namespace", "default")
-        for port, addr in ports_annotation(svc).items():
-            host, _, p = str(addr).rpartition(":")
-            for alias in (name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"):
-                table[f"{alias}:{port}"] = (host or "127.0.0.1", int(p))
-    return table
 
 
 def compress(spec, timescale: float):

@@ -196,3 +196,36 @@ def plan(conn, spec, services: list[dict], pods, access=None, want: str = "auto"
                      f"siege pod: none running in namespace {conn.namespace} "
                      "(kubectl apply -f manifests/siege.yaml)")
     raise UsageError(f"cannot reach {names or 'the URLs'} from here{forced}: " + "; ".join(tried))
+
+
+def reach(conn, host: str, port: int, forwarder=None, want: str = "auto") -> tuple[str, int] | None:
+    """One address on this machine for an in-cluster name (a check's or a fault's one
+    request): the loopback address the embedded cluster publishes, else a port-forward
+    through `forwarder()` (a portforward.Hub); want "port-forward" forwards whatever the
+    cluster. None when `host` names no Service."""
+    from console.cluster import rest
+    from console.loadgen.resolve import cluster_name
+    got = cluster_name(host or "")
+    if got is None:
+        return None
+    svc_name, ns, certain = got
+    ns = ns or conn.namespace
+    try:
+        svc = rest.get(conn.api, "Service", ns, svc_name)
+    except Exception:
+        if certain:
+            raise
+        return None
+    published = ports_annotation(svc)
+    if want == "port-forward" and forwarder is not None:
+        return forwarder().forward(ns, svc_name, port)
+    if str(port) in published:
+        h, _, p = str(published[str(port)]).rpartition(":")
+        return h or "127.0.0.1", int(p)
+    if ports_annotation(rest.get(conn.api, "Service", "default", "kubernetes")):
+        # the embedded cluster: its listener comes in a moment (a port-forward would skip
+        # the Service and the mesh)
+        raise UsageError(f"service {svc_name} port {port}: not published on loopback yet")
+    if forwarder is None:
+        raise UsageError(f"service {svc_name} is not reachable from here (no port-forward)")
+    return forwarder().forward(ns, svc_name, port)

@@ -87,6 +87,11 @@ class Session:
                                             refused=refused, detail=access.error))
         return refused
 
+    def reach(self, host: str, port: int, conn=None) -> tuple[str, int] | None:
+        """A local address for an in-cluster name (route.reach): loopback, else a port-forward."""
+        from console.cluster import route
+        return route.reach(conn or self.conn, host, port, self.forwarder, self.load_path)
+
     def forwarder(self):
         """The session's port-forward hub (portforward.Hub), on the current connection."""
         from console.cluster.portforward import Hub

@@ -242,16 +242,20 @@ class HttpCheck(Strict):
         import urllib.error
         import urllib.request
 
-        from console.cluster.load import resolver_table
-        from console.cluster import rest
         from yarl import URL
 
         u = URL(self.url)
-        body = rest.call(probe.conn.api, "GET", rest.path_for("Service", probe.conn.namespace))
-        addr = resolver_table(body.get("items") or []).get(f"{u.host}:{u.port}")
+        from console.cluster.route import reach
         from console.loadgen.resolve import cluster_name
-        if addr is None and (cluster_name(u.host or "") or (None, None, False))[2]:
-            return Seen(False, f"service {u.host}:{u.port} not found in namespace {probe.conn.namespace}")
+        session = getattr(probe.load, "session", None)
+        try:                             # loopback on the embedded cluster, else a port-forward
+            addr = (session.reach(u.host or "", u.port or 80, probe.conn) if session is not None
+                    else reach(probe.conn, u.host or "", u.port or 80))
+        except Exception as exc:
+            from console.cluster.errors import message_of
+            if (cluster_name(u.host or "") or (None, None, False))[2]:
+                return Seen(False, f"service {u.host}:{u.port}: {message_of(exc)}")
+            addr = None
         target = str(u.with_host(addr[0]).with_port(addr[1])) if addr else self.url
         req = urllib.request.Request(target, method=self.method,
                                      data=self.body.encode() if self.body is not None else None,

@@ -162,3 +162,20 @@ def test_refusals_say_what_was_tried(lab, start_cluster):
     finally:
         viewer.close()
         admin.close()
+
+
+def test_a_fault_and_a_check_reach_the_service_the_same_way(lab):
+    """liveness.down's PUT and a scenario's http check go by the session's path too."""
+    lab.load_path = "port-forward"
+    try:
+        assert lab.reach("order", 8080) == lab.forwarder().forward(lab.conn.namespace, "order", 8080)
+        res = lab.act("liveness.up", service="order", port=8080)
+        assert res.ok, res.message
+        from console.scenario.conditions import HttpCheck
+        from types import SimpleNamespace
+        seen = HttpCheck(url="http://order:8080/orders").observe(
+            SimpleNamespace(conn=lab.conn, load=lab.load))
+        assert seen.ok and seen.observed.startswith("200"), seen
+    finally:
+        lab.load_path = "auto"
+    assert lab.reach("order", 8080)[0] == "127.0.0.1"      # loopback again
