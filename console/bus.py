@@ -40,7 +40,7 @@ class Event:
         _KINDS[cls.name] = cls
 
     @property
-    def key(self) -> Any:
+    def merge_key(self) -> Any:
         """Events with the same key merge in a queue; None never merges."""
         return None
 
@@ -112,7 +112,7 @@ class ObjectChanged(Event):
         return meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"
 
     @property
-    def key(self):
+    def merge_key(self):
         # Kubernetes Events are a log: each one matters, never merge them.
         return None if self.kind == "events" else (self.kind, self.uid)
 
@@ -125,7 +125,7 @@ class Synced(Event):
     uids: list = field(default_factory=list)
 
     @property
-    def key(self):
+    def merge_key(self):
         return ("synced", self.kind)
 
 
@@ -138,7 +138,7 @@ class WatchState(Event):
     detail: str = ""
 
     @property
-    def key(self):
+    def merge_key(self):
         return ("connection", self.kind)
 
 
@@ -153,7 +153,7 @@ class Metrics(Event):
     why: str = ""           # what that means for the lab, and what to do
 
     @property
-    def key(self):
+    def merge_key(self):
         return "metrics"
 
 
@@ -165,7 +165,7 @@ class LoadSample(Event):
     data: dict = field(default_factory=dict)
 
     @property
-    def key(self):
+    def merge_key(self):
         return ("load", self.run)
 
 
@@ -200,7 +200,7 @@ class Permissions(Event):
     detail: str = ""        # why the API could not be asked, when it could not
 
     @property
-    def key(self):
+    def merge_key(self):
         return "permissions"
 
 
@@ -262,7 +262,7 @@ class CheckResult(Event):
     final: bool = True
 
     @property
-    def key(self):
+    def merge_key(self):
         return None if self.final else ("check", self.run, self.step, self.check)
 
 
@@ -340,7 +340,7 @@ class Subscription:
                 self.merged += len(self._keyed) + len(self._plain)
                 self._keyed.clear()
                 self._plain.clear()
-            key = event.key
+            key = event.merge_key
             if key is None:
                 if len(self._plain) >= self._maxsize:
                     self._plain.popleft()
