@@ -1,11 +1,13 @@
 """The load engine: siege's closed loop (-c users) and an open loop (--rate R).
 
 Plain http goes through http1.Http1Client (a lean keep-alive client: aiohttp's
-per-request cost would cap the rate below siege's), https through one aiohttp
-session; both are sized to -c. In-flight requests at the end of
+per-request cost would cap the rate below siege's), on callbacks: a request is no
+task and no future (_Flow), which halves the CPU a request costs; https goes
+through one aiohttp session, a task per request. In-flight requests at the end of
 a timed run or at stop() are abandoned and not counted, as siege's cancelled
-threads are. Use it in-process (`await Engine(spec).run()`) or through
-console.loadgen.worker.LoadWorker in a child process.
+threads are. Use it in-process (`await Engine(spec).run()`), over several
+processes (pool.py, -j N), or through console.loadgen.worker.LoadWorker in a
+child process.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import aiohttp
 from yarl import URL
 
 from console.errors import UsageError
-from console.loadgen import http1, redact
+from console.loadgen import http1
 from console.loadgen.failures import error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
-from console.loadgen.stats import Stats, bottleneck
+from console.loadgen.report import Meter, cpu_seconds, live, summarise
+from console.loadgen.stats import Stats
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
@@ -163,28 +166,6 @@ def _basic_auth(u: URL, headers: dict[str, str]) -> None:
         headers["Authorization"] = f"Basic {token}"
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process so far (user + system)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-class Meter:
-    """Requests/s and CPU % since the previous reading (at least 50 ms before): a live chart's."""
-
-    def __init__(self, now: float, requests: int = 0, cpu: float = 0.0):
-        self._last = (now, requests, cpu)
-
-    def read(self, now: float, requests: int, cpu: float) -> tuple[float, float]:
-        t, n, c = self._last
-        dt = now - t
-        if dt <= 0:
-            return 0.0, 0.0
-        if dt >= 0.05:
-            self._last = (now, requests, cpu)
-        return (requests - n) / dt, (cpu - c) / dt * 100
-
-
 class Engine:
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
@@ -213,6 +194,8 @@ class Engine:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.prepared: list[_Prepared] = prepared or []
+        self._tasks: set[asyncio.Task] = set()   # aiohttp requests in flight
+        self._perf_clock = clock is time.perf_counter
         self._meter = Meter(clock(), 0, cpu_seconds())
         self._ended = False
         self._cpu_start = self._cpu_end = None
@@ -291,25 +274,27 @@ class Engine:
             self._cpu_start = cpu_seconds()
             self._meter = Meter(self.clock(), 0, self._cpu_start)
             if s.rate is None:
-                tasks = [asyncio.create_task(self._user(session, self.first_user + i))
-                         for i in range(self.users)]
+                users = [_User(self, session, self.first_user + i) for i in range(self.users)]
+                for u in users:
+                    u.next()
+                work = asyncio.gather(*(u.finished for u in users))
             else:
-                tasks = [asyncio.create_task(self._open_loop(session, limit))]
-            all_done = asyncio.gather(*tasks)
+                work = asyncio.create_task(self._open_loop(session, limit))
             stop_wait = asyncio.create_task(self._stop.wait())
             left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
-            await asyncio.wait([all_done, stop_wait], timeout=left,
+            await asyncio.wait([work, stop_wait], timeout=left,
                                return_when=asyncio.FIRST_COMPLETED)
-            # The end is a state, not only a cancellation: every loop checks it, so a
-            # cancel lost inside a library still ends that user at its next request, and
-            # aborting the connections fails whatever is still in flight at once.
+            # The end is a state, not only a cancellation: every request checks it when
+            # its answer comes, and aborting the connections fails whatever is still in
+            # flight at once (abandoned: not counted).
             self._end()
             stop_wait.cancel()
-            for t in tasks:
+            work.cancel()
+            for t in list(self._tasks):
                 t.cancel()
             self._http1.close()
             await connector.close()
-            await asyncio.gather(all_done, stop_wait, return_exceptions=True)
+            await asyncio.gather(work, stop_wait, *self._tasks, return_exceptions=True)
             self._cpu_end = cpu_seconds()
         return self.stats
 
@@ -337,55 +322,14 @@ class Engine:
         self._abort()
         return False
 
-    async def _one(self, session: aiohttp.ClientSession, p: _Prepared, t0: float) -> None:
-        stats = self.stats
-        failed = False
-        self.in_flight += 1
-        try:
-            for _ in range(MAX_HOPS + 1):
-                status, version, nbytes, location, now = await self._send(session, p)
-                if self._ended:
-                    return  # answered after the run's end: abandoned, not counted
-                latency = now - t0
-                if status >= 500 or status == 408:  # is_failed_code, inline (hot path)
-                    if not self._failure():
-                        return
-                    failed = True
-                stats.record(status, latency, nbytes, now)
-                if self.on_response:
-                    self.on_response(Response(status, version, latency, nbytes, p.method, p.path))
-                if not location or status not in REDIRECTS:
-                    break
-                # as siege: the redirect is a transaction, and so is the page it leads to
-                p, t0 = self._follow(p, status, location), now
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # every socket-level failure is a counted failure
-            if self._ended or not self._failure():
-                return  # the run's end aborted it: abandoned, as siege's cancelled threads
-            failed = True
-            kind, detail = error_kind(exc)
-            stats.error(kind)
-            if self.on_error:
-                self.on_error(Response(None, "", self.clock() - t0, 0, p.method, p.path,
-                                       kind, detail))
-        finally:
-            self.in_flight -= 1
-        if failed and self.budget.spent():
-            self._abort()
-
-    async def _send(self, session: aiohttp.ClientSession, p: _Prepared):
-        """(status, version, body bytes, Location, the time the answer was complete)."""
-        if p.raw is not None:
-            answer = await self._http1.request(p.host, p.port, p.raw, p.head)
-            # the client stamps perf_counter(); an injected clock keeps its own time
-            return answer if self.clock is time.perf_counter else (*answer[:4], self.clock())
+    async def _aio(self, session: aiohttp.ClientSession, p: _Prepared) -> tuple:
+        """https (and whatever is not plain http) through aiohttp: an answer as http1's."""
         async with session.request(p.method, p.url, data=p.body, headers=p.headers,
                                    allow_redirects=False) as resp:
             nbytes = len(await resp.read())
         v = resp.version
-        return (resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, resp.headers.get("Location"),
-                self.clock())
+        return (resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, True,
+                resp.headers.get("Location"), self.clock())
 
     @staticmethod
     def _follow(p: _Prepared, status: int, location: str) -> _Prepared:
@@ -404,19 +348,6 @@ class Engine:
                                         headers, body)
         return q
 
-    async def _user(self, session: aiohttp.ClientSession, uid: int) -> None:
-        s, targets = self.spec, self.prepared
-        n = len(targets)
-        y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
-        rng = random.Random()
-        i = 0
-        while (s.reps is None or i < s.reps) and not self._stop.is_set():
-            await self._one(session, targets[y % n], self.clock())
-            y += 1
-            i += 1
-            if s.delay > 0:
-                await asyncio.sleep(rng.random() * s.delay)
-
     async def _open_loop(self, session: aiohttp.ClientSession, limit: int) -> None:
         """Arrivals at --rate with at most `limit` in flight, and never a queue of unsent ones.
 
@@ -434,7 +365,6 @@ class Engine:
             total = portion(total, i, of)[1]
         cap = _NO_END if total is None else total
         slots = asyncio.Semaphore(limit)
-        pending: set[asyncio.Task] = set()
         rate = s.rate / of
         start = st.start + i / s.rate  # this engine's first arrival: the i-th of the run's
         period = 1.0 / rate
@@ -442,10 +372,6 @@ class Engine:
         def arrivals(t: float) -> int:
             """Arrivals whose time is at most t seconds into the run (capped at the total)."""
             return 0 if t < 0 else min(cap, math.floor(min(t * rate, _NO_END)) + 1)
-
-        def done(task: asyncio.Task) -> None:
-            pending.discard(task)
-            slots.release()
 
         sent = 0  # arrivals dealt with: sent or dropped
         try:
@@ -470,17 +396,11 @@ class Engine:
                 if now - intended > LATE:
                     st.late += 1
                 k = sent * of + i  # the run's arrival number: the URL it takes
-                task = asyncio.create_task(self._one(session, targets[k % len(targets)], intended))
-                pending.add(task)
-                task.add_done_callback(done)
+                _Flow(self, session, slots.release).start(targets[k % len(targets)], intended)
                 sent += 1
-            if pending:
-                await asyncio.gather(*pending)
+            for _ in range(limit):  # every slot back: every request has ended
+                await slots.acquire()
         finally:
-            for t in list(pending):
-                t.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
             if self._ended and st.stop_time is not None:
                 # due before the end and never sent: the generator could not keep up
                 st.dropped += max(0, arrivals(st.stop_time - LATE - start) - sent)
@@ -510,48 +430,118 @@ class Engine:
                          cpu_seconds=self.cpu_seconds)
 
 
-def live(st: Stats, rps: float, cpu: float, in_flight: int) -> dict:
-    """The snapshot dict (console.loadgen's docstring lists it), from one engine's or a pool's."""
-    t = st.transactions
-    return {
-        "elapsed": round(st.elapsed, 3),
-        "requests": t + st.failed,
-        "transactions": t,
-        "successful": st.successful,
-        "failed": st.failed,
-        "availability": round(t / (t + st.failed) * 100, 2) if t else 0.0,
-        "rps": round(rps, 1),
-        "latency": st.percentiles(),
-        "last_second": st.series[-1] if st.series else None,
-        "status_codes": {str(k): v for k, v in sorted(st.codes.items())},
-        "errors": dict(st.errors),
-        "in_flight": in_flight,
-        "late_sends": st.late,
-        "dropped_sends": st.dropped,
-        "cpu_percent": round(cpu, 1),
-    }
+class _Flow:
+    """One transaction, and the redirects it leads to, on callbacks: the generator's
+    hot path (no task, no future per request). `then()` is called once it is over:
+    answered, failed, or abandoned at the run's end."""
+
+    __slots__ = ("engine", "session", "then", "p", "t0", "hops")
+
+    def __init__(self, engine: Engine, session, then: Callable[[], None]):
+        self.engine, self.session, self.then = engine, session, then
+
+    def start(self, p: _Prepared, t0: float) -> None:
+        e = self.engine
+        e.in_flight += 1
+        self.t0, self.hops = t0, 0
+        if p.raw is not None:  # _go(p), inline (hot path)
+            self.p = p
+            e._http1.send(p.host, p.port, p.raw, p.head, self.answered)
+        else:
+            self._go(p)
+
+    def _go(self, p: _Prepared) -> None:
+        self.p = p
+        e = self.engine
+        if p.raw is not None:
+            e._http1.send(p.host, p.port, p.raw, p.head, self.answered)
+        else:
+            task = e._loop.create_task(e._aio(self.session, p))
+            e._tasks.add(task)
+            task.add_done_callback(self._aio_done)
+
+    def _aio_done(self, task: asyncio.Task) -> None:
+        self.engine._tasks.discard(task)
+        if task.cancelled():
+            self.answered(None, asyncio.CancelledError())
+        else:
+            exc = task.exception()
+            self.answered(None if exc else task.result(), exc)
+
+    def answered(self, answer: tuple | None, exc: BaseException | None) -> None:
+        e = self.engine
+        if e._ended:
+            return self._over(False)  # the run's end aborted it: abandoned, as siege's threads
+        if exc is not None:
+            return self._error(exc)
+        try:
+            status, version, nbytes, _, location, now = answer
+            if not e._perf_clock:  # the client stamps perf_counter(); an injected clock rules
+                now = e.clock()
+            p, latency = self.p, now - self.t0
+            failed = status >= 500 or status == 408  # is_failed_code, inline (hot path)
+            if failed and not e._failure():
+                return self._over(False)
+            e.stats.record(status, latency, nbytes, now)
+            if e.on_response:
+                e.on_response(Response(status, version, latency, nbytes, p.method, p.path))
+            if location and status in REDIRECTS and self.hops < MAX_HOPS:
+                # as siege: the redirect is a transaction, and so is the page it leads to
+                self.hops += 1
+                self.t0 = now
+                return self._go(e._follow(p, status, location))
+        except Exception as bug:  # never a request that silently never ends
+            return self._error(bug)
+        self._over(failed)
+
+    def _error(self, exc: BaseException) -> None:
+        """Every socket-level failure is a counted failure (siege's)."""
+        e = self.engine
+        if not e._failure():
+            return self._over(False)
+        kind, detail = error_kind(exc)
+        e.stats.error(kind)
+        if e.on_error:
+            p = self.p
+            e.on_error(Response(None, "", e.clock() - self.t0, 0, p.method, p.path, kind, detail))
+        self._over(True)
+
+    def _over(self, failed: bool) -> None:
+        e = self.engine
+        e.in_flight -= 1
+        if failed and e.budget.spent():
+            e._abort()
+        self.then()
 
 
-def summarise(spec: Spec, st: Stats, *, aborted: bool, interrupted: bool,
-              started_at: str | None, cpu_seconds: float | None, workers: int = 1) -> dict:
-    """The result dict (Engine.result(), Pool.result()): siege's keys, extras, series.
+class _User:
+    """siege's simulated user: requests one after the other, from its own starting URL."""
 
-    generator_cpu_percent is the generator's CPU over the run in % of one core: with
-    several workers it can pass 100 (the bottleneck test divides by `workers`).
-    """
-    out = st.siege()
-    out.update(st.extras())
-    el = st.elapsed
-    out.update({
-        "mode": "closed" if spec.rate is None else "open",
-        "rate": spec.rate, "concurrent": spec.concurrent, "reps": spec.reps,
-        "seconds": spec.seconds, "keepalive": spec.keepalive, "workers": workers,
-        "aborted": aborted, "interrupted": interrupted, "started_at": started_at,
-        "generator_cpu_percent": (round(cpu_seconds / el * 100, 1)
-                                  if cpu_seconds is not None and el > 0 else None),
-        "urls": [redact.url(f"{t.url} {t.method}" if t.method != "GET" else t.url)
-                 for t in spec.targets],
-        "series": st.series,
-    })
-    out["bottleneck"] = bottleneck(out)
-    return out
+    __slots__ = ("engine", "flow", "targets", "y", "left", "delay", "rng", "finished")
+
+    def __init__(self, engine: Engine, session, uid: int):
+        s, targets = engine.spec, engine.prepared
+        n = len(targets)
+        self.engine, self.targets = engine, targets
+        self.flow = _Flow(engine, session, self.after if s.delay > 0 else self.next)
+        self.y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
+        self.left = _NO_END if s.reps is None else s.reps
+        self.delay = s.delay
+        self.rng = random.Random()
+        self.finished = engine._loop.create_future()
+
+    def next(self) -> None:
+        e = self.engine
+        if self.left <= 0 or e._stop.is_set():
+            if not self.finished.done():
+                self.finished.set_result(None)
+            return
+        self.left -= 1
+        targets = self.targets
+        p = targets[self.y % len(targets)]
+        self.y += 1
+        self.flow.start(p, e.clock())
+
+    def after(self) -> None:
+        """-d: a random pause after each request (siege's), not counted as response time."""
+        self.engine._loop.call_later(self.rng.random() * self.delay, self.next)

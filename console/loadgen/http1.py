@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Callable
 
 import httptools
 
@@ -81,6 +82,10 @@ class _Fields:
             raise _Enough
 
 
+Answer = tuple  # (status, "HTTP/1.x", body bytes, kept alive, Location or None, done_at)
+Done = Callable[[Answer | None, BaseException | None], None]
+
+
 class _Conn(asyncio.Protocol):
     """One connection; llhttp (httptools) frames the answers, we count body bytes.
 
@@ -91,12 +96,18 @@ class _Conn(asyncio.Protocol):
     answer is not to be kept alive, and _Fields that its length was not given).
     """
 
-    def __init__(self):
+    def __init__(self, client: Http1Client, key: tuple[str, int]):
+        self.client = client
+        self.key = key
+        self.pool: list[_Conn] = []     # the client's idle list for this key
         self.transport: asyncio.Transport | None = None
-        self.loop = asyncio.get_running_loop()
-        self.deadline = 0.0
+        self.loop = client.loop
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future | None = None
+        self.done: Done | None = None   # the request in flight: who hears its answer
+        self.raw = b""
+        self.reused = False
+        self.deadline = 0.0
+        self.answer: Answer | None = None
         self.closed = False
         self.got_bytes = False
         self._reset()
@@ -118,7 +129,7 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
-        if self.waiter is None:  # a server that talks unasked: not a connection to reuse
+        if self.done is None:  # a server that talks unasked: not a connection to reuse
             self.abort()
             return
         if self.in_head:
@@ -131,21 +142,33 @@ class _Conn(asyncio.Protocol):
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _HeadOnly):
                 self.parser = httptools.HttpResponseParser(self)  # this one stopped mid-answer
-                self._done(self.keep)
+                self._complete(self.keep)
             else:
                 self._fail(exc.__context__ or exc)
+                return
         except httptools.HttpParserError as exc:
             self._fail(ProtocolError(f"bad response: {exc}"))
+            return
+        # the answer is handed on here, outside llhttp's callbacks: what the engine
+        # does with it (the next request, on this very connection) is not parsing
+        if self.answer is not None:
+            answer, self.answer = self.answer, None
+            self.client._answered(self, answer, None)
+
+    def eof_received(self) -> None:
+        self.closed = True  # not to be reused: the transport closes (None: let it)
 
     def connection_lost(self, exc) -> None:
         self.closed = True
-        if self.waiter is not None and not self.waiter.done():
+        if self.done is not None:
             if not self.in_head and not self.framed and self.status not in _NO_BODY:
-                self._done(False)  # the body ran until the close: that was its end
-            elif exc is not None:
-                self.waiter.set_exception(exc)
+                self._complete(False)  # the body ran until the close: that was its end
+                answer, self.answer = self.answer, None
+                self.client._answered(self, answer, None)
             else:
-                self.waiter.set_exception(ServerClosed("server closed the connection"))
+                self.client._answered(self, None, exc or ServerClosed("server closed the connection"))
+        else:  # an idle one the server closed: forget it (its pool skips it when popped)
+            self.client.all.discard(self)
 
     # llhttp callbacks ---------------------------------------------------------
     def on_headers_complete(self) -> None:
@@ -171,31 +194,34 @@ class _Conn(asyncio.Protocol):
             self._reset()
             self.head_only, self.head = head_only, head  # _Fields reads past the interim one
             return
-        self._done(self.keep)
+        self._complete(self.keep)
 
     # ending -------------------------------------------------------------------
-    def _fail(self, exc: Exception) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(exc)
+    def _complete(self, keep: bool) -> None:
+        # stamp the time here, not when the engine gets to it: a busy loop's
+        # scheduling delay is the generator's, not the server's
+        self.answer = (self.status, self.version, self.nbytes, keep, self.location,
+                       time.perf_counter())
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.done is not None:
+            self.client._answered(self, None, exc)
         self.abort()
 
-    def _done(self, keep: bool) -> None:
-        w, self.waiter = self.waiter, None
-        if w is not None and not w.done():
-            # stamp the time here, not when the awaiting task resumes: a busy loop's
-            # scheduling delay is the generator's, not the server's
-            w.set_result((self.status, self.version, self.nbytes, keep, self.location,
-                          time.perf_counter()))
-
     # use ------------------------------------------------------------------------
-    def send(self, raw: bytes, head_only: bool, deadline: float) -> asyncio.Future:
+    def send(self, raw: bytes, head_only: bool, done: Done, reused: bool) -> None:
         self._reset()
-        self.head_only = head_only
+        self.raw, self.head_only, self.done, self.reused = raw, head_only, done, reused
         self.got_bytes = False
-        self.deadline = deadline
-        self.waiter = w = self.loop.create_future()
-        self.transport.write(raw)
-        return w
+        self.deadline = self.loop.time() + self.client.timeout
+        try:
+            self.transport.write(raw)
+        except (RuntimeError, OSError) as exc:
+            # uvloop refuses a write on a transport it has just closed (the server's
+            # FIN came before connection_lost): the answer is an error, given later,
+            # never from inside send() (reused: one fresh try, as for a stale one)
+            self.closed = True
+            self.loop.call_soon(self._fail, ServerClosed(f"connection closed: {exc}"))
 
     def abort(self) -> None:
         self.closed = True
@@ -204,94 +230,121 @@ class _Conn(asyncio.Protocol):
 
 
 class Http1Client:
-    """Keep-alive connections to one or more host:port.
+    """Keep-alive connections to one or more host:port, driven by callbacks.
 
-    It does not bound how many requests are in flight: the engine does (one per
-    user in a closed loop, its slots in an open one), so a request here costs no
-    semaphore. A request is the hot path of the generator: one coroutine, one future.
+    send() starts a request and calls `done(answer, None)` or `done(None, error)`
+    once, from the event loop (never from inside send()). No future, no task per
+    request: this is the generator's hot path. It does not bound how many requests
+    are in flight (the engine does: one per user, or its open loop's slots).
+    request() is the same, awaited.
     """
 
     def __init__(self, timeout: float, keepalive: bool = True):
         self.timeout = timeout
         self.keepalive = keepalive
+        self.loop = asyncio.get_running_loop()
         self.idle: dict[tuple[str, int], list[_Conn]] = {}
         self.all: set[_Conn] = set()
+        self._connecting: set[asyncio.Task] = set()
         # one sweeper instead of a timer per request (a timer costs as much as parsing)
         self._sweeper: asyncio.Task | None = None
-        self._loop = asyncio.get_running_loop()
         self.closed = False
 
-    async def _connect(self, host: str, port: int) -> _Conn:
+    def send(self, host: str, port: int, raw: bytes, head_only: bool, done: Done) -> None:
+        """Send `raw` on an idle connection to host:port, or a new one.
+
+        Errors given to `done`: OSError (refused, reset), TimeoutError, ServerClosed,
+        ProtocolError.
+        """
+        pool = self.idle.get((host, port))
+        while pool:
+            conn = pool.pop()
+            if not conn.closed:
+                conn.send(raw, head_only, done, True)
+                return
+        self._open((host, port), raw, head_only, done)
+
+    async def request(self, host: str, port: int, raw: bytes, head_only: bool = False) -> Answer:
+        """send(), awaited: the answer, or the error raised."""
+        fut = self.loop.create_future()
+
+        def done(answer, exc) -> None:
+            if not fut.done():
+                fut.set_exception(exc) if exc is not None else fut.set_result(answer)
+
+        self.send(host, port, raw, head_only, done)
+        return await fut
+
+    def _answered(self, conn: _Conn, answer: Answer | None, exc: BaseException | None) -> None:
+        done, conn.done = conn.done, None
+        if exc is None:
+            if answer[3] and self.keepalive and not conn.closed:
+                conn.pool.append(conn)
+            else:
+                self._drop(conn)
+            done(answer, None)
+            return
+        self._drop(conn)
+        # a kept-alive connection the server had just closed: one fresh try, as
+        # browsers do, when not a byte of the answer came back
+        if conn.reused and not conn.got_bytes and not isinstance(exc, TimeoutError) \
+                and not self.closed:
+            self._open(conn.key, conn.raw, conn.head_only, done)
+            return
+        done(None, exc)
+
+    def _drop(self, conn: _Conn) -> None:
+        conn.abort()
+        self.all.discard(conn)
+
+    def _open(self, key: tuple[str, int], raw: bytes, head_only: bool, done: Done) -> None:
+        if self.closed:
+            self.loop.call_soon(done, None, ServerClosed("the run has ended"))
+            return
+        task = self.loop.create_task(self._connect(key))
+        self._connecting.add(task)
+        task.add_done_callback(lambda t: self._opened(t, raw, head_only, done))
+
+    def _opened(self, task: asyncio.Task, raw: bytes, head_only: bool, done: Done) -> None:
+        self._connecting.discard(task)
+        if task.cancelled():
+            done(None, ServerClosed("the run has ended"))
+        elif task.exception() is not None:
+            done(None, task.exception())
+        else:
+            task.result().send(raw, head_only, done, False)
+
+    async def _connect(self, key: tuple[str, int]) -> _Conn:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the connection
-        # when a cancel arrives as it completes (CPython gh-86296), and a cancelled user
-        # then went on sending after the run's end
+        # when a cancel arrives as it completes (CPython gh-86296)
         async with asyncio.timeout(self.timeout):
-            _, conn = await self._loop.create_connection(_Conn, host, port)
+            _, conn = await self.loop.create_connection(lambda: _Conn(self, key), *key)
         if self.closed:  # the run ended while connecting: no connection outlives it
             conn.abort()
             raise ServerClosed("the run has ended")
+        conn.pool = self.idle.setdefault(key, [])
         self.all.add(conn)
         if self._sweeper is None:
-            self._sweeper = self._loop.create_task(self._sweep())
+            self._sweeper = self.loop.create_task(self._sweep())
         return conn
-
-    async def request(self, host: str, port: int, raw: bytes, head_only: bool = False):
-        """(status, "HTTP/1.x", body bytes, Location or None, done_at: perf_counter()).
-
-        Raises OSError (refused, reset), TimeoutError, ServerClosed, ProtocolError.
-        """
-        pool = self.idle.get((host, port))
-        if pool is None:
-            pool = self.idle[(host, port)] = []
-        for attempt in (0, 1):
-            conn = None
-            while pool:
-                c = pool.pop()
-                if not c.closed:
-                    conn = c
-                    break
-            reused = conn is not None
-            if conn is None:
-                conn = await self._connect(host, port)
-            try:
-                status, version, nbytes, keep, location, done_at = await conn.send(
-                    raw, head_only, self._loop.time() + self.timeout)
-            except asyncio.CancelledError:
-                conn.abort()
-                self.all.discard(conn)
-                raise
-            except OSError as exc:  # ConnectionError, TimeoutError
-                conn.abort()
-                self.all.discard(conn)
-                # a kept-alive connection the server had just closed: one fresh try,
-                # as browsers do, when not a byte of the answer came back
-                if reused and attempt == 0 and not conn.got_bytes and not isinstance(exc, TimeoutError):
-                    continue
-                raise
-            if keep and self.keepalive and not conn.closed:
-                pool.append(conn)
-            else:
-                conn.abort()
-                self.all.discard(conn)
-            return status, version, nbytes, location, done_at
-        raise AssertionError("unreachable")
 
     async def _sweep(self) -> None:
         step = min(0.1, self.timeout / 10)
         while True:
             await asyncio.sleep(step)
-            now = self._loop.time()
+            now = self.loop.time()
             for conn in list(self.all):
-                w = conn.waiter
-                if w is not None and conn.deadline <= now and not w.done():
-                    w.set_exception(TimeoutError("timed out"))
+                if conn.done is not None and conn.deadline <= now:
+                    conn._fail(TimeoutError("timed out"))
 
     def close(self) -> None:
-        """Abort every connection: requests still in flight fail at once."""
+        """Abort every connection and connect: requests still in flight fail at once."""
         self.closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        for task in list(self._connecting):
+            task.cancel()
         for c in list(self.all):
             c.abort()
         self.all.clear()

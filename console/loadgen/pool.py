@@ -29,8 +29,8 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
-from console.loadgen.engine import (Budget, Engine, Meter, Response, Share, cpu_seconds,
-                                    live, run_sync, summarise)
+from console.loadgen.engine import Budget, Engine, Response, Share, run_sync
+from console.loadgen.report import Meter, cpu_seconds, live, summarise
 from console.loadgen.options import Spec
 from console.loadgen.stats import SeriesMerge, Stats
 

@@ -51,6 +51,11 @@ async def raw_server():
         w.close()
 
 
+def core(answer):
+    """status, version, body bytes, Location (the answer also says if it was kept alive)."""
+    return answer[0], answer[1], answer[2], answer[4]
+
+
 def req(port, method="GET", body=None):
     return build_request(method, "/p?q=1", f"127.0.0.1:{port}", {"User-Agent": "t"}, body)
 
@@ -74,14 +79,14 @@ async def test_framings_on_one_kept_alive_connection(raw_server):
     ])
     c = Http1Client(timeout=10)
     try:
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (200, "HTTP/1.1", 5, None)
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (201, "HTTP/1.1", 7, None)
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (204, "HTTP/1.1", 0, None)
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (200, "HTTP/1.1", 10, None)
-        assert (await c.request("127.0.0.1", port, req(port, "HEAD"), head_only=True))[:4] == (200, "HTTP/1.1", 0, None)
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (302, "HTTP/1.1", 0, "/New/Place?A=1")
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.1", 5, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (201, "HTTP/1.1", 7, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (204, "HTTP/1.1", 0, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.1", 10, None)
+        assert core(await c.request("127.0.0.1", port, req(port, "HEAD"), head_only=True)) == (200, "HTTP/1.1", 0, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (302, "HTTP/1.1", 0, "/New/Place?A=1")
         assert len(c.all) == 1  # all of the above on one connection
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (200, "HTTP/1.0", 11, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.0", 11, None)
         assert len(c.all) == 0  # close-delimited: the connection is gone
     finally:
         c.close()
@@ -122,6 +127,21 @@ async def test_stale_kept_alive_connection_is_retried_once(raw_server):
     try:
         await c.request("127.0.0.1", port, req(port))
         await asyncio.sleep(0.05)  # let the FIN arrive... or not: both paths must work
-        assert (await c.request("127.0.0.1", port, req(port)))[:4] == (200, "HTTP/1.1", 1, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.1", 1, None)
+    finally:
+        c.close()
+
+
+async def test_an_idle_connection_the_server_closed_is_forgotten(raw_server):
+    port = await raw_server([b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na<close>"])
+    c = Http1Client(timeout=10)
+    try:
+        await c.request("127.0.0.1", port, req(port))
+        assert len(c.all) == 1  # kept alive: the answer did not say it would close
+        for _ in range(1000):   # the FIN comes when the server gets to it
+            if not c.all:
+                break
+            await asyncio.sleep(0.01)
+        assert not c.all
     finally:
         c.close()
