@@ -3,7 +3,7 @@ actions) and consumers (the UI, later the scenario runner and tapes).
 
 Producers run in threads; `publish` is thread-safe. Each subscriber has a
 bounded queue of one of two sorts:
-- merging (the UI's, the default): events with a `key` merge (the newest
+- merging (the UI's, the default): events with a `merge_key` merge (the newest
   replaces an older one still waiting, so a burst on one object collapses to
   its last state); events without a key are kept in order and the oldest are
   dropped when the queue is full (counted in `dropped`); publish never blocks.
@@ -37,6 +37,10 @@ class Event:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
+        # a field of that name would shadow the property: every such event would
+        # merge with every other (StepStarted's console `key` once did)
+        if "merge_key" in cls.__dict__.get("__annotations__", {}):
+            raise TypeError(f"{cls.__name__}: a field may not be named merge_key")
         _KINDS[cls.name] = cls
 
     @property

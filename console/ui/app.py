@@ -85,7 +85,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         self.rollout_pane = RolloutPane(keys=self.ACTS, id="rollout", classes="side-pane")
         self.load_pane = LoadPane(keys=self.ACTS, id="load", classes="side-pane")
         self.status = Static(id="status")
-        self.scenario_pane = ScenarioPane(id="scenario")
+        self.scenario_pane = ScenarioPane(keys=self.ACTS, id="scenario")
 
     # --- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:

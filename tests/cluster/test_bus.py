@@ -28,6 +28,28 @@ def test_kubernetes_events_never_merge_and_oldest_drop_when_full():
     assert sub.dropped == 2
 
 
+def test_a_scenarios_progress_never_merges_and_keeps_its_order():
+    # StepStarted has a field named key (the console key): it must not make them merge
+    b = bus.Bus()
+    sub = b.subscribe()
+    sent = [bus.StepStarted(run="r", step="one", key="+"), bus.CheckResult(run="r", step="one", ok=True),
+            bus.StepFinished(run="r", step="one", status="passed"),
+            bus.StepStarted(run="r", step="two", key="+"), bus.StepStarted(run="r", step="three")]
+    for ev in sent:
+        b.publish(ev)
+    assert sub.get_batch(timeout=0) == sent and sub.merged == 0
+
+
+def test_an_event_field_may_not_shadow_the_merge_key():
+    import dataclasses
+    import pytest
+    with pytest.raises(TypeError, match="merge_key"):
+        @dataclasses.dataclass
+        class Bad(bus.Event):
+            name = "test.bad"
+            merge_key: str = ""
+
+
 def test_events_round_trip_through_dicts():
     events = [
         bus.ObjectChanged(kind="pods", type="DELETED", obj={"metadata": {"uid": "x"}}),

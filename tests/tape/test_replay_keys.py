@@ -103,6 +103,13 @@ async def test_a_replay_offers_none_of_the_consoles_actions(tmp_path):
     from console import bus
     evs = [e for e in events(40) if not isinstance(e, bus.LoadSample)]   # no HPA, Deployment, load
     evs[1:1] = [bus.Synced(kind=k, uids=[], ts=evs[0].ts) for k in ("hpas", "deployments")]
+    t = evs[-1].ts                                   # a lab whose step has a console key
+    evs += [bus.ScenarioStarted(run="r", title="Scaling", mode="play", ts=t,
+                                steps=[{"id": "scale", "title": "Three replicas"}]),
+            bus.StepStarted(run="r", step="scale", title="Three replicas", ts=t,
+                            command="kubectl scale deploy/order --replicas=3", key="+"),
+            bus.StepFinished(run="r", step="scale", status="passed", ts=t),
+            bus.ScenarioFinished(run="r", status="passed", ts=t)]
     write(tmp_path / "t.tape", evs)
     app = ReplayApp(read_index(tmp_path / "t.tape"), speed=float("inf"), pace=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -111,7 +118,8 @@ async def test_a_replay_offers_none_of_the_consoles_actions(tmp_path):
         screen = shown(app)
         for idle in ("no HorizontalPodAutoscaler", "no Deployment", "no load running"):
             assert idle in screen
-        assert "press" not in screen, screen
+        assert "kubectl scale deploy/order" in screen and "lab passed · 1/1" in screen
+        assert "press" not in screen and "cleans up" not in screen, screen
         # a seek back to before the Deployment was made: the pane no longer names it
         from console.cluster.state import Rollout
         app.rollout_pane.show(Rollout("order", 1, "order:v1", 2, 2, 2, 2, True, [(1, "order:v1", 2)]))

@@ -115,6 +115,24 @@ async def test_filter_keeps_or_moves_the_selection_and_shows_in_the_border():
         assert table.border_subtitle == "5"
 
 
+async def test_pods_not_shown_change_or_go_without_a_repaint():
+    """A pod the filter hides changes, one never listed is deleted (a replay
+    seeked past its creation): nothing on screen moves, nothing breaks."""
+    a = app()
+    async with a.run_test(size=(120, 36)) as pilot:
+        await feed(a, pilot, with_load=False)
+        table = a.pods_table
+        await pilot.press("slash", *"node-2", "enter")
+        await until(pilot, lambda: len(table.printed) == 2 and not table.pending)
+        before = screen_lines(table)
+        hidden = next(p for p in many(3) if p["spec"]["nodeName"] == "kubelab-node-1")
+        publish_pods(a, [hidden], synced=False)
+        a.bus.publish(bus.ObjectChanged(kind="pods", type="DELETED", obj=data.pod("gone-x"), ts=data.NOW))
+        await until(pilot, lambda: hidden["metadata"]["uid"] in table.model.rows and not table.pending)
+        await pilot.pause()
+        assert screen_lines(table) == before and len(table.printed) == 2
+
+
 async def test_a_changed_row_flashes_then_settles_and_a_new_pod_flashes():
     a = app()
     async with a.run_test(size=(120, 36)) as pilot:

@@ -173,6 +173,8 @@ class PodsTable(ScrollView, can_focus=True):
                 self.dirty.add(uid)
                 continue
             before, after = moved
+            if before is None and after is None:    # not shown, then or now (filtered, unknown)
+                continue
             if before is None or after is None:     # rows below shift by one
                 self.moved.append((before if after is None else after, 1 << 62))
             elif before != after:

@@ -17,8 +17,10 @@ MARKS = {"pending": ("○", "dim"), "running": ("●", "bold yellow"), "passed":
 class ScenarioPane(Static):
     BORDER_TITLE = "Lab"
 
-    def __init__(self, **kw):
+    def __init__(self, keys: bool = True, **kw):
+        """keys=False: no key is offered (a replay: the run is over, nothing to act on)."""
         super().__init__(**kw)
+        self.keys = keys
         self.run = ""
         self.title_text = ""
         self.mode = ""
@@ -55,7 +57,9 @@ class ScenarioPane(Static):
         done = sum(1 for s in self.status.values() if s not in ("pending", "running"))
         mode = {"learner": "learner", "play": "playing", "run": "running"}.get(self.mode, self.mode)
         self.border_title = f"Lab: {self.title_text}"
-        state = f"lab {self.outcome} — q cleans up and quits" if self.outcome else mode
+        state = f"lab {self.outcome}" if self.outcome else mode
+        if self.outcome and self.keys:
+            state += " — q cleans up and quits"
         self.border_subtitle = f"{'paused · ' if self.paused else ''}{state} · {done}/{len(self.steps)}"
         out = Text()
         for i, s in enumerate(self.steps):
@@ -73,12 +77,13 @@ class ScenarioPane(Static):
                 label = "Do: " if cur.gate == "learner" else "The lab types: "
                 out.append(f"\n{label}", style="bold cyan")
                 out.append(cur.command.replace("\n", "  ·  "), style="cyan")
-                if cur.key:
+                if cur.key and self.keys:
                     out.append(f"   (or press {cur.key})", style="cyan")
                 if cur.files and cur.gate == "learner":
                     out.append(f"\nFiles: {'  '.join(cur.files)}", style="dim cyan")
             if cur.gate == "learner" and self.status.get(cur.step) == "running":
-                out.append("\nwaiting for you — c check · h hint · s solve · n skip", style="dim")
+                out.append("\nwaiting for you — c check · h hint · s solve · n skip" if self.keys
+                           else "\nwaiting for the learner", style="dim")
         if self.hint:    # above the checks: a pane at its height limit cuts from the bottom
             out.append(f"\nHint: {self.hint}", style="italic magenta")
         for c in list(self.checks.values())[-4:]:
