@@ -6,16 +6,20 @@ siege pod, and runs the same siege line through the console's session by each pa
   loopback      the embedded cluster's published listener (the default here)
   port-forward  through the API server's pods/portforward (SPDY over WebSocket)
   siege-pod     siege inside the siege pod, through exec, its output read back
-and prints each one's transaction rate (median of the rounds) with ratios to loopback.
-Then, on the port-forward: requests failed while the pods it uses are deleted one by
-one (it re-targets); and the seconds from a killed and restarted API server (SIGKILL,
-same --data) to the session's watches being live again. Loopback only, bounded;
-asserts nothing.
+and, as the peer, `kubectl port-forward svc/web :80` (one pod, picked when it starts)
+with the same load at its local port; prints each one's transaction rate (median of
+the rounds) with ratios to loopback. Then, the same churn under both forwards: the
+pods deleted one by one, requests failed and whether the forward lived through it
+(ours re-targets; kubectl's ends with its pod); and the seconds from a killed and
+restarted API server (SIGKILL, same --data) to the session's watches being live
+again. Loopback only, bounded; asserts nothing.
 
     .venv/bin/python bench/load_paths.py [-c 8] [-t 8] [--rounds 3]
 """
 
 import argparse
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -69,6 +73,27 @@ def wait(cond, timeout=180, every=0.2):
     raise SystemExit(f"timed out after {timeout}s")
 
 
+def kubectl_forward(cluster) -> tuple[subprocess.Popen, int]:
+    """`kubectl port-forward svc/web :80`, and the local port it printed."""
+    proc = subprocess.Popen(["kubectl", "port-forward", "svc/web", ":80"], env=cluster.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"127\.0\.0\.1:(\d+)", line)
+    if not m:
+        proc.kill()
+        raise SystemExit(f"kubectl port-forward: {line.strip() or 'no output'}")
+    return proc, int(m.group(1))
+
+
+def churn(conn, r, victims) -> None:
+    """Delete the pods `victims()` names, one at a time, each once its replacement is ready."""
+    wait(lambda: r.last and r.last["transactions"] > 50, 60)
+    for _ in range(3):
+        victim = victims()
+        actions.delete_pod(conn, victim)
+        wait(lambda: victim not in ready(conn, "app=web") and len(ready(conn, "app=web")) == 3)
+
+
 def run(session, line: str, via: str) -> dict:
     r = session.load.start(line, via=via)
     r.done.wait(600)
@@ -92,29 +117,55 @@ def main() -> int:
         wait(lambda: len(ready(conn, "app=web")) == 3 and "siege" in ready(conn, ""))
         session = Session(conn)
         line = f"-c{a.c} -t{a.t}S -b http://web/"
+        kubectl = shutil.which("kubectl")
         rates = {}
-        for via in ("loopback", "port-forward", "siege-pod"):
-            got = [run(session, line, via)["transaction_rate"] for _ in range(a.rounds)]
+        for via in ("loopback", "port-forward", "siege-pod") + (("kubectl",) if kubectl else ()):
+            got = []
+            for _ in range(a.rounds):
+                if via == "kubectl":
+                    proc, port = kubectl_forward(c)
+                    got.append(run(session, line.replace("http://web/", f"http://127.0.0.1:{port}/"),
+                                   "auto")["transaction_rate"])
+                    proc.kill()
+                    proc.wait()
+                else:
+                    got.append(run(session, line, via)["transaction_rate"])
             rates[via] = statistics.median(got)
         print(f"siege {line} ({a.rounds} rounds, median), 3 nginx pods behind Service web:")
+        names = {"kubectl": "kubectl port-forward svc/web (peer)"}
         for via, rate in rates.items():
-            print(f"  {via:<13} {rate:9.1f} trans/s   x{rate / rates['loopback']:.2f} of loopback")
+            print(f"  {names.get(via, via):<36} {rate:9.1f} trans/s   "
+                  f"x{rate / rates['loopback']:.2f} of loopback")
 
-        # a port-forward under churn: delete the pod it uses most, three times
-        r = session.load.start(f"-c4 -t{max(20, 4 * a.t)}S http://web/", via="port-forward")
-        wait(lambda: r.last and r.last["transactions"] > 50, 60)
+        # the same churn under both forwards: 3 pods deleted, one at a time, graceful
+        churn_line = f"-c4 -t{max(20, 4 * a.t)}S --failures 100000 "
+        r = session.load.start(churn_line + "http://web/", via="port-forward")
         hub = session.forwarder()
-        for _ in range(3):
+
+        def busiest():
             in_use = wait(lambda: hub.stats("default", "web", 80)["in_use"], 30)
-            victim = max(in_use, key=in_use.get)
-            actions.delete_pod(conn, victim)
-            wait(lambda: victim not in ready(conn, "app=web") and len(ready(conn, "app=web")) == 3)
+            return max(in_use, key=in_use.get)
+        churn(conn, r, busiest)
         session.load.stop(r.name)
         r.done.wait(120)
         fwd = r.result["path"]["forwards"][0]
-        print(f"port-forward under churn (3 pods deleted, graceful): {r.result['transactions']} ok, "
-              f"{r.result['failed_transactions']} failed; re-targets {fwd['retargets']}, "
-              f"connections {fwd['connections']}, dropped by the kubelet {fwd['dropped']}")
+        print(f"under churn (3 pods deleted one by one, graceful, -c4):\n"
+              f"  {'port-forward (ours)':<36} {r.result['transactions']:6d} ok "
+              f"{r.result['failed_transactions']:6d} failed; lived through it; re-targets "
+              f"{fwd['retargets']}, connections {fwd['connections']}, dropped {fwd['dropped']}")
+        if kubectl:
+            proc, port = kubectl_forward(c)
+            r = session.load.start(churn_line + f"http://127.0.0.1:{port}/", via="auto")
+            gone = iter(sorted(ready(conn, "app=web")))
+            churn(conn, r, lambda: next(gone))        # each of the three pods kubectl may use
+            session.load.stop(r.name)
+            r.done.wait(120)
+            alive = proc.poll() is None
+            proc.kill()
+            said = (proc.communicate()[0] or "").strip().splitlines()
+            print(f"  {names['kubectl']:<36} {r.result['transactions']:6d} ok "
+                  f"{r.result['failed_transactions']:6d} failed; "
+                  + ("lived through it" if alive else f"ended: {said[-1] if said else '?'}"))
 
         # the API server killed and restarted under the session's watches
         sub = session.bus.subscribe()

@@ -113,5 +113,6 @@ def test_a_manifest_that_cannot_be_read_is_one_line(users, tmp_path):
         res = s.act("metrics.install", source="http://127.0.0.1:9/components.yaml")
         assert not res.ok and res.message.startswith("http://127.0.0.1:9/components.yaml: "
                                                      "cannot fetch the manifest")
+        assert "metrics.install: {source: FILE}" in res.message
     finally:
         s.close()
