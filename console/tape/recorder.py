@@ -28,6 +28,7 @@ from console.tape.writer import TapeWriter, trimmed
 KEYFRAME_BYTES = 256 * 1024    # events between keyframes, at least
 KEYFRAME_SECONDS = 10.0
 QUEUE = 50_000                 # events waiting before publishers wait
+NO_TERMINAL = (160, 48)        # the size recorded when there is no terminal
 
 
 class Recorder:
@@ -137,7 +138,9 @@ def record(source: bus.Bus, path: str, *, conn=None, scenario: dict | None = Non
     import shutil
 
     from console.tape import format
-    width, height = size or shutil.get_terminal_size()
+    # No terminal (a headless `kubelab run` in CI or piped): the size a replay and its
+    # pictures get by default is the console's at a roomy terminal, not 80x24.
+    width, height = size or shutil.get_terminal_size(fallback=NO_TERMINAL)
     head = format.header(width=width, height=height, cluster=format.cluster_of(conn),
                          scenario=scenario, command=command)
     return Recorder(source, path, head).start()

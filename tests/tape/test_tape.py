@@ -168,3 +168,19 @@ def test_a_recorder_that_cannot_write_stops_and_publishers_go_on(tmp_path, monke
     rec.close({})
     assert rec.error == f"recording stopped: No space left on device ({tmp_path / 't.tape'})"
     assert time.monotonic() - t0 < 30     # nobody waited for a reader that had stopped
+
+
+def test_with_no_terminal_a_tape_records_a_roomy_console_not_80x24(tmp_path, monkeypatch):
+    # a headless `kubelab run` (CI, piped): its replay and --export pictures show the panes
+    import os
+
+    from console.tape.recorder import NO_TERMINAL, record
+
+    def no_tty(*_):
+        raise OSError(25, "Inappropriate ioctl for device")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    monkeypatch.setattr(os, "get_terminal_size", no_tty)
+    rec = record(bus.Bus(), str(tmp_path / "t.tape"))
+    rec.close({"exit": 0})
+    assert read_index(tmp_path / "t.tape").size == NO_TERMINAL == (160, 48)
