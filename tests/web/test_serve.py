@@ -1,6 +1,6 @@
 """`kubelab serve` opened in headless Chromium (Debian's chromium package): the
-console is on the page, as a replay of a tape and live on the embedded cluster,
-and keys typed into the page reach it."""
+console is on the page, as a replay of a tape, live on the embedded cluster and
+playing a lab, and keys typed into the page reach it."""
 
 import asyncio
 import re
@@ -81,6 +81,39 @@ async def test_the_live_console_served_on_the_embedded_cluster(browser, cluster,
         screen = await until_on_screen(browser, "Pods", "● live", conn.namespace, "order-")
         assert "Rollout deployment/order" in screen
         await browser.screenshot(tmp_path / "live.png")
+
+
+PLAYED = """\
+apiVersion: kubelab/v1
+kind: Scenario
+metadata: {id: served, title: Served lab, lab: T1, source: test}
+defaults: {timeouts: {wait: 60s}, interval: 0.2s}
+steps:
+  - id: web
+    title: A pod of its own
+    solve:
+      - apply:
+          yaml:
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web, labels: {app: web}}
+            spec: {containers: [{name: web, image: "nginx:1.17.0"}]}
+    wait:
+      - podsReady: {name: web}
+"""
+
+
+async def test_a_lab_played_in_a_browser_runs_its_steps_on_the_page(browser, cluster, tmp_path):
+    lab = tmp_path / "served.yaml"
+    lab.write_text(PLAYED)
+    ns = f"web-play-{uuid.uuid4().hex[:5]}"
+    async with Served("play", str(lab), "--pace", "0", "--kubeconfig", str(cluster.kubeconfig),
+                      "-n", ns) as served:
+        await browser.open(served.url)
+        await browser.until(FIRST_FRAME, 90)
+        screen = await until_on_screen(browser, "Lab: Served lab", "✓ web", "lab passed", ns)
+        assert re.search(r"web +1/1 +Running", screen), screen
+        await browser.screenshot(tmp_path / "play.png")
 
 
 def test_serve_checks_its_input_before_serving(tmp_path, capsys):
