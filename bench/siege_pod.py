@@ -5,7 +5,7 @@ pod, then loads the Service the same way (-c, -t, -b) in turn with:
   in-pod   kubectl exec siege -- siege ...   (kubelab's engine, a child of the
            cluster, through the siege pod's own network)
   host     kubelab siege ... http://web/      (the Service's published loopback port)
-  siege    Debian's siege on that same port   (apt-get install siege if missing)
+  siege    Debian's siege on that same port   (scripts/bench-tools installs it if missing)
 and prints each one's transaction rate (median of the rounds) with ratios; then
 the wall time of `kubectl exec siege -- true` and of the same exec through the
 official client (no kubectl start-up). Loopback only, bounded; asserts nothing.
@@ -52,8 +52,8 @@ def main() -> int:
     a = p.parse_args()
     if not shutil.which("kubectl"):
         raise SystemExit("needs kubectl")
-    if not shutil.which("siege"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "siege"], check=True)
+    if subprocess.run([str(REPO / "scripts" / "bench-tools"), "siege"]).returncode != 0:
+        raise SystemExit("needs siege (scripts/bench-tools)")
     c = launch.start(speed=20, nodes=2, timeout=120)
     try:
         kubectl(c, "create", "deployment", "web", "--image=nginx", "--replicas=3")

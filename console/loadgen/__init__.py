@@ -9,9 +9,9 @@ For other parts of kubelab (scenario runner, console):
 
 Engine.snapshot() / LoadWorker.snapshots() dicts: elapsed, requests, transactions,
 successful, failed, availability, rps, latency{p50,p90,p95,p99,p99.9,max,mean},
-last_second, status_codes, errors, in_flight, late_sends, dropped_sends, cpu_percent.
+last_second, status_codes, errors, in_flight, late_sends, dropped_sends, cpu_percent, workers (processes).
 Engine.result(): siege's twelve keys (transactions, availability, elapsed_time, ...),
 then latency, status_codes, errors, requests, request_rate, late/dropped sends, mode,
-keepalive, aborted, interrupted, started_at, urls, bottleneck (open loop: "generator",
+keepalive, workers, aborted, interrupted, started_at, urls, bottleneck (open loop: "generator",
 "in-flight" or None), series (one entry per second).
 """

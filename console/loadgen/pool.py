@@ -256,7 +256,7 @@ class Pool:
         st = self.stats if self._ended else self._merged()
         cpu = sum(self._cpu) + cpu_seconds()
         rps, pct = self._meter.read(self.clock(), st.transactions + st.failed, cpu)
-        return live(st, rps=rps, cpu=pct, in_flight=self.in_flight)
+        return live(st, rps=rps, cpu=pct, in_flight=self.in_flight, workers=self.n)
 
     def result(self) -> dict:
         finals = self._final.values()

@@ -36,7 +36,7 @@ class Meter:
         return (requests - n) / dt, (cpu - c) / dt * 100
 
 
-def live(st: Stats, rps: float, cpu: float, in_flight: int) -> dict:
+def live(st: Stats, rps: float, cpu: float, in_flight: int, workers: int = 1) -> dict:
     """The snapshot dict (console.loadgen's docstring lists it), from one engine's or a pool's."""
     t = st.transactions
     return {
@@ -55,6 +55,7 @@ def live(st: Stats, rps: float, cpu: float, in_flight: int) -> dict:
         "late_sends": st.late,
         "dropped_sends": st.dropped,
         "cpu_percent": round(cpu, 1),
+        "workers": workers,
     }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from console import bus
 from console.cluster import rest
 from console.cluster.session import Session
+from console.loadgen import pool
 from console.scenario import loader
 from console.scenario.runner import Runner
 from tests.cluster.helpers import namespace_conn, wait_for
@@ -226,7 +227,7 @@ def test_rollbacks_run_at_cleanup_and_a_failed_one_fails_the_run(cluster, tmp_pa
     session.close(wait_load=0, disconnect=False)
 
 
-def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
+def test_load_on_every_core_and_in_the_siege_pod_reading_siege_s_own_output(cluster, tmp_path):
     """`kubectl exec siege -- siege ...` through the API: -v lines as they come, the summary read back."""
     root = Path(__file__).resolve().parents[2] / "manifests"
     body = f"""\
@@ -240,6 +241,14 @@ def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
       - rolloutComplete: {{deployment: order}}
       - podsReady: {{name: siege}}
       - http: {{url: "http://order:8080/orders"}}
+  - id: direct
+    title: kubelab's siege, on every core (-j defaults to the cores)
+    solve:
+      - load.start: {{siege: "siege -c2 -t2S http://order:8080/orders", name: direct}}
+    wait:
+      - load: {{run: direct, done: true}}
+    expect:
+      - load: {{run: direct, availability: 100, transactions: {{gt: 0}}}}
   - id: siege
     title: siege inside the siege pod
     solve:
@@ -252,6 +261,8 @@ def test_load_in_the_siege_pod_reads_siege_s_own_output(cluster, tmp_path):
     session, runner = run(cluster, scenario(tmp_path, body))
     report = runner.run()
     assert report.status == "passed", report.failures
+    direct = session.load.get("direct").result
+    assert direct["path"]["kind"] == "loopback" and direct["workers"] == min(2, pool.cores())
     run_ = session.load.get("inpod")
     assert run_.result["path"]["pod"] == "siege" and run_.result["transactions"] > 0
     assert run_.summary.lstrip().startswith("Transactions:") and "Availability:" in run_.summary

@@ -84,6 +84,9 @@ class LoadPane(Vertical):
         out.append(f"p50 {ms(lat.get('p50'))}  p95 {ms(lat.get('p95'))}  p99 {ms(lat.get('p99'))}\n")
         out.append(f"hits {snap.get('transactions', 0)}  failed {snap.get('failed', 0)}"
                    f"  {snap.get('elapsed', 0):.0f}s  codes {codes or '-'}")
+        workers = snap.get("workers") or 1
+        if workers > 1:  # -j: the generator's processes (default: the cores)
+            out.append(f"  {workers} processes", style="dim")
         if errors:
             out.append(f"  errors {errors}", style="red")
         self.query_one("#load-figures", Static).update(out)
@@ -100,7 +103,8 @@ class LoadPane(Vertical):
                 "transactions": result["transactions"],
                 "failed": result.get("failed_transactions", 0),
                 "elapsed": result.get("elapsed_time", 0.0),
-                "status_codes": result.get("status_codes") or {}, "errors": result.get("errors") or {}})
+                "status_codes": result.get("status_codes") or {}, "errors": result.get("errors") or {},
+                "workers": result.get("workers")})
         self.query_one("#load-chart").display = False
         self.query_one("#load-progress").display = False
         self.border_title = f"Load finished {self.via}siege {self.command}"
