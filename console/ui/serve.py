@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shlex
 import signal
 import sys
@@ -132,10 +133,35 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+HOST_RE = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+
+
+def page_origin(request: web.Request) -> str:
+    """scheme://host the browser used for the page: behind a cloud IDE's port
+    preview (https://8000-<workspace>/, a proxy) that is not our loopback
+    address. RFC 7239 Forwarded, else X-Forwarded-Proto/-Host (first hop),
+    else the request's own."""
+    fwd = request.forwarded[0] if request.forwarded else {}
+    proto = fwd.get("proto") or request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
+    host = fwd.get("host") or request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    if proto not in ("http", "https"):
+        proto = request.scheme
+    if not HOST_RE.fullmatch(host or ""):
+        host = request.host
+    return f"{proto}://{host}"
+
+
 class ConsoleServer(Server):
     """textual-serve's Server, bound where we say: its own serve() takes a fixed
     port and prints its banner; here the routes are the same, on a runner of ours
-    (port 0 works, and the URL is the bound one)."""
+    (port 0 works, and the URL is the bound one). The page's script, styles and
+    websocket URLs name the address the browser asked for (see page_origin)."""
+
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
+        # textual-serve builds the page's URLs from public_url, synchronously
+        # (nothing awaited in between): set it for this request.
+        self.public_url = page_origin(request)
+        return await super().handle_index(request)
 
     def application(self) -> web.Application:
         app = web.Application()

@@ -3,6 +3,7 @@ console is on the page, as a replay of a tape, live on the embedded cluster and
 playing a lab, and keys typed into the page reach it."""
 
 import asyncio
+import contextlib
 import re
 import sys
 import uuid
@@ -127,3 +128,35 @@ def test_serve_checks_its_input_before_serving(tmp_path, capsys):
     assert kubelab(["serve", "--port", "70000"]) == 2
     ns = f"x-{uuid.uuid4().hex[:4]}"
     assert kubelab(["serve", "play", str(tmp_path / "missing.yaml"), "-n", ns]) == 2
+
+
+async def test_the_page_names_the_address_the_browser_used_behind_a_port_preview():
+    """A cloud IDE's port preview (https://8000-<workspace>/) proxies to our loopback
+    port: the page's scripts and websocket must name the preview's address."""
+    import aiohttp
+
+    from console.ui.serve import serve_command
+    ready = asyncio.get_running_loop().create_future()
+    server = asyncio.create_task(serve_command("true", 0, ready=ready.set_result))
+    try:
+        url = await asyncio.wait_for(ready, 60)
+        here = url.rstrip("/").split("://")[1]
+        previews = [
+            ({}, f"ws://{here}/ws", f"http://{here}/static/"),
+            ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "8000-ws-abc.gitpod.io"},
+             "wss://8000-ws-abc.gitpod.io/ws", "https://8000-ws-abc.gitpod.io/static/"),
+            ({"Forwarded": 'proto=https;host="kl-8000.app.github.dev"'},
+             "wss://kl-8000.app.github.dev/ws", "https://kl-8000.app.github.dev/static/"),
+            ({"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": 'x"><script>'},   # not taken
+             f"ws://{here}/ws", f"http://{here}/static/"),
+        ]
+        async with aiohttp.ClientSession() as http:
+            for headers, ws, static in previews:
+                async with http.get(url, headers=headers) as r:
+                    page = await r.text()
+                assert r.status == 200 and f'data-session-websocket-url="{ws}"' in page, headers
+                assert f'src="{static}js/textual.js"' in page and 'x"><script>' not in page
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
