@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 
+from tests.loadgen.procs import stop, until
+
 SIEGE_LABELS = ["Transactions:\t\t", "Availability:\t\t", "Elapsed time:\t\t",
                 "Data transferred:\t", "Response time:\t\t", "Transaction rate:\t",
                 "Throughput:\t\t", "Concurrency:\t\t", "Successful transactions:",
@@ -67,19 +69,11 @@ async def test_time_without_unit_warns(server, siege_cli):
 
 async def test_ctrl_c_prints_the_summary_and_logs_the_run(server, siege_cli):
     proc = await siege_cli.start(["-c2", "-t60S", server.url("/ok")])
-    try:
-        for _ in range(600):  # until load is flowing (up to 60 s on a busy box)
-            if len(server.seen.paths) >= 10 or proc.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
+    try:  # until load is flowing
+        assert await until(lambda: len(server.seen.paths) >= 10 or proc.returncode is not None)
         assert len(server.seen.paths) >= 10
-        proc.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    err = err.decode()
+        out, err = await stop(proc, signal.SIGINT)
     assert proc.returncode == 0, err
     assert "Lifting the server siege..." in err and "Traceback" not in err
     hits = int(err.split("Transactions:")[1].split("hits")[0])

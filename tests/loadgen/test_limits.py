@@ -16,6 +16,7 @@ import pytest
 
 from console.loadgen.engine import Engine
 from console.loadgen.options import parse
+from tests.loadgen.procs import stop, until
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -83,26 +84,6 @@ def _lines(state_dir) -> list[dict]:
     return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
 
 
-async def _until(cond, timeout: float = 60) -> bool:
-    for _ in range(int(timeout * 10)):
-        if cond():
-            return True
-        await asyncio.sleep(0.1)
-    return cond()
-
-
-async def _stop(proc, *signals) -> tuple[str, str]:
-    try:
-        for sig in signals:
-            proc.send_signal(sig)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return out.decode(), err.decode()
-
-
 def _seconds(state_dir) -> int:
     return sum(1 for r in _lines(state_dir) if r["kind"] == "siege-second")
 
@@ -110,13 +91,13 @@ def _seconds(state_dir) -> int:
 async def test_unreachable_rate_keeps_memory_flat_and_stops_on_sigint(server, siege_cli):
     proc = await siege_cli.start(["--rate", "1e6", "-t120S", server.url("/ok")])
     try:
-        assert await _until(lambda: _seconds(siege_cli.state_dir) >= 2), "no load flowing"
+        assert await until(lambda: _seconds(siege_cli.state_dir) >= 2), "no load flowing"
         ps = psutil.Process(proc.pid)
         first = ps.memory_info().rss
-        assert await _until(lambda: _seconds(siege_cli.state_dir) >= 5)
+        assert await until(lambda: _seconds(siege_cli.state_dir) >= 5)
         last = ps.memory_info().rss
     finally:
-        out, err = await _stop(proc, signal.SIGINT)
+        out, err = await stop(proc, signal.SIGINT)
     # before: a task per unsent request, ~140 MB more every second
     assert last < 300 * 2**20 and last - first < 100 * 2**20, (first, last)
     assert proc.returncode == 0 and "Lifting the server siege..." in err
@@ -129,9 +110,9 @@ async def test_unreachable_rate_keeps_memory_flat_and_stops_on_sigint(server, si
 async def test_sigkill_leaves_the_seconds_measured(server, siege_cli):
     proc = await siege_cli.start(["-c1", "-t120S", server.url("/ok")])
     try:
-        assert await _until(lambda: _seconds(siege_cli.state_dir) >= 2)
+        assert await until(lambda: _seconds(siege_cli.state_dir) >= 2)
     finally:
-        await _stop(proc, signal.SIGKILL)
+        await stop(proc, signal.SIGKILL)
     lines = _lines(siege_cli.state_dir)
     assert lines[0]["kind"] == "siege-start" and not any(r["kind"] == "siege" for r in lines)
     seconds = [r for r in lines if r["kind"] == "siege-second"]
@@ -147,9 +128,9 @@ async def test_sigkill_leaves_the_seconds_measured(server, siege_cli):
 async def test_signals_end_with_the_summary_and_the_log(server, siege_cli, signals):
     proc = await siege_cli.start(["-c2", "-t120S", server.url("/slow?ms=20")])
     try:
-        assert await _until(lambda: _seconds(siege_cli.state_dir) >= 1)
+        assert await until(lambda: _seconds(siege_cli.state_dir) >= 1)
     finally:
-        out, err = await _stop(proc, *signals)
+        out, err = await stop(proc, *signals)
     assert proc.returncode == 0 and "Traceback" not in err
     assert "Lifting the server siege..." in err and "Transactions:" in err
     (summary,) = [r for r in _lines(siege_cli.state_dir) if r["kind"] == "siege"]

@@ -15,6 +15,7 @@ from console.loadgen import pool, summary
 from console.loadgen.engine import Engine, portion
 from console.loadgen.options import parse
 from console.loadgen.stats import SeriesMerge, Stats
+from tests.loadgen.procs import stop, until
 
 
 def write_urls(tmp_path, urls):
@@ -167,10 +168,7 @@ async def test_open_loop_split_sends_the_count(server):
 async def test_stop_ends_every_worker(server):
     p = pool.make(parse(["-c4", "-j2", server.url("/slow?ms=20")]), live=True)  # until stopped
     task = asyncio.create_task(p.run())
-    for _ in range(600):
-        if p.snapshot()["transactions"] >= 8:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: p.snapshot()["transactions"] >= 8)
     snap = p.snapshot()
     assert snap["transactions"] >= 8 and snap["latency"]["p50"] >= 0.02  # live: histograms too
     assert snap["in_flight"] <= 4 and snap["status_codes"]["200"] == snap["transactions"]
@@ -195,17 +193,9 @@ async def test_cli_verbose_lines_come_as_one_stream(server, siege_cli):
 async def test_cli_ctrl_c_with_workers_keeps_the_summary_and_the_log(server, siege_cli):
     proc = await siege_cli.start(["-c4", "-j2", "-t120S", server.url("/slow?ms=10")])
     try:
-        for _ in range(600):
-            if len(server.seen.paths) >= 20 or proc.returncode is not None:
-                break
-            await asyncio.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        await until(lambda: len(server.seen.paths) >= 20 or proc.returncode is not None)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    err = err.decode()
+        out, err = await stop(proc, signal.SIGINT)
     assert proc.returncode == 0 and "Traceback" not in err, err
     hits = int(err.split("Transactions:")[1].split("hits")[0])
     assert 20 - 4 <= hits <= len(server.seen.paths)  # at most -c in flight, abandoned
@@ -224,18 +214,11 @@ async def test_a_killed_worker_is_reported_and_the_rest_kept(server, siege_cli):
 
     proc = await siege_cli.start(["-c4", "-j2", "-t120S", "--no-log", server.url("/slow?ms=10")])
     try:
-        for _ in range(600):
-            kids = psutil.Process(proc.pid).children()
-            if len(kids) >= 2 and len(server.seen.paths) >= 20:
-                break
-            await asyncio.sleep(0.1)
+        await until(lambda: len(psutil.Process(proc.pid).children()) >= 2
+                    and len(server.seen.paths) >= 20)
         workers = [k for k in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(k.cmdline())]
         workers[0].kill()
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    err = err.decode()
+        out, err = await stop(proc)
     assert proc.returncode == 0 and "Traceback" not in err, err
     assert "ended before the run did" in err and "Transactions:" in err

@@ -9,14 +9,7 @@ from console.loadgen import runlog
 from console.loadgen.options import parse
 from console.loadgen.resolve import StaticResolver
 from console.loadgen.worker import LoadWorker
-
-
-async def poll(predicate, timeout=60.0):
-    for _ in range(int(timeout * 10)):
-        if predicate():
-            return True
-        await asyncio.sleep(0.1)
-    return predicate()
+from tests.loadgen.procs import until
 
 
 async def test_worker_start_snapshots_stop_result(server, state):
@@ -31,7 +24,7 @@ async def test_worker_start_snapshots_stop_result(server, state):
             snaps.extend(w.snapshots())
             return sum(1 for s in snaps if s["transactions"] > 0) >= 3
 
-        assert await poll(got_load), w.error
+        assert await until(got_load), w.error
         assert w.running and w.pid
         last = snaps[-1]
         assert last["availability"] == 100 and last["status_codes"]["200"] == last["transactions"]
@@ -106,7 +99,7 @@ async def test_the_run_is_logged_when_the_console_goes(server, state, tmp_path, 
         return any("incomplete" not in r for r in runlog.read())
 
     try:
-        assert await poll(summarised, 60), "the orphaned worker did not log its run"
+        assert await until(summarised, 60), "the orphaned worker did not log its run"
     finally:
         try:
             os.kill(child, 9)
