@@ -32,9 +32,10 @@ COMPONENTS = [
 
 class Cluster:
     def __init__(self, speed: float = 1.0, nodes: int = 2, version: str = "v1.33.1",
-                 data=None, metrics: bool = True):
+                 data=None, metrics: bool = True, max_pods: int = 110):
         """data: a directory that keeps the objects across runs (persist.py); raises
-        persist.DataError when it cannot be used. metrics: install metrics-server."""
+        persist.DataError when it cannot be used. metrics: install metrics-server.
+        max_pods: each node's pod capacity (kubelet's --max-pods)."""
         self.clock = Clock(speed)
         journal = None
         if data is not None:
@@ -46,6 +47,7 @@ class Cluster:
         self.kinds = Catalogue()  # what this cluster's API serves (its own, see kinds.py)
         self.recorder = events.Recorder(self.registry)
         self.nodes = nodes
+        self.max_pods = max_pods
         self.version = version
         self.metrics_server = metrics   # bootstrap installs metrics-server (kube-system)
         self._tasks: list[asyncio.Task] = []

@@ -105,11 +105,11 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
           version: str | None = None, port: int = 0, timeout: float = 60,
           extra: list[str] | None = None, env: dict | None = None,
           data: str | Path | None = None, users: list[str] | None = None,
-          metrics: bool = True) -> RunningCluster:
+          metrics: bool = True, max_pods: int | None = None) -> RunningCluster:
     """Start a cluster process; returns once it printed its KUBECONFIG line.
 
     data: --data DIR (objects kept across restarts); users: --user NAME=ROLE[:NS] each;
-    metrics False: --no-metrics."""
+    metrics False: --no-metrics; max_pods: --max-pods (each node's pod capacity)."""
     tmp = None
     if kubeconfig is None:
         tmp = tempfile.TemporaryDirectory(prefix="kubelab-")
@@ -127,6 +127,8 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         cmd += ["--user", user]
     if not metrics:
         cmd.append("--no-metrics")
+    if max_pods is not None:
+        cmd += ["--max-pods", str(max_pods)]
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),

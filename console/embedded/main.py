@@ -44,6 +44,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--speed", type=float, default=1.0,
                    help="compress every controller duration this many times (default 1)")
     p.add_argument("--nodes", type=int, default=2, help="simulated nodes (default 2)")
+    p.add_argument("--max-pods", type=int, default=110, metavar="N",
+                   help="pods each node holds (kubelet's --max-pods, default 110; at most 253, "
+                        "what a node's /24 pod CIDR has addresses for)")
     p.add_argument("--version", default="v1.33.1", dest="k8s_version", metavar="VERSION",
                    help="Kubernetes version to report (default v1.33.1)")
     p.add_argument("--data", type=Path, default=None, metavar="DIR",
@@ -79,6 +82,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          f"not {a.read_header_timeout}")
     if not 0 <= a.nodes <= 100:
         raise UsageError(f"--nodes: must be 0-100, not {a.nodes}")
+    from console.embedded.kubelet.node import CIDR_PODS
+    if not 1 <= a.max_pods <= CIDR_PODS:
+        raise UsageError(f"--max-pods: must be 1-{CIDR_PODS} (a node's /24 pod CIDR has "
+                         f"{CIDR_PODS} addresses for pods), not {a.max_pods}")
     if not re.fullmatch(r"v1\.\d+\.\d+", a.k8s_version):
         raise UsageError(f"--version: expected v1.MINOR.PATCH (like v1.33.1), not {a.k8s_version!r}")
     if a.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -167,7 +174,7 @@ async def serve(args) -> int:
     creds = credentials(data, args.users)
     try:
         cluster = Cluster(speed=args.speed, nodes=args.nodes, version=args.k8s_version, data=data,
-                          metrics=not args.no_metrics)
+                          metrics=not args.no_metrics, max_pods=args.max_pods)
     except DataError as exc:
         raise UsageError(f"--data: {exc}") from None
     token = creds["token"]

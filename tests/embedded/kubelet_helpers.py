@@ -9,10 +9,10 @@ from waits import until
 
 
 @contextlib.asynccontextmanager
-async def kubelet_cluster(speed: float = 50, nodes: int = 2):
+async def kubelet_cluster(speed: float = 50, nodes: int = 2, **kw):
     from console.embedded import kubelet
 
-    cluster = Cluster(speed=speed, nodes=nodes)
+    cluster = Cluster(speed=speed, nodes=nodes, **kw)
     task = cluster.spawn(kubelet.run(cluster), "kubelet")
     await until(lambda: getattr(cluster, "kubelet", None) is not None)
     try:

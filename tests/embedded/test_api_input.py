@@ -190,6 +190,8 @@ def test_a_request_head_that_never_ends_is_cut(start_cluster):
     (["--read-header-timeout", "0"], "--read-header-timeout"),
     (["--port", "70000"], "--port"),
     (["--nodes", "-1"], "--nodes"),
+    (["--max-pods", "0"], "--max-pods: must be 1-253"),
+    (["--max-pods", "254"], "(a node's /24 pod CIDR has 253 addresses for pods), not 254"),
 ])
 def test_cluster_flags(argv, words, capsys):
     with pytest.raises(UsageError) as e:

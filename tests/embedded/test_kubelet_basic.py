@@ -19,6 +19,14 @@ async def test_nodes_registered():
         assert {"Starting", "NodeReady"} <= set(reasons)
 
 
+async def test_max_pods_is_each_nodes_pod_capacity():
+    async with kubelet_cluster(nodes=1) as cluster:
+        assert cluster.registry.get("nodes", "", "kubelab-node-1")["status"]["capacity"]["pods"] == "110"
+    async with kubelet_cluster(nodes=1, max_pods=250) as cluster:   # kubelet --max-pods=250
+        status = cluster.registry.get("nodes", "", "kubelab-node-1")["status"]
+        assert status["capacity"]["pods"] == status["allocatable"]["pods"] == "250"
+
+
 async def test_pod_runs_and_is_ready():
     async with kubelet_cluster() as cluster:
         cluster.registry.create("pods", pod("web", node="kubelab-node-2"))

@@ -18,7 +18,7 @@ import logging
 
 from console.embedded.apps.events import Broker
 from console.embedded.kubelet import images
-from console.embedded.kubelet.node import Node
+from console.embedded.kubelet.node import MAX_PODS, Node
 from console.embedded.kubelet.worker import PodWorker
 from console.embedded.store import Event
 
@@ -28,8 +28,9 @@ log = logging.getLogger("kubelab.kubelet")
 class Kubelet:
     def __init__(self, cluster):
         self.cluster = cluster
-        self.nodes = {n.name: n for n in (Node(i, cluster.version)
-                                          for i in range(1, cluster.nodes + 1))}
+        self.nodes = {n.name: n for n in (
+            Node(i, cluster.version, getattr(cluster, "max_pods", MAX_PODS))
+            for i in range(1, cluster.nodes + 1))}
         self.workers: dict[tuple[str, str], PodWorker] = {}
         self.by_ip: dict[str, PodWorker] = {}
         self.broker = Broker()          # the labs' services' events (apps/events.py)

@@ -14,9 +14,14 @@ KERNEL = "6.1.0-28-amd64"
 OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
 
 
+MAX_PODS = 110                       # kubelet's --max-pods default
+CIDR_PODS = 253                      # what a /24 holds for pods (.2 to .254)
+
+
 class Node:
-    def __init__(self, index: int, version: str):
+    def __init__(self, index: int, version: str, max_pods: int = MAX_PODS):
         self.index = index
+        self.max_pods = max_pods
         self.name = f"kubelab-node-{index}"
         self.ip = f"{INTERNAL_NET}{index + 1}"
         self.cidr = f"10.244.{index}.0/24"
@@ -68,7 +73,7 @@ class Node:
         }
 
     def status(self, stamp: str) -> dict:
-        resources = {"cpu": "4", "memory": "8Gi", "pods": "110",
+        resources = {"cpu": "4", "memory": "8Gi", "pods": str(self.max_pods),
                      "ephemeral-storage": "100Gi", "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
 
         def cond(type_, status, reason, message):
