@@ -4,7 +4,7 @@ For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 
 
 - ready: a Deployment `roll` of 1,000 nginx pods and one `bench` of the rest,
   behind one Service, from the create to every pod Running and Ready
-  (goal at 5,000: < 15 s);
+  (goal at 5,000: < 15 s; --probe S gives them a readiness probe of period S);
 - rss: the server's resident memory with them, and its peak (goal < 500 MB);
 - share: `kubectl get po` over the N pods, and the server's share of it: kubectl's
   own requests (the Table in pages of 500, over one kept-alive connection) timed
@@ -18,7 +18,7 @@ For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 
   (goal 0), and clients whose state equals the store's at the end (goal all).
 
     .venv/bin/python bench/apiserver.py [--pods 1000 5000] [--runs 5] [--nodes 20]
-        [--speed 50] [--max-pods 250] [--watchers 10] [--rollout 1000] [--json FILE]
+        [--speed 50] [--max-pods 250] [--watchers 10] [--rollout 1000] [--probe S] [--json FILE]
 """
 
 import argparse
@@ -79,16 +79,15 @@ class Api:
         return json.loads(raw)
 
 
-def deployment(name: str, replicas: int) -> dict:
+def deployment(name: str, replicas: int, probe: int = 0) -> dict:
     labels = {"app": "bench", "tier": name}
+    container = {"name": "web", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}
+    if probe:
+        container["readinessProbe"] = {"httpGet": {"path": "/", "port": 80}, "periodSeconds": probe}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": "default"},
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {
-                         "containers": [{"name": "web", "image": "nginx:1.25",
-                                         "ports": [{"containerPort": 80}],
-                                         "readinessProbe": {"httpGet": {"path": "/", "port": 80},
-                                                            "periodSeconds": 5}}]}}}}
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
 
 
 class Peak(threading.Thread):
@@ -276,7 +275,8 @@ def measure(a, pods: int, kubectl: str) -> dict:
         deadline = time.monotonic() + a.timeout
         t = time.monotonic()
         for name, n in want.items():
-            api.call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment(name, n))
+            api.call("POST", "/apis/apps/v1/namespaces/default/deployments",
+                     deployment(name, n, a.probe))
         wait_ready(api, want, deadline)
         out["ready_s"] = time.monotonic() - t
         out["ready_pods"], out["listed"] = pods_ready(api)
@@ -345,6 +345,8 @@ def main() -> int:
     p.add_argument("--max-pods", type=int, default=250)
     p.add_argument("--watchers", type=int, default=10)
     p.add_argument("--rollout", type=int, default=1000)
+    p.add_argument("--probe", type=int, default=0, metavar="SECONDS",
+                   help="give the pods an HTTP readiness probe of this period (default none)")
     p.add_argument("--timeout", type=float, default=600, help="each phase's limit (s)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     a = p.parse_args()
