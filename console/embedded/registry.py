@@ -6,7 +6,6 @@ hooks (defaulting, mutating admission, validation, allocation) are this
 registry's own `admission` (admission.py): one cluster's hooks are not another's.
 """
 
-import copy
 import random
 import uuid
 from datetime import timedelta
@@ -15,7 +14,7 @@ from typing import Callable
 from console.embedded import defaults, validation
 from console.embedded.admission import Admission, Denied, Forbidden, Invalid
 from console.embedded.clock import Clock
-from console.embedded.store import Conflict, NotFound, Store
+from console.embedded.store import Conflict, NotFound, Store, clone
 
 __all__ = ["Registry", "Invalid", "Forbidden", "Denied", "builtin_admission", "random_suffix"]
 
@@ -68,7 +67,7 @@ class Registry:
     # -- writes --------------------------------------------------------------
     def create(self, res: str, obj: dict, dry_run: bool = False,
                warnings: "list[str] | None" = None) -> dict:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
@@ -82,7 +81,7 @@ class Registry:
             obj.pop("status", None)
         ns = meta.get("namespace")
         if ns and res not in ("namespaces", "events"):
-            owner = self.store.get("namespaces", "", ns)
+            owner = self.store.peek("namespaces", "", ns)
             if owner is not None and owner["metadata"].get("deletionTimestamp"):
                 raise Forbidden(f'{res.split(".")[0]} "{meta.get("name", "")}" is forbidden: '
                                 f"unable to create new content in namespace {ns} because it "
@@ -92,7 +91,7 @@ class Registry:
             return obj
         for attempt in range(8):
             try:
-                return self.store.create(res, obj)
+                return self.store.create(res, obj, owned=True)
             except Conflict:
                 # a generated name that collides is retried, as the API server does since 1.32
                 if not meta.get("generateName") or attempt == 7:
@@ -100,21 +99,25 @@ class Registry:
                 meta["name"] = meta["generateName"] + random_suffix()
 
     def update(self, res: str, obj: dict, subresource: str | None = None,
-               dry_run: bool = False, warnings: "list[str] | None" = None) -> dict:
-        """Full replace (PUT). subresource "status" changes only .status."""
+               dry_run: bool = False, warnings: "list[str] | None" = None,
+               owned: bool = False) -> dict:
+        """Full replace (PUT). subresource "status" changes only .status.
+        owned: obj is ours to keep (mutate's own copy), not copied again."""
         meta = obj.get("metadata", {})
-        old = self.store.get(res, meta.get("namespace") or "", meta.get("name", ""))
+        # read-only: nothing below changes `old` or anything `new` shares with it
+        old = self.store.peek(res, meta.get("namespace") or "", meta.get("name", ""))
         if old is None:
             raise NotFound(f'{res} "{meta.get("name")}" not found')
-        new = copy.deepcopy(obj)
+        new = obj if owned else clone(obj)
         if subresource in ("status", "finalize"):
             status = new.get("status")
-            new = copy.deepcopy(old)
+            new = dict(old)       # a status write shares the rest with the stored object
+            new["metadata"] = dict(old["metadata"])
             new["status"] = status
             new["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
         else:
             if "managedFields" not in new["metadata"] and "managedFields" in old["metadata"]:
-                new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
+                new["metadata"]["managedFields"] = clone(old["metadata"]["managedFields"])
             for k in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
                       "deletionGracePeriodSeconds"):
                 # the client may not move these (finalizers it may)
@@ -123,17 +126,17 @@ class Registry:
                 else:
                     new["metadata"].pop(k, None)
             if res in STATUS_SUBRESOURCE and "status" in old:
-                new["status"] = old["status"]
+                new["status"] = clone(old["status"])   # admission may default in place
             if res in GENERATION and new.get("spec") != old.get("spec"):
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             self._admit(res, new, old, warnings)
         if subresource == "finalize":
-            new = copy.deepcopy(old)
+            new = clone(old)
             new.setdefault("spec", {})["finalizers"] = (obj.get("spec") or {}).get("finalizers") or []
             new["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
         if dry_run:
-            return new
-        return self._finish_if_final(res, self.store.update(res, new))
+            return clone(new)
+        return self._finish_if_final(res, self.store.update(res, new, owned=True))
 
     def mutate(self, res: str, namespace: str, name: str, fn: Callable[[dict], object],
                subresource: str | None = None) -> dict | None:
@@ -149,7 +152,7 @@ class Registry:
             if fn(obj) is False:
                 return obj
             try:
-                return self.update(res, obj, subresource=subresource)
+                return self.update(res, obj, subresource=subresource, owned=True)
             except Conflict:
                 continue
         raise Conflict(f'{res} "{name}": too many conflicts', "Conflict")
@@ -208,7 +211,7 @@ class Registry:
             meta["finalizers"] = finalizers
         if dry_run:
             return obj
-        return self.store.update(res, obj)
+        return self.store.update(res, obj, owned=True)
 
     def _finish_if_final(self, res: str, obj: dict) -> dict:
         """An object being deleted goes once its last finalizer is gone."""

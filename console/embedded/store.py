@@ -7,13 +7,14 @@ Resources are named as kubectl names them with their group: "pods", "services",
 their storage version.
 
 All methods are synchronous and run on the cluster's one event loop, so each is
-atomic. Objects handed out are the caller's own copies, except from `scan`,
-which is a read-only fast path. The store checks nothing about content:
-defaulting, validation and admission live in `registry`.
+atomic. Objects handed out are the caller's own copies, except from `scan` and
+`peek`, which are read-only fast paths. A stored object is never changed in
+place (a write replaces it), so events, informers and watchers share it. The
+store checks nothing about content: defaulting, validation and admission live
+in `registry`.
 """
 
 import asyncio
-import copy
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -76,6 +77,17 @@ class Watcher:
                     self.queue.get_nowait()
 
 
+def clone(value):
+    """A copy of a JSON value: every dict and list new, the leaves (str, int,
+    float, bool, None) shared. What copy.deepcopy gives for API objects, at a
+    third of its cost (no memo, no dispatch table)."""
+    if type(value) is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if type(value) is list:
+        return [clone(v) for v in value]
+    return value
+
+
 def _ns(obj: dict) -> str:
     return obj["metadata"].get("namespace") or ""
 
@@ -105,14 +117,14 @@ class Store:
 
     def get(self, res: str, namespace: str, name: str) -> dict | None:
         obj = self._objs.get(res, {}).get((namespace or "", name))
-        return copy.deepcopy(obj) if obj is not None else None
+        return clone(obj) if obj is not None else None
 
     def peek(self, res: str, namespace: str, name: str) -> dict | None:
         """Read-only view of one object (no copy, for hot paths). Do not mutate."""
         return self._objs.get(res, {}).get((namespace or "", name))
 
     def list(self, res: str, namespace: str | None = None) -> list[dict]:
-        return [copy.deepcopy(o) for o in self.scan(res, namespace)]
+        return [clone(o) for o in self.scan(res, namespace)]
 
     def scan(self, res: str, namespace: str | None = None) -> Iterator[dict]:
         """Read-only view, in name order within namespace. Do not mutate."""
@@ -132,19 +144,24 @@ class Store:
         self._rv += 1
         return str(self._rv)
 
-    def create(self, res: str, obj: dict) -> dict:
+    def create(self, res: str, obj: dict, owned: bool = False) -> dict:
+        """owned: obj is the caller's to give away (the store keeps it as it is; the
+        caller must not touch it again), saving a copy."""
         key = (_ns(obj), obj["metadata"]["name"])
         bucket = self._objs.setdefault(res, {})
         if key in bucket:
             raise Conflict(f'{res} "{key[1]}" already exists', "AlreadyExists")
-        obj = copy.deepcopy(obj)
+        if not owned:
+            obj = clone(obj)
         obj["metadata"]["resourceVersion"] = self._next_rv()
         bucket[key] = obj
         self._emit(Event("ADDED", res, obj))
-        return copy.deepcopy(obj)
+        return clone(obj)
 
-    def update(self, res: str, obj: dict, check_rv: bool = True) -> dict:
-        """Replace an object. With check_rv, a resourceVersion that is set must match."""
+    def update(self, res: str, obj: dict, check_rv: bool = True, owned: bool = False) -> dict:
+        """Replace an object. With check_rv, a resourceVersion that is set must match.
+        owned: as for create (obj's metadata dict must be its own, the rest may be
+        shared with stored objects, which nobody changes in place)."""
         key = (_ns(obj), obj["metadata"]["name"])
         old = self._objs.get(res, {}).get(key)
         if old is None:
@@ -156,21 +173,22 @@ class Store:
                 "modified; please apply your changes to the latest version and try again",
                 "Conflict",
             )
-        obj = copy.deepcopy(obj)
+        if not owned:
+            obj = clone(obj)
         obj["metadata"]["resourceVersion"] = self._next_rv()
         self._objs[res][key] = obj
         self._emit(Event("MODIFIED", res, obj, old))
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def delete(self, res: str, namespace: str, name: str) -> dict:
         key = (namespace or "", name)
         old = self._objs.get(res, {}).pop(key, None)
         if old is None:
             raise NotFound(f'{res} "{name}" not found')
-        gone = copy.deepcopy(old)
-        gone["metadata"]["resourceVersion"] = self._next_rv()
+        gone = dict(old)
+        gone["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
         self._emit(Event("DELETED", res, gone, old))
-        return copy.deepcopy(gone)
+        return clone(gone)
 
     # -- watching ----------------------------------------------------------
     def watch(self, res: str, namespace: str | None, since: int | None) -> Watcher:
@@ -182,7 +200,7 @@ class Store:
         w = Watcher(res, namespace)
         if since is None:
             for obj in self.scan(res, namespace):
-                w.offer(Event("ADDED", res, copy.deepcopy(obj)))
+                w.offer(Event("ADDED", res, obj))
         elif since < self._rv:
             oldest = self._history[0][0] if self._history else self._rv + 1
             if since < oldest - 1:
