@@ -1,6 +1,6 @@
 """Benchmark: the embedded cluster at scale, each figure beside its goal (issue 13).
 
-For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 250`:
+For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 253`:
 
 - ready: a Deployment `roll` of 1,000 nginx pods and one `bench` of the rest,
   behind one Service, from the create to every pod Running and Ready
@@ -18,7 +18,7 @@ For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 
   (goal 0), and clients whose state equals the store's at the end (goal all).
 
     .venv/bin/python bench/apiserver.py [--pods 1000 5000] [--runs 5] [--nodes 20]
-        [--speed 50] [--max-pods 250] [--watchers 10] [--rollout 1000] [--probe S] [--json FILE]
+        [--speed 50] [--max-pods 253] [--watchers 10] [--rollout 1000] [--probe S] [--json FILE]
 """
 
 import argparse
@@ -342,7 +342,7 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--nodes", type=int, default=20)
     p.add_argument("--speed", type=float, default=50)
-    p.add_argument("--max-pods", type=int, default=250)
+    p.add_argument("--max-pods", type=int, default=253)
     p.add_argument("--watchers", type=int, default=10)
     p.add_argument("--rollout", type=int, default=1000)
     p.add_argument("--probe", type=int, default=0, metavar="SECONDS",
