@@ -20,6 +20,7 @@ from console.embedded.store import Expired
 log = logging.getLogger("kubelab.api.watch")
 BOOKMARK_EVERY = 15.0  # seconds, real time
 LIVENESS_EVERY = 2.0   # how often a quiet stream checks that its client is still there
+BATCH = 512            # events sent in one write at most
 
 
 def _since(rv: str | None) -> int | None:
@@ -72,17 +73,40 @@ async def serve(request, cluster, t) -> web.StreamResponse:
         return ((label is None or label(obj["metadata"].get("labels")))
                 and (field is None or field(obj)))
 
-    first = [True]
-
-    def render(obj):
-        obj = conversion.to_wire(t.kind, obj, t.version)
-        if not as_table:
-            return obj
-        out = tables.table(t.kind, [obj], request, cluster, header=first[0])
-        first[0] = False
-        return out
-
     loop = asyncio.get_running_loop()
+    first = [True]
+    encoded = request.app[ENCODED]
+    include = request.query.get("includeObject", "Metadata")
+
+    def render(ev) -> bytes:
+        """The event's object on the wire, encoded once for every watcher that
+        wants it the same way (kube-apiserver's watch cache does as much)."""
+        rv = ev.obj["metadata"].get("resourceVersion")
+        if not as_table:
+            key = (ev.res, rv, t.version)
+        else:   # ages are whole seconds of the clock's: one Table per second is exact
+            key = (ev.res, rv, t.version, include, first[0],
+                   int(cluster.clock.now().timestamp()))
+        raw = encoded.get(key)
+        if raw is None:
+            obj = conversion.to_wire(t.kind, ev.obj, t.version)
+            if as_table:
+                obj = tables.table(t.kind, [obj], request, cluster, header=first[0])
+            raw = encoded.put(key, _dumps(obj))
+        first[0] = False
+        return raw
+
+    def line(ev):
+        """What one store event sends this client: bytes, or None."""
+        now, before = matches(ev.obj), matches(ev.old)
+        kind = ev.type
+        if kind == "MODIFIED" and now and not before and (label or field):
+            kind = "ADDED"
+        elif kind == "MODIFIED" and before and not now:
+            kind = "DELETED"
+        elif not now and not (kind == "DELETED" and before):
+            return None
+        return b'{"type":"%s","object":%s}\n' % (kind.encode(), render(ev))
 
     async def initial_events_end():
         await _send(resp, {"type": "BOOKMARK", "object": {
@@ -92,47 +116,56 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     deadline = loop.time() + timeout if timeout is not None else None
     gauges = request.app[metrics.GAUGES]
     gauges.opened(t.kind.key)
+    queue = watcher.queue
     try:
         if pending == 0:
             await initial_events_end()
         next_bookmark = loop.time() + BOOKMARK_EVERY
-        while True:
+        ended = False
+        while not ended:
             wait = LIVENESS_EVERY
             if deadline is not None:
                 wait = min(wait, deadline - loop.time())
                 if wait <= 0:
                     break
-            try:
-                ev = await asyncio.wait_for(watcher.queue.get(), wait)
-            except asyncio.TimeoutError:
-                # aiohttp does not cancel us when the client goes: look, so the
-                # watcher does not outlive a quiet stream
-                if request.transport is None or request.transport.is_closing():
-                    return resp
-                if bookmarks and loop.time() >= next_bookmark:
-                    next_bookmark = loop.time() + BOOKMARK_EVERY
-                    await _send(resp, {"type": "BOOKMARK", "object": {
-                        "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
-                        "metadata": {"resourceVersion": str(store.resource_version)}}})
-                continue
-            if ev is None:  # the store closed us (too far behind, or dropped): the client resumes
-                if watcher.reset and request.transport is not None:
-                    request.transport.abort()
-                    return resp
-                break
-            pending -= 1
-            now, before = matches(ev.obj), matches(ev.old)
-            kind = ev.type
-            if kind == "MODIFIED" and now and not before and (label or field):
-                kind = "ADDED"
-            elif kind == "MODIFIED" and before and not now:
-                kind = "DELETED"
-            elif not now and not (kind == "DELETED" and before):
-                kind = None
-            if kind is not None:
-                await _send(resp, {"type": kind, "object": render(ev.obj)})
+            if queue.empty():
+                try:
+                    ev = await asyncio.wait_for(queue.get(), wait)
+                except asyncio.TimeoutError:
+                    # aiohttp does not cancel us when the client goes: look, so the
+                    # watcher does not outlive a quiet stream
+                    if request.transport is None or request.transport.is_closing():
+                        return resp
+                    if bookmarks and loop.time() >= next_bookmark:
+                        next_bookmark = loop.time() + BOOKMARK_EVERY
+                        await _send(resp, {"type": "BOOKMARK", "object": {
+                            "kind": t.kind.kind, "apiVersion": t.kind.api_version(t.version),
+                            "metadata": {"resourceVersion": str(store.resource_version)}}})
+                    continue
+            else:
+                ev = queue.get_nowait()
+            # what has queued up meanwhile goes out in one write
+            out = []
+            while True:
+                if ev is None:  # the store closed us (too far behind, or dropped)
+                    ended = True
+                    break
+                pending -= 1
+                chunk = line(ev)
+                if chunk is not None:
+                    out.append(chunk)
+                if pending == 0:
+                    break
+                if queue.empty() or len(out) >= BATCH:
+                    break
+                ev = queue.get_nowait()
+            if out:
+                await resp.write(b"".join(out))
             if pending == 0:
                 await initial_events_end()
+        if ended and watcher.reset and request.transport is not None:
+            request.transport.abort()   # the client resumes from its last resourceVersion
+            return resp
     except ConnectionResetError:
         return resp  # the client went away
     except Exception as exc:  # the stream has started: end it with an ERROR event
@@ -152,5 +185,33 @@ async def serve(request, cluster, t) -> web.StreamResponse:
     return resp
 
 
+class Encoded:
+    """The last few thousand objects as encoded for watchers, by (resource,
+    resourceVersion, how): N watchers of one resource cost one encoding per
+    change, not N. Bounded, oldest first out; one per API server (app)."""
+
+    SIZE = 4096
+
+    def __init__(self):
+        self._items: dict[tuple, bytes] = {}
+
+    def get(self, key: tuple) -> bytes | None:
+        return self._items.get(key)
+
+    def put(self, key: tuple, raw: bytes) -> bytes:
+        items = self._items
+        items[key] = raw
+        if len(items) > self.SIZE:
+            del items[next(iter(items))]
+        return raw
+
+
+ENCODED = web.AppKey("watch-encoded", Encoded)   # make_app keeps one per app
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
 async def _send(resp, event: dict) -> None:
-    await resp.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+    await resp.write(_dumps(event) + b"\n")
