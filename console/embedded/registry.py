@@ -91,7 +91,7 @@ class Registry:
             return obj
         for attempt in range(8):
             try:
-                return self.store.create(res, obj, owned=True)
+                return clone(self.store.create(res, obj, owned=True))
             except Conflict:
                 # a generated name that collides is retried, as the API server does since 1.32
                 if not meta.get("generateName") or attempt == 7:
@@ -102,7 +102,8 @@ class Registry:
                dry_run: bool = False, warnings: "list[str] | None" = None,
                owned: bool = False) -> dict:
         """Full replace (PUT). subresource "status" changes only .status.
-        owned: obj is ours to keep (mutate's own copy), not copied again."""
+        owned: obj is ours to keep (mutate's own copy), not copied again, and the
+        stored object comes back (read-only)."""
         meta = obj.get("metadata", {})
         # read-only: nothing below changes `old` or anything `new` shares with it
         old = self.store.peek(res, meta.get("namespace") or "", meta.get("name", ""))
@@ -136,14 +137,15 @@ class Registry:
             new["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
         if dry_run:
             return clone(new)
-        return self._finish_if_final(res, self.store.update(res, new, owned=True))
+        stored = self._finish_if_final(res, self.store.update(res, new, owned=True))
+        return stored if owned else clone(stored)
 
     def mutate(self, res: str, namespace: str, name: str, fn: Callable[[dict], object],
                subresource: str | None = None) -> dict | None:
         """Read-modify-write for controllers: fn edits the object in place.
 
-        Returns the stored object, or None when it does not exist (any more).
-        fn returning False means "nothing to change".
+        Returns the stored object (read-only: copy it to change it), or None when
+        it does not exist (any more). fn returning False means "nothing to change".
         """
         for _ in range(5):
             obj = self.store.get(res, namespace, name)
@@ -211,7 +213,7 @@ class Registry:
             meta["finalizers"] = finalizers
         if dry_run:
             return obj
-        return self.store.update(res, obj, owned=True)
+        return clone(self.store.update(res, obj, owned=True))
 
     def _finish_if_final(self, res: str, obj: dict) -> dict:
         """An object being deleted goes once its last finalizer is gone."""

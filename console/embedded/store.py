@@ -146,7 +146,8 @@ class Store:
 
     def create(self, res: str, obj: dict, owned: bool = False) -> dict:
         """owned: obj is the caller's to give away (the store keeps it as it is; the
-        caller must not touch it again), saving a copy."""
+        caller must not touch it again), saving a copy; what comes back is then the
+        stored object itself (read-only)."""
         key = (_ns(obj), obj["metadata"]["name"])
         bucket = self._objs.setdefault(res, {})
         if key in bucket:
@@ -156,12 +157,13 @@ class Store:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         bucket[key] = obj
         self._emit(Event("ADDED", res, obj))
-        return clone(obj)
+        return obj if owned else clone(obj)
 
     def update(self, res: str, obj: dict, check_rv: bool = True, owned: bool = False) -> dict:
         """Replace an object. With check_rv, a resourceVersion that is set must match.
         owned: as for create (obj's metadata dict must be its own, the rest may be
-        shared with stored objects, which nobody changes in place)."""
+        shared with stored objects, which nobody changes in place; the stored object
+        comes back, read-only)."""
         key = (_ns(obj), obj["metadata"]["name"])
         old = self._objs.get(res, {}).get(key)
         if old is None:
@@ -178,7 +180,7 @@ class Store:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         self._objs[res][key] = obj
         self._emit(Event("MODIFIED", res, obj, old))
-        return clone(obj)
+        return obj if owned else clone(obj)
 
     def delete(self, res: str, namespace: str, name: str) -> dict:
         key = (namespace or "", name)

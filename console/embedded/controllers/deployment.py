@@ -13,7 +13,7 @@ from console.embedded.controllers.base import (
 )
 from console.embedded.controllers.deploystatus import RolloutStatus
 from console.embedded.controllers.replicaset import epoch
-from console.embedded.store import Conflict, NotFound
+from console.embedded.store import Conflict, NotFound, clone
 
 RES = "deployments.apps"
 RS = "replicasets.apps"
@@ -187,7 +187,7 @@ class DeploymentController(RolloutStatus):
             ann[du.REVISION] = rev
         got = self.cluster.registry.mutate(RES, *key_of(d), fn)
         if got is not None:
-            d["metadata"] = got["metadata"]
+            d["metadata"] = clone(got["metadata"])   # d is ours to change, got is the store's
 
     def _write_condition(self, d: dict, value: str, reason: str, message: str) -> None:
         status = d.setdefault("status", {})
