@@ -141,15 +141,18 @@ class ReplicaSetController:
         pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
         failure = None
         if not terminating(rs):
-            pods = self._release(rs, pods) + self._adopt(rs)
+            rv = self.cluster.store.resource_version
+            claimed = self._release(rs, pods) + self._adopt(rs)
             try:
-                await self._manage(rs, pods)
+                await self._manage(rs, claimed)
             except Exception as exc:
                 failure = exc  # reported in the status first, then retried with back-off
             rs = self.inf.get(RES, ns, name)
             if rs is None:
                 return
-            pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
+            if self.cluster.store.resource_version != rv:
+                # something was written meanwhile: look again (5,000 pods: only then)
+                pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
         self._write_status(rs, pods, failure)
         if failure is not None:
             raise failure
@@ -268,13 +271,18 @@ class ReplicaSetController:
         min_ready = spec.get("minReadySeconds") or 0
         tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         ready = [p for p in pods if pod_ready(p)]
+        want = tlabels.items()
+        labelled = 0
+        for p in pods:
+            labels = p["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in want):
+                labelled += 1
         new = {
             "replicas": len(pods),
-            "fullyLabeledReplicas": sum(
-                1 for p in pods
-                if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in tlabels.items())),
+            "fullyLabeledReplicas": labelled,
             "readyReplicas": len(ready),
-            "availableReplicas": sum(1 for p in ready if self.available(p, min_ready)),
+            "availableReplicas": len(ready) if min_ready <= 0 else
+            sum(1 for p in ready if self.available(p, min_ready)),
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
         if min_ready > 0 and new["readyReplicas"] > new["availableReplicas"]:
