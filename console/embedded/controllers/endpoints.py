@@ -7,7 +7,7 @@ conditions ready/serving/terminating, at most 100 per slice, owned by the Servic
 Named target ports are resolved per pod against its container ports.
 """
 
-import copy
+from typing import NamedTuple
 
 from console.embedded.controllers.base import (
     Informer, WorkQueue, key_of, map_matches, pod_ready, terminating,
@@ -71,11 +71,48 @@ def _ip_key(addr: dict):
         return (addr["ip"],)
 
 
+class Entry(NamedTuple):
+    """One pod as a Service's Endpoints and EndpointSlices list it. The dicts go
+    into stored objects as they are: never change them."""
+    in_endpoints: bool      # Endpoints: not terminating, has an IP
+    in_slices: bool         # slices: terminating ones too
+    ports: tuple
+    ready: bool             # in addresses (else notReadyAddresses)
+    address: dict           # Endpoints' EndpointAddress
+    endpoint: dict          # the slice's Endpoint
+
+
+def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
+    name = svc["metadata"]["name"]
+    publish = bool(svc["spec"].get("publishNotReadyAddresses"))
+    spec = pod.get("spec") or {}
+    ip = (pod.get("status") or {}).get("podIP")
+    ref = target_ref(pod)
+    addr = {"ip": ip, "targetRef": ref}
+    if spec.get("nodeName"):
+        addr["nodeName"] = spec["nodeName"]
+    if spec.get("hostname") and spec.get("subdomain") == name:
+        addr["hostname"] = spec["hostname"]
+    ready = pod_ready(pod)
+    gone = terminating(pod)
+    ep = {"addresses": [ip],
+          "conditions": {"ready": publish or (ready and not gone),
+                         "serving": publish or ready, "terminating": gone},
+          "targetRef": ref}
+    if spec.get("nodeName"):
+        ep["nodeName"] = spec["nodeName"]
+        if zone:
+            ep["zone"] = zone
+    return Entry(in_endpoints(pod, False), in_endpoints(pod, True), pod_ports(svc, pod),
+                 publish or ready, addr, ep)
+
+
 class EndpointsController:
     def __init__(self, cluster, informer: Informer):
         self.cluster = cluster
         self.inf = informer
         self.queue = WorkQueue(cluster, "endpoints", self.sync)
+        self._memo: dict[tuple, dict[str, tuple]] = {}   # service -> pod uid -> (version, Entry)
         informer.on("services", self._on_service)
         informer.on("pods", self._on_pod)
         informer.on(SLICES, self._on_slice)
@@ -109,15 +146,46 @@ class EndpointsController:
         svc = self.inf.get("services", ns, name)
         if svc is None or terminating(svc):
             self._delete("endpoints", ns, name)
+            self._memo.pop(key, None)
             return
         spec = svc.get("spec") or {}
         if not spec.get("selector") or spec.get("type") == "ExternalName":
+            self._memo.pop(key, None)
             return  # user-managed endpoints, as in Kubernetes
         pods = [p for p in self.inf.in_namespace("pods", ns)
                 if map_matches(spec["selector"], p["metadata"].get("labels"))]
         pods.sort(key=lambda p: p["metadata"]["name"])
-        self._sync_endpoints(svc, [p for p in pods if in_endpoints(p, False)])
-        self._sync_slices(svc, [p for p in pods if in_endpoints(p, True)])
+        entries = self._entries(key, svc, pods)
+        self._sync_endpoints(svc, [e for e in entries if e.in_endpoints])
+        self._sync_slices(svc, [e for e in entries if e.in_slices])
+
+    def _entries(self, key, svc: dict, pods: list[dict]) -> "list[Entry]":
+        """What each pod puts into the Service's Endpoints and slices, worked out
+        once per version of the pod (and of the Service, and of its node's zone):
+        a sync of 5,000 pods where a few changed redoes only those few."""
+        old = self._memo.get(key) or {}
+        memo = {}
+        svc_rv = svc["metadata"].get("resourceVersion")
+        zones: dict[str, str | None] = {}
+        out = []
+        for pod in pods:
+            meta = pod["metadata"]
+            node = (pod.get("spec") or {}).get("nodeName")
+            zone = None
+            if node:
+                if node not in zones:
+                    n = self.inf.get("nodes", "", node)
+                    zones[node] = ((n or {}).get("metadata", {}).get("labels") or {}).get(
+                        "topology.kubernetes.io/zone")
+                zone = zones[node]
+            uid = meta.get("uid", "")
+            version = (meta.get("resourceVersion"), svc_rv, zone)
+            hit = old.get(uid)
+            entry = hit[1] if hit is not None and hit[0] == version else _entry(svc, pod, zone)
+            memo[uid] = (version, entry)
+            out.append(entry)
+        self._memo[key] = memo
+        return out
 
     def _delete(self, res: str, ns: str, name: str) -> None:
         try:
@@ -126,24 +194,18 @@ class EndpointsController:
             pass
 
     # -- Endpoints ---------------------------------------------------------------
-    def _sync_endpoints(self, svc: dict, pods: list[dict]) -> None:
+    def _sync_endpoints(self, svc: dict, entries: "list[Entry]") -> None:
         ns, name = key_of(svc)
-        publish = bool(svc["spec"].get("publishNotReadyAddresses"))
         groups: dict[tuple, tuple[list, list]] = {}
         count = 0
-        for pod in pods:
+        has_ports = bool(svc["spec"].get("ports"))
+        for e in entries:
             if count >= MAX_ENDPOINTS:
                 break
-            ports = pod_ports(svc, pod)
-            if svc["spec"].get("ports") and not ports:
+            if has_ports and not e.ports:
                 continue
-            addr = {"ip": pod["status"]["podIP"], "targetRef": target_ref(pod)}
-            if pod["spec"].get("nodeName"):
-                addr["nodeName"] = pod["spec"]["nodeName"]
-            if pod["spec"].get("hostname") and pod["spec"].get("subdomain") == name:
-                addr["hostname"] = pod["spec"]["hostname"]
-            ready, not_ready = groups.setdefault(ports, ([], []))
-            (ready if publish or pod_ready(pod) else not_ready).append(addr)
+            ready, not_ready = groups.setdefault(e.ports, ([], []))
+            (ready if e.ready else not_ready).append(e.address)
             count += 1
         subsets = []
         for ports, (ready, not_ready) in sorted(groups.items()):
@@ -161,7 +223,7 @@ class EndpointsController:
         if svc["spec"].get("clusterIP") == "None":
             labels["service.kubernetes.io/headless"] = ""
         annotations = {TRIGGER: self.cluster.clock.stamp()}
-        if count >= MAX_ENDPOINTS and len(pods) > MAX_ENDPOINTS:
+        if count >= MAX_ENDPOINTS and len(entries) > MAX_ENDPOINTS:
             annotations["endpoints.kubernetes.io/over-capacity"] = "truncated"
         current = self.inf.get("endpoints", ns, name)
         if current is None:
@@ -199,30 +261,14 @@ class EndpointsController:
         self.cluster.registry.mutate("endpoints", ns, name, fn)
 
     # -- EndpointSlices ------------------------------------------------------------
-    def _sync_slices(self, svc: dict, pods: list[dict]) -> None:
+    def _sync_slices(self, svc: dict, entries: "list[Entry]") -> None:
         ns, name = key_of(svc)
-        publish = bool(svc["spec"].get("publishNotReadyAddresses"))
         groups: dict[tuple, list] = {}
-        zones = {}
-        for pod in pods:
-            ports = pod_ports(svc, pod)
-            if svc["spec"].get("ports") and not ports:
+        has_ports = bool(svc["spec"].get("ports"))
+        for e in entries:
+            if has_ports and not e.ports:
                 continue
-            ready = pod_ready(pod)
-            gone = terminating(pod)
-            ep = {"addresses": [pod["status"]["podIP"]],
-                  "conditions": {"ready": publish or (ready and not gone),
-                                 "serving": publish or ready, "terminating": gone},
-                  "targetRef": target_ref(pod)}
-            node = pod["spec"].get("nodeName")
-            if node:
-                ep["nodeName"] = node
-                if node not in zones:
-                    n = self.inf.get("nodes", "", node)
-                    zones[node] = ((n or {}).get("metadata", {}).get("labels") or {}).get("topology.kubernetes.io/zone")
-                if zones[node]:
-                    ep["zone"] = zones[node]
-            groups.setdefault(ports, []).append(ep)
+            groups.setdefault(e.ports, []).append(e.endpoint)
         desired = []
         for ports, eps in sorted(groups.items()):
             port_list = [{"name": n, "port": p, "protocol": pr} for n, p, pr in ports]
@@ -256,7 +302,7 @@ class EndpointsController:
                                     "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
                                                          "uid": svc["metadata"]["uid"], "controller": True,
                                                          "blockOwnerDeletion": True}]}}
-                obj.update(copy.deepcopy(body))
+                obj.update(body)   # the registry copies what it stores
                 self.cluster.registry.create(SLICES, obj)
                 continue
 
@@ -270,7 +316,7 @@ class EndpointsController:
                 if same(obj):
                     return False
                 obj.pop("ports", None)
-                obj.update(copy.deepcopy(body))
+                obj.update(body)   # shared with no one who changes it: stored objects never are
                 obj["metadata"]["labels"] = labels
                 obj["metadata"].setdefault("annotations", {})[TRIGGER] = self.cluster.clock.stamp()
             self.cluster.registry.mutate(SLICES, ns, match["metadata"]["name"], fn)
