@@ -15,6 +15,7 @@ in `registry`.
 """
 
 import asyncio
+import bisect
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ class Store:
         """journal: a persist.Journal (--data DIR): objects and the resourceVersion
         counter come from it, and every change goes to it."""
         self._objs: dict[str, dict[tuple[str, str], dict]] = {}
+        self._keys: dict[str, list[tuple[str, str]]] = {}   # res -> its keys, sorted
         self._rv = 0
         self._history: deque[tuple[int, Event]] = deque(maxlen=HISTORY)
         self._watchers: dict[str, set[Watcher]] = {}
@@ -126,11 +128,25 @@ class Store:
     def list(self, res: str, namespace: str | None = None) -> list[dict]:
         return [clone(o) for o in self.scan(res, namespace)]
 
-    def scan(self, res: str, namespace: str | None = None) -> Iterator[dict]:
-        """Read-only view, in name order within namespace. Do not mutate."""
+    def scan(self, res: str, namespace: str | None = None,
+             after: tuple[str, str] | None = None) -> Iterator[dict]:
+        """Read-only view, in name order within namespace. Do not mutate.
+        after: only keys (namespace, name) past this one (a list's next page)."""
         items = self._objs.get(res, {})
-        keys = sorted(k for k in items if namespace is None or k[0] == namespace)
-        return (items[k] for k in keys)
+        keys = self._sorted(res)
+        lo, hi = 0, len(keys)
+        if namespace is not None:   # a namespace's keys are one run of the sorted list
+            lo = bisect.bisect_left(keys, (namespace,))
+            hi = bisect.bisect_left(keys, (namespace + "\0",), lo)
+        if after is not None:
+            lo = bisect.bisect_right(keys, after, lo, hi)
+        return (items[k] for k in keys[lo:hi])
+
+    def _sorted(self, res: str) -> "list[tuple[str, str]]":
+        keys = self._keys.get(res)
+        if keys is None:
+            keys = self._keys[res] = sorted(self._objs.get(res, {}))
+        return keys
 
     def count(self, res: str) -> int:
         return len(self._objs.get(res, {}))
@@ -156,6 +172,9 @@ class Store:
             obj = clone(obj)
         obj["metadata"]["resourceVersion"] = self._next_rv()
         bucket[key] = obj
+        keys = self._keys.get(res)
+        if keys is not None:
+            bisect.insort(keys, key)
         self._emit(Event("ADDED", res, obj))
         return obj if owned else clone(obj)
 
@@ -187,6 +206,11 @@ class Store:
         old = self._objs.get(res, {}).pop(key, None)
         if old is None:
             raise NotFound(f'{res} "{name}" not found')
+        keys = self._keys.get(res)
+        if keys is not None:
+            i = bisect.bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                del keys[i]
         gone = dict(old)
         gone["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
         self._emit(Event("DELETED", res, gone, old))

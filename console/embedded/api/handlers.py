@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from console.embedded.api import codec, conversion, fields, managed, params, reviews, tables, watch
+from console.embedded.api import (codec, conversion, fields, managed, paging, params, reviews,
+                                  tables, watch)
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels, selector_string
 from console.embedded.api.status import (USER, ApiError, Unavailable, already_exists, bad_request,
@@ -152,13 +153,21 @@ def list_(request, cluster, t: Target) -> web.Response:
     rv = str(cluster.store.resource_version)
     scope = t.namespace if t.kind.namespaced else None
     provider = _provider(cluster, t)
-    items = (provider.list(scope) if provider is not None
-             else cluster.store.scan(t.kind.key, scope))
-    if label:
-        items = (o for o in items if label(o["metadata"].get("labels")))
-    if field:
-        items = (o for o in items if field(o))
-    chosen, cont, remaining = page(items, q.get("limit"), q.get("continue"), rv)
+
+    def items_after(start: str | None):
+        if provider is None and scope is not None and not label and not field:
+            # a namespace's run of the store's sorted keys: a page starts where
+            # the last ended (5,000 pods in pages of 500: no scan from the top)
+            return cluster.store.scan(t.kind.key, scope,
+                                      after=tuple(start.split("/", 1)) if start else None)
+        items = (provider.list(scope) if provider is not None
+                 else cluster.store.scan(t.kind.key, scope))
+        if label:
+            items = (o for o in items if label(o["metadata"].get("labels")))
+        if field:
+            items = (o for o in items if field(o))
+        return paging.after(items, start)
+    chosen, cont, remaining = page(items_after, q.get("limit"), q.get("continue"), rv)
     items = [_wire(t, o) for o in chosen]
     meta = {"resourceVersion": rv}
     if cont:

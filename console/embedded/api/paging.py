@@ -2,6 +2,7 @@
 the last key returned, base64 JSON like the real server's."""
 
 import base64
+import itertools
 import json
 
 from console.embedded.api.status import ApiError
@@ -12,8 +13,11 @@ def _key(obj: dict) -> str:
     return f"{m.get('namespace') or ''}/{m['name']}"
 
 
-def page(items, limit: str | None, token: str | None, rv: str):
-    """-> (chosen items, continue token or "", remaining count)."""
+def page(items_after, limit: str | None, token: str | None, rv: str):
+    """-> (chosen items, continue token or "", remaining count).
+
+    items_after(start): the list's items in key order, past `start` ("ns/name" of
+    the last one a previous page gave) or all when start is None."""
     start = None
     if token:
         try:
@@ -22,19 +26,22 @@ def page(items, limit: str | None, token: str | None, rv: str):
         except (ValueError, KeyError, TypeError):
             raise ApiError(400, "continue key is not valid: incorrect encoded start "
                            "resourceVersion (version meta.k8s.io/v1)", "BadRequest")
-    if start is not None:
-        items = (o for o in items if _key(o) > start)
+    items = items_after(start)
     n = 0
     if limit:
         n = int(limit)  # checked as int64 by params.check_list
     if n <= 0:
         return list(items), "", 0
-    rest = list(items)
-    chosen = rest[:n]
-    remaining = len(rest) - len(chosen)
+    items = iter(items)
+    chosen = list(itertools.islice(items, n))
+    remaining = sum(1 for _ in items)
     if not remaining:
         return chosen, "", 0
     cont = base64.urlsafe_b64encode(json.dumps(
         {"v": "meta.k8s.io/v1", "rv": int(rv), "start": _key(chosen[-1])}).encode()).decode()
     return chosen, cont.rstrip("="), remaining
 
+
+def after(items, start: str | None):
+    """items past `start` ("ns/name"), for lists that are not a store's own run of keys."""
+    return items if start is None else (o for o in items if _key(o) > start)

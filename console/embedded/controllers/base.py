@@ -116,9 +116,7 @@ class Informer:
         self._any: list[Callable[[Event], None]] = []
 
     def start(self) -> None:
-        # The store has no public list of its resources; reading its map once at
-        # start-up is cheaper than asking every component to name its kinds.
-        resources = self.store.resources() if hasattr(self.store, "resources") else list(self.store._objs)
+        resources = self.store.resources()
         for res in resources:
             for obj in self.store.scan(res):
                 self._index(res, obj, None)
