@@ -6,7 +6,6 @@ A selector turns MODIFIED into ADDED/DELETED as objects enter/leave it.
 """
 
 import asyncio
-import json
 import logging
 
 from aiohttp import web
@@ -14,7 +13,7 @@ from aiohttp import web
 from console.embedded.api import params
 from console.embedded.api import conversion, metrics, tables
 from console.embedded.api.selectors import parse_fields, parse_labels
-from console.embedded.api.status import bad_request, status_obj
+from console.embedded.api.status import bad_request, dumps, status_obj
 from console.embedded.store import Expired
 
 log = logging.getLogger("kubelab.api.watch")
@@ -92,7 +91,7 @@ async def serve(request, cluster, t) -> web.StreamResponse:
             obj = conversion.to_wire(t.kind, ev.obj, t.version)
             if as_table:
                 obj = tables.table(t.kind, [obj], request, cluster, header=first[0])
-            raw = encoded.put(key, _dumps(obj))
+            raw = encoded.put(key, dumps(obj))
         first[0] = False
         return raw
 
@@ -209,9 +208,5 @@ class Encoded:
 ENCODED = web.AppKey("watch-encoded", Encoded)   # make_app keeps one per app
 
 
-def _dumps(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
 async def _send(resp, event: dict) -> None:
-    await resp.write(_dumps(event) + b"\n")
+    await resp.write(dumps(event) + b"\n")
