@@ -14,7 +14,8 @@ import logging
 from aiohttp import web
 
 from console.embedded import authz
-from console.embedded.api import admin, discovery, handlers, metrics, openapi, patching, watch
+from console.embedded.api import (admin, discovery, handlers, metrics, openapi, patching, tables,
+                                  watch)
 from console.embedded.api.status import REASONS, USER, ApiError, Unavailable, respond, status_obj
 
 log = logging.getLogger("kubelab.api")
@@ -84,6 +85,7 @@ def make_app(cluster, token: str, users: list[authz.User] | None = None) -> web.
     app = web.Application(middlewares=[errors, auth], client_max_size=16 * 1024 * 1024)
     app[metrics.GAUGES] = metrics.Gauges()
     app[watch.ENCODED] = watch.Encoded()
+    app[tables.PARTS] = tables.Parts()
     cat = cluster.kinds
 
     async def health(request):

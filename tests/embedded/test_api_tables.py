@@ -139,3 +139,19 @@ def test_watch_events_carry_one_row_tables(cluster, api):
     assert [c["name"] for c in first["object"]["columnDefinitions"]] == ["Name", "Data", "Age"]
     assert len(first["object"]["rows"]) == 1 and first["object"]["rows"][0]["cells"][:2] == ["a", 1]
     assert second["object"]["rows"][0]["cells"][0] == "b"
+
+
+def test_rows_kept_per_pod_version_give_the_same_cells_and_fresh_ages():
+    from console.embedded.api.columns import POD
+    from console.embedded.api.tables import Parts
+
+    parts = Parts()
+    pod = _pod([{"name": "c", "ready": True, "restartCount": 0, "state": {"running": {}}}])
+    pod["metadata"].update(uid="u1", resourceVersion="7", creationTimestamp=_ago(30))
+    assert POD.finish(parts.of(POD, pod), NOW.timestamp()) == pod_row(pod, NOW)
+    later = NOW + timedelta(seconds=90)
+    assert POD.finish(parts.of(POD, pod), later.timestamp()) == pod_row(pod, later)   # the age moves on
+    changed = dict(pod, status=dict(pod["status"], phase="Failed", reason="Evicted"))
+    changed["metadata"] = dict(pod["metadata"], resourceVersion="8")
+    assert POD.finish(parts.of(POD, changed), NOW.timestamp()) == pod_row(changed, NOW)
+    assert pod_row(changed, NOW)[2] != pod_row(pod, NOW)[2]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from console import kubeprint
+from console.embedded.api import podstatus
 from console.embedded.api.selectors import selector_string
 from console.embedded.api.tables import since
 from console.embedded.kinds import Kind
@@ -15,6 +16,10 @@ from console.embedded.kinds import Kind
 class Spec:
     columns: list[tuple[str, str, str, int]]   # name, type, format, priority
     cells: Callable
+    # optional split of cells for kinds listed by the thousand: parts(obj) is what
+    # does not depend on the time (kept per object version), finish(parts, unix now)
+    parts: Callable | None = None
+    finish: Callable | None = None
 
 
 def _c(name, typ="string", fmt="", prio=0):
@@ -42,14 +47,10 @@ def _containers(tmpl: dict) -> tuple[str, str]:
 
 
 # -- pods --------------------------------------------------------------------
-def pod_cells(pod, now):
-    from console.embedded.api.podstatus import pod_row
-    return pod_row(pod, now)
-
-
 POD = Spec([NAME, _c("Ready"), _c("Status"), _c("Restarts", "string"), AGE,
             _c("IP", prio=1), _c("Node", prio=1), _c("Nominated Node", prio=1),
-            _c("Readiness Gates", prio=1)], pod_cells)
+            _c("Readiness Gates", prio=1)], podstatus.pod_row, podstatus.pod_parts,
+           podstatus.row_from)
 
 
 def deployment_cells(d, now):
