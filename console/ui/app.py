@@ -55,10 +55,11 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
                  watch: bool = True, results_dir: Path | None = None,
                  session: Session | None = None, merge: bool = True, picker: bool = False,
                  play: Path | None = None, lang: str = "en", pace: float = 3.0,
-                 scenarios: Path | None = None):
+                 scenarios: Path | None = None, recording: bool = False):
         """merge=False: every event applied in order, none merged (a test that
         compares the console with its replay). picker: open on the lab picker;
-        play: run this scenario unattended at once."""
+        play: run this scenario unattended at once. recording: a tape is being
+        written (--record): m marks a moment on it."""
         super().__init__()
         self.picker, self.play_path, self.lang, self.pace = picker, play, lang, pace
         self._scenarios = scenarios
@@ -75,6 +76,8 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
         self._was_live = False    # the watches have been live once
         self._down_since = None   # monotonic time the link stopped being live
         self.offered_workload = False
+        self.recording = recording
+        self.marks = 0
         self.side = "probes"
         self._batch_done = threading.Event()
         self._batch_done.set()
@@ -130,6 +133,8 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
             return self.check_lab(parameters[0] if parameters else "")
         if action == "workload":
             return self.workload_offered
+        if action == "mark":
+            return self.recording
         if action in ("do", "fault") and parameters and parameters[0] in self.refused:
             return None                      # shown greyed: this user may not (see permissions)
         return True

@@ -11,6 +11,7 @@ import re
 
 from textual import work
 
+from console import bus
 from console.cluster import catalogue
 from console.paths import manifests_dir
 from console.ui.messages import ActionFinished
@@ -264,6 +265,14 @@ class Controls:
         self.offer_allowed = True
         if not self.offered_workload and {"deployments", "pods"} <= self.state.synced:
             self.maybe_offer_workload()
+
+    def action_mark(self) -> None:
+        """A step marker on the tape, by hand: a replay's ] / [ and g reach it, and
+        --export takes its picture (titled after what the console last said)."""
+        self.marks += 1
+        mark = f"mark-{self.marks}"
+        self.bus.publish(bus.Marker(id=mark, title=self.last_message or "marked by hand"))
+        self.notify(f"{mark} on the tape: a step of its replay", title="marked")
 
     def action_workload(self) -> None:
         if self.workload_offered:

@@ -28,6 +28,7 @@ UI_KEYS = (
     Entry("question_mark", "?", "Help", "help", "Help: keys"),
     Entry("q", "q", "Quit", "quit", "Quit"),
     Entry("w", "w", "Apply workload", "workload", "Apply the lab workload (manifests/order.yaml)"),
+    Entry("m", "m", "Mark on tape", "mark", "Mark this moment on the tape (a step of its replay)"),
     Entry("1", "1", "Probe events", "side('probes')", "Show the probe events pane", show=False),
     Entry("2", "2", "HPA", "side('hpa')", "Show the HPA pane", show=False),
     Entry("3", "3", "Rollout", "side('rollout')", "Show the rollout pane", show=False),
@@ -77,7 +78,7 @@ def entries() -> list[Entry]:
 
 
 def replay_entries() -> list[Entry]:
-    return list(REPLAY_KEYS) + [e for e in UI_KEYS if e.action not in ("faults", "switch")]
+    return list(REPLAY_KEYS) + [e for e in UI_KEYS if e.action not in ("faults", "switch", "mark")]
 
 
 def bindings(table: list[Entry] | None = None) -> list[Binding]:

@@ -82,7 +82,8 @@ def run_console(args, argv: list[str], **app_kw) -> int:
     from console.ui.app import KubelabApp
     session = Session(conn)
     session.load_path = args.load_path
-    app = KubelabApp(session=session, load_command=args.load, lang=args.lang, **app_kw)
+    app = KubelabApp(session=session, load_command=args.load, lang=args.lang,
+                     recording=bool(args.record), **app_kw)
     recorder = None
     if args.record:
         from console.tape.recorder import record, scenario_header

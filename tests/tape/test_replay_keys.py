@@ -126,3 +126,41 @@ async def test_a_replay_offers_none_of_the_consoles_actions(tmp_path):
         assert app.rollout_pane.border_title == "Rollout deployment/order"
         app.rollout_pane.show(None)
         assert app.rollout_pane.border_title == "Rollout"
+
+
+async def test_m_marks_a_moment_of_a_recorded_console_and_its_replay_steps_there(tmp_path):
+    from console import bus
+    from console.tape import format
+    from console.tape.recorder import Recorder
+    from console.ui.app import KubelabApp
+    from tests.tape.synthetic import pod
+
+    for recording in (False, True):
+        app = KubelabApp(watch=False, recording=recording)
+        rec = Recorder(app.bus, tmp_path / f"{recording}.tape",
+                       format.header(width=120, height=36, cluster={"kind": "none"})).start()
+        async with app.run_test(size=SIZE) as pilot:
+            app.bus.publish(bus.ObjectChanged(kind="pods", type="ADDED", obj=pod(1)))
+            app.last_message = "scale: deployment.apps/order scaled to 3"
+            await pilot.press("m")
+            app.bus.publish(bus.ObjectChanged(kind="pods", type="ADDED", obj=pod(2)))
+            await pilot.press("m")
+            await pilot.pause()
+        rec.close({"exit": 0})
+        tape = read_index(tmp_path / f"{recording}.tape")
+        if not recording:                          # no tape, no key: m does nothing
+            assert tape.markers == []
+            continue
+        said = "scale: deployment.apps/order scaled to 3"
+        assert [(m.id, m.title) for m in tape.markers] == [("mark-1", said), ("mark-2", said)]
+
+    replay = ReplayApp(tape, step=0)               # the first mark: one pod, as then
+    async with replay.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: replay.player.step is tape.markers[0] and replay.sub.idle)
+        await pilot.pause()
+        assert [r.name for r in replay.pods_table.printed.values()] == ["order-1"]
+        await pilot.press("m")                     # a replay records nothing: not its key
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: replay.player.step is tape.markers[1] and replay.sub.idle)
+        await pilot.pause()
+        assert sorted(r.name for r in replay.pods_table.printed.values()) == ["order-1", "order-2"]
