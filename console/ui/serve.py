@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shlex
 import signal
@@ -192,7 +193,13 @@ async def serve_command(command: str, port: int, title: str = "kubelab", ready=N
     runner = web.AppRunner(server.application())
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:                 # taken, or not ours to take (< 1024)
+        await runner.cleanup()
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(f"cannot listen on {HOST}:{port}: {why}",
+                         where="--port") from None
     bound = runner.addresses[0][1]
     server.public_url = f"http://{HOST}:{bound}"
     url = f"{server.public_url}/"

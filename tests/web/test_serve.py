@@ -119,6 +119,8 @@ async def test_a_lab_played_in_a_browser_runs_its_steps_on_the_page(browser, clu
 
 def test_serve_checks_its_input_before_serving(tmp_path, capsys):
     from console.cli import main as kubelab
+    tape = tmp_path / "ok.tape"
+    write(tape, events(20))
     bad = tmp_path / "x.tape"
     bad.write_text("not a tape\n")
     assert kubelab(["serve", "replay", str(bad)]) == 2
@@ -126,6 +128,14 @@ def test_serve_checks_its_input_before_serving(tmp_path, capsys):
     assert kubelab(["serve", "--record", str(tmp_path / "t.tape")]) == 2
     assert "each browser tab is a session of its own" in capsys.readouterr().err
     assert kubelab(["serve", "--port", "70000"]) == 2
+    capsys.readouterr()
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert kubelab(["serve", "--port", str(port), "replay", str(tape)]) == 2
+    assert f"--port: cannot listen on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err
     ns = f"x-{uuid.uuid4().hex[:4]}"
     assert kubelab(["serve", "play", str(tmp_path / "missing.yaml"), "-n", ns]) == 2
 
