@@ -136,14 +136,19 @@ def main(argv: list[str]) -> int:
     try:
         reports = _run_all(session, loaded, args, printer, runners)
     finally:
-        printer.close()
-        session.close(wait_load=5)
-        if reports:
-            outcome = {"exit": _finish(reports, args, printer), "scenario": reports[0].status}
-        if recorder is not None:   # after the session: the load's last figures are on it
-            from console.tape.recorder import report
-            recorder.close(outcome)
-            printer.say(report(recorder))
+        try:
+            printer.close()
+            session.close(wait_load=5)
+            if reports:
+                outcome = {"exit": _finish(reports, args, printer), "scenario": reports[0].status}
+        except KeyboardInterrupt:   # while cleaning up: the tape still gets its end
+            outcome = {"exit": 130, "scenario": "interrupted"}
+            raise
+        finally:
+            if recorder is not None:   # after the session: the load's last figures are on it
+                from console.tape.recorder import report
+                recorder.close(outcome)
+                printer.say(report(recorder))
     return outcome["exit"]
 
 

@@ -101,15 +101,20 @@ def run_console(args, argv: list[str], **app_kw) -> int:
         outcome = {"exit": 130, "reason": "interrupted"}
         raise
     finally:
-        if app.scenario_running:
-            print("kubelab: cleaning up the lab ...", file=sys.stderr, flush=True)
-            app.stop_scenario(wait=90)
-        session.close()
-        if recorder is not None:
-            from console.tape.recorder import report
-            recorder.close(outcome)
-            # the real stream: a lab's thread may have left Textual's stand-in in sys.stderr
-            print(report(recorder), file=sys.__stderr__)
+        try:
+            if app.scenario_running:
+                print("kubelab: cleaning up the lab ...", file=sys.stderr, flush=True)
+                app.stop_scenario(wait=90)
+            session.close()
+        except KeyboardInterrupt:       # while cleaning up: the tape still gets its end
+            outcome = {"exit": 130, "reason": "interrupted"}
+            raise
+        finally:
+            if recorder is not None:
+                from console.tape.recorder import report
+                recorder.close(outcome)
+                # the real stream: a lab's thread may have left Textual's stand-in in sys.stderr
+                print(report(recorder), file=sys.__stderr__)
     for text in session.load.summaries:
         print(text)
     return 0

@@ -77,3 +77,32 @@ async def test_a_recorded_run_replays_step_by_step(run_tape):
         await pilot.pause()
         assert panes(app, tape.start + tape.markers[middle].t) == seen[middle]
     assert any(pods for pods in expected) and expected[-1] != expected[0]
+
+
+def test_ctrl_c_while_a_run_cleans_up_still_ends_its_tape(cluster, tmp_path, capsys, monkeypatch):
+    from console.cluster.session import Session
+    lab = tmp_path / "one.yaml"
+    lab.write_text("""\
+apiVersion: kubelab/v1
+kind: Scenario
+metadata: {id: one, title: One step, lab: T1, source: test}
+steps:
+  - id: nodes
+    title: Nodes
+    expect:
+      - object: {kind: Node, path: 'status.conditions[?(@.type=="Ready")].status', value: "True"}
+""")
+    close = Session.close
+
+    def interrupted(self, *a, **kw):                # the second Ctrl-C, as the run cleans up
+        close(self, *a, **kw)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Session, "close", interrupted)
+    tape_path = tmp_path / "one.tape"
+    code = cli.main(["run", str(lab), "--kubeconfig", str(cluster.kubeconfig), "-n",
+                     f"tape-int-{uuid.uuid4().hex[:5]}", "--record", str(tape_path)])
+    assert code == 130
+    assert f"kubelab: tape {tape_path}: " in capsys.readouterr().out
+    tape = read_index(tape_path)
+    assert not tape.truncated and tape.end == {"exit": 130, "scenario": "interrupted"}
+    assert [m.id for m in tape.markers] == ["nodes"]
