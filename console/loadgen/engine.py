@@ -98,8 +98,9 @@ class Budget:
     """siege's --failures: the run aborts when this many transactions failed.
 
     One engine counts its own; the engines of a pool share a counter in shared
-    memory (a multiprocessing.Value), so the limit is the run's, not each one's,
-    and the run's figures never count more failures than the limit.
+    memory (a multiprocessing.Value), so the limit is the run's, not each one's.
+    Past the limit no request starts, but those on their way still count, as
+    siege's do (see Engine._failure).
     """
 
     def __init__(self, limit: int, shared=None):
@@ -192,6 +193,7 @@ class Engine:
         self.interrupted = False      # stop() before the run's own end
         self.in_flight = 0
         self._stop: asyncio.Event | None = None
+        self._halt: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.prepared: list[_Prepared] = prepared or []
         self._tasks: set[asyncio.Task] = set()   # aiohttp requests in flight
@@ -212,6 +214,8 @@ class Engine:
             else:
                 self.interrupted = True
         if self._loop is not None and self._stop is not None:
+            if not abort:
+                self._loop.call_soon_threadsafe(self._halt.set)
             self._loop.call_soon_threadsafe(self._stop.set)
 
     def prepare(self) -> None:
@@ -253,7 +257,10 @@ class Engine:
             await asyncio.to_thread(self.prepare)
         s = self.spec
         self._loop = asyncio.get_running_loop()
+        self._halt = asyncio.Event()      # stop(): now, not after the requests on their way
         self._stop = asyncio.Event()
+        if self.interrupted:
+            self._halt.set()
         if self.interrupted or self.aborted:
             self._stop.set()
         limit = self.users
@@ -284,6 +291,8 @@ class Engine:
             left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
             await asyncio.wait([work, stop_wait], timeout=left,
                                return_when=asyncio.FIRST_COMPLETED)
+            if self.aborted and not self.interrupted and not work.done():
+                await self._drain(work)
             # The end is a state, not only a cancellation: every request checks it when
             # its answer comes, and aborting the connections fails whatever is still in
             # flight at once (abandoned: not counted).
@@ -298,6 +307,16 @@ class Engine:
             self._cpu_end = cpu_seconds()
         return self.stats
 
+    async def _drain(self, work) -> None:
+        """After the failure threshold: the requests on their way finish and count, within
+        --timeout and the time limit, unless stop() says now."""
+        s = self.spec
+        left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
+        grace = s.timeout if left is None else max(0.0, min(s.timeout, left))
+        halt = asyncio.create_task(self._halt.wait())
+        await asyncio.wait([work, halt], timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        halt.cancel()
+
     def _end(self) -> None:
         """The run is over: figures freeze now; in-flight requests are abandoned, uncounted."""
         self._ended = True
@@ -305,22 +324,26 @@ class Engine:
         self._stop.set()
 
     def _abort(self) -> None:
-        """The failure threshold is reached: the run ends now, as siege's does."""
+        """The failure threshold is reached: no user starts another request (run() lets
+        those on their way finish), and the other engines of a pool are told."""
         if not self.aborted:
             self.aborted = True
-            self._end()
+            self._stop.set()
             if self.on_abort:
                 self.on_abort()
 
     def _failure(self) -> bool:
-        """One more failed transaction: True to count it, False when the run's limit was
-        already reached (by another engine of the pool): then this one ends too."""
+        """One more failed transaction: True to count it (False once the run has ended).
+
+        Past the run's limit it still counts, and aborts this engine if another one of
+        the pool reached the limit: siege's users each finish the request they are on
+        when the threshold is reached, so it reports the limit plus what was in flight
+        (4 users refused: 1027 failures; document 004's 100 users: 1123)."""
         if self._ended:
             return False
-        if self.budget.take():
-            return True
-        self._abort()
-        return False
+        if not self.budget.take():
+            self._abort()
+        return True
 
     async def _aio(self, session: aiohttp.ClientSession, p: _Prepared) -> tuple:
         """https (and whatever is not plain http) through aiohttp: an answer as http1's."""

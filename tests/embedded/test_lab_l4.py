@@ -73,7 +73,8 @@ def test_l4_the_breaker_overflows_siege_aborts_and_deleting_it_ends_it(lab):
     r = siege(lab, 100, 30)                  # document 004: -c100, aborted long before 30 s
     assert "siege aborted due to excessive socket failure" in r.stderr
     assert "Lifting the server siege" not in r.stderr      # siege says only that it aborted
-    assert figures(r.stderr)["Failed transactions"] == 1024
+    # the 99 other users finish the request they were on, as siege's (004: 1123 failed)
+    assert 1024 < figures(r.stderr)["Failed transactions"] <= 1024 + 99
 
     lab.kubectl("delete", "dr", "--all")
     r = siege(lab, 20, 3)

@@ -1,5 +1,6 @@
 """The engine against local servers: every summary field checked against siege's definitions."""
 
+import asyncio
 import math
 
 import pytest
@@ -89,6 +90,31 @@ async def test_failure_threshold_aborts(refused_port):
     engine, r, _ = await run(["-c1", "-r100", "--failures=5", f"http://127.0.0.1:{refused_port}/"])
     assert r["aborted"] and r["failed_transactions"] == 5
     assert summary.text(r, 5).startswith("siege aborted due to excessive socket failure; you\n")
+
+
+async def test_past_the_threshold_the_requests_on_their_way_still_count(refused_port):
+    # siege 4.0.7, 4 users on a refused port, --failures 1024: 1027 failed (the fixture
+    # tests/loadgen/data/siege-4.0.7-aborted): the three other users' last requests count
+    engine, r, _ = await run(["-c4", "-r100", "--failures=10", f"http://127.0.0.1:{refused_port}/"])
+    assert r["aborted"] and r["failed_transactions"] == 13 and r["errors"] == {"refused": 13}
+    assert summary.text(r, 10).startswith("siege aborted due to excessive socket failure; you\n")
+
+
+async def test_a_stop_while_the_last_requests_finish_ends_the_run_at_once(server, tmp_path):
+    # user 0 starts on /boom (the threshold, 1, is reached at once), users 1 and 2 on
+    # answers 20 s away: the run waits for them, until stop() (Ctrl-C) says now
+    urls = write_urls(tmp_path, [server.url("/boom")] + [server.url("/slow?ms=20000")] * 2)
+    engine = Engine(parse(["-c3", "-r5", "--failures=1", "--timeout=60", "-f", urls]))
+    task = asyncio.ensure_future(engine.run())
+    for _ in range(1000):
+        if engine.aborted:
+            break
+        await asyncio.sleep(0.01)
+    assert engine.aborted and not task.done()     # waiting on the two slow answers
+    engine.stop()
+    await asyncio.wait_for(task, timeout=10)
+    r = engine.result()
+    assert r["aborted"] and r["interrupted"] and r["failed_transactions"] == 1
 
 
 async def test_5xx_count_toward_the_threshold_too(server):

@@ -154,8 +154,10 @@ async def test_the_failure_threshold_is_the_runs(refused_port):
     # 4 users over 2 processes: siege gives up after 10 failures in all, not 10 each
     p, r, seen = await run(["-c4", "-j2", "-r1000", "--failures=10",
                             f"http://127.0.0.1:{refused_port}/"])
-    assert r["aborted"] and r["failed_transactions"] == 10 and r["errors"] == {"refused": 10}
-    assert len(seen) == 10
+    # past the limit, each user still finishing its request counts, as siege's (at most 3 here)
+    n = r["failed_transactions"]
+    assert r["aborted"] and 10 < n <= 13 and r["errors"] == {"refused": n}
+    assert len(seen) == n               # one [error] line each
     assert summary.text(r, 10).startswith("siege aborted due to excessive socket failure")
 
 
