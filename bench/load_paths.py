@@ -35,6 +35,7 @@ from console.cluster import actions, rest  # noqa: E402
 from console.cluster.connect import from_kubeconfig  # noqa: E402
 from console.cluster.session import Session  # noqa: E402
 from console.embedded import launch  # noqa: E402
+from tests.cluster.helpers import ready_pods as ready, wait_for  # noqa: E402
 
 WEB = """
 apiVersion: apps/v1
@@ -54,23 +55,8 @@ spec: {selector: {app: web}, ports: [{port: 80, targetPort: 80}]}
 """
 
 
-def ready(conn, selector: str) -> list[str]:
-    body = rest.call(conn.api, "GET", "/api/v1/namespaces/default/pods",
-                     query=[("labelSelector", selector)])
-    return [p["metadata"]["name"] for p in body.get("items") or []
-            if not p["metadata"].get("deletionTimestamp") and any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (p.get("status") or {}).get("conditions") or [])]
-
-
-def wait(cond, timeout=180, every=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = cond()
-        if got:
-            return got
-        time.sleep(every)
-    raise SystemExit(f"timed out after {timeout}s")
+def wait(cond, timeout=180):
+    return wait_for(cond, timeout, "the bench's cluster")
 
 
 def kubectl_forward(cluster) -> tuple[subprocess.Popen, int]:
@@ -178,12 +164,12 @@ def main() -> int:
                 if isinstance(ev, bus.WatchState) and ev.state != "live":
                     down.append(ev)
             return session.state.link_summary()[0] == "live"
-        wait(live, 60, every=0)
+        wait(live, 60)
         down.clear()
         c.kill()
         c = launch.start(speed=20, data=tmp / "data", kubeconfig=tmp / "kubeconfig")
         t0 = time.monotonic()
-        wait(lambda: live() and down, 120, every=0)
+        wait(lambda: live() and down, 120)
         print(f"API server SIGKILLed and restarted (--data): watches live again "
               f"{time.monotonic() - t0:.1f}s after the new server answered")
         session.close(disconnect=False)

@@ -44,6 +44,16 @@ def wait_for(condition, timeout=60.0, what="condition"):
         time.sleep(0.1)
 
 
+def ready_pods(conn, selector: str = "") -> list[str]:
+    """Names of the pods in conn's namespace that are Ready and not terminating."""
+    body = rest.call(conn.api, "GET", rest.path_for("Pod", conn.namespace),
+                     query=[("labelSelector", selector)] if selector else None)
+    return [p["metadata"]["name"] for p in body.get("items") or []
+            if not p["metadata"].get("deletionTimestamp") and any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or [])]
+
+
 class Watched:
     """A ClusterState fed by a bus subscription, pumped on demand."""
 

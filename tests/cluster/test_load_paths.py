@@ -13,19 +13,10 @@ from console.cluster import actions, rest
 from console.cluster.session import Session
 from console.errors import UsageError
 from console.loadgen import pool, runlog
-from tests.cluster.helpers import namespace_conn, wait_for
+from tests.cluster.helpers import namespace_conn, ready_pods, wait_for
 
 FIGURES = {"done", "availability", "transactions", "failures", "requests", "elapsed", "codes",
            "errors", "path", "p50", "p99"}
-
-
-def ready_pods(conn, selector: str) -> list[str]:
-    body = rest.call(conn.api, "GET", rest.path_for("Pod", conn.namespace),
-                     query=[("labelSelector", selector)])
-    return [p["metadata"]["name"] for p in body.get("items") or []
-            if not p["metadata"].get("deletionTimestamp") and any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (p.get("status") or {}).get("conditions") or [])]
 
 
 @pytest.fixture(scope="module")

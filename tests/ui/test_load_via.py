@@ -1,25 +1,19 @@
 """The Load pane fed by siege inside the lab's siege pod (exec, siege's own -v lines and
 summary), and the console saying which way the load goes and why."""
 
-from console.cluster import actions, rest
+from console.cluster import actions
 from console.cluster.session import Session
 from console.loadgen import pool
 from console.ui.app import KubelabApp
-from tests.cluster.helpers import namespace_conn, wait_for
+from tests.cluster.helpers import namespace_conn, ready_pods, wait_for
 from tests.ui.feed import until
-
-
-def ready(conn) -> int:
-    pods = rest.call(conn.api, "GET", rest.path_for("Pod", conn.namespace)).get("items") or []
-    return len([p for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                       for c in (p.get("status") or {}).get("conditions") or [])])
 
 
 async def test_siege_in_the_pod_fills_the_load_pane(cluster):
     conn = namespace_conn(cluster, "viapod")
     assert actions.apply(conn, "manifests/order.yaml").ok
     assert actions.apply(conn, "manifests/siege.yaml").ok
-    wait_for(lambda: ready(conn) == 3, 120, "order x2 and siege ready")
+    wait_for(lambda: len(ready_pods(conn)) == 3, 120, "order x2 and siege ready")
     session = Session(conn)
     session.load_path = "siege-pod"
     app = KubelabApp(session=session, load_command="-c2 -t6S http://order:8080/orders")
@@ -42,7 +36,7 @@ async def test_the_load_pane_says_the_run_uses_every_core(cluster):
     """-j defaults to the cores: the console's run is spread over them, and says so."""
     conn = namespace_conn(cluster, "viacores")
     assert actions.apply(conn, "manifests/order.yaml").ok
-    wait_for(lambda: ready(conn) == 2, 120, "order x2 ready")
+    wait_for(lambda: len(ready_pods(conn)) == 2, 120, "order x2 ready")
     session = Session(conn)
     app = KubelabApp(session=session, load_command="-c4 -t4S http://order:8080/orders")
     n = min(4, pool.cores())
