@@ -23,14 +23,14 @@ def populate(cluster) -> None:
                 "name": name, "labels": {"kubernetes.io/metadata.name": name}}})
         except Conflict:
             pass
-    try:
+    # kube-apiserver's bootstrap controller looks before it creates: a kept Service
+    # (--data) would fail the IP allocator ("provided IP is already allocated")
+    if reg.get("services", "default", "kubernetes") is None:
         reg.create("services", {"apiVersion": "v1", "kind": "Service", "metadata": {
             "name": "kubernetes", "namespace": "default",
             "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "ports": [
                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
-    except Conflict:
-        pass
     for k in cluster.kinds:
         if k.group.endswith("istio.io"):
             try:
@@ -61,10 +61,9 @@ def populate(cluster) -> None:
     if getattr(cluster, "metrics_server", True):
         system += list(metrics_manifests.OBJECTS)
     for res, obj in system:
-        try:
+        meta = obj["metadata"]
+        if reg.get(res, meta.get("namespace") or "", meta["name"]) is None:
             reg.create(res, obj)
-        except Conflict:
-            pass
 
 
 def _same_port(obj: dict, want: dict):

@@ -80,6 +80,10 @@ def test_a_crash_keeps_objects_versions_and_credentials_and_pods_come_back(tmp_p
         assert 'Container image "nginx:1.25" already present on machine' in events
         # the Deployment's controllers still own them: no extra ReplicaSet, no extra pod
         assert len(ok(run_kubectl(c, "get", "rs", "-o", "name")).split()) == 1
+        # the cluster's own objects were kept, not made again (the IP allocator refuses that)
+        assert ok(run_kubectl(c, "get", "svc", "-n", "kube-system", "kube-dns", "-o",
+                              "jsonpath={.spec.clusterIP}")) == "10.96.0.10"
+        assert "Traceback" not in c.log() and "crashed" not in c.log(), c.log()
     finally:
         c.stop()     # a clean stop folds the journal into the snapshot
     assert (data / "objects.json").stat().st_size > 0
