@@ -32,7 +32,7 @@ def fetch(source: str) -> list[dict]:
                 text = resp.read().decode("utf-8", "replace")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
-            raise UsageError(f"cannot fetch the manifest: {reason} (no way out from here? copy it "
+            raise UsageError(f"cannot fetch the manifest: {reason} (no network from here? copy it "
                              "here and install the file: `metrics.install: {source: FILE}` in a "
                              "scenario, or kubectl apply --server-side -f FILE)",
                              where=source) from None
