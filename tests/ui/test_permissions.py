@@ -51,6 +51,23 @@ async def test_a_viewer_sees_the_keys_it_may_not_use_greyed_out(restricted):
     session.close()
 
 
+async def test_the_lab_picker_says_where_metrics_server_comes_from(restricted):
+    """Before the install below: the labs that need the Metrics API say how to get it."""
+    from console.ui.screens.picker import LabPicker
+    session = Session(from_kubeconfig(str(restricted.kubeconfig)))
+    app = KubelabApp(session=session, picker=True, scenarios=Path(__file__).parents[2] / "scenarios")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LabPicker))
+
+        def l1() -> str:
+            return next((str(o.prompt) for o in app.screen.query_one("#labs").options
+                         if str(o.prompt).startswith("L1")), "")
+        await until(pilot, lambda: "not (yet) on this cluster" in l1(), 60)
+        assert "(f, then M, installs metrics-server)" in l1()
+        await pilot.press("q")
+    session.close()
+
+
 async def test_the_hpa_pane_explains_no_metrics_and_M_installs_metrics_server(restricted):
     session = Session(from_kubeconfig(str(restricted.kubeconfig)))
     app = KubelabApp(session=session)

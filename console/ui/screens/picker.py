@@ -76,6 +76,8 @@ class LabPicker(Screen):
                     first = next(iter(why.values()))
                     line.append(f"\n    needs {needs} — not (yet) on this cluster: {first[:70]}",
                                 style="yellow")
+                    if "metrics" in why:
+                        line.append("\n    (f, then M, installs metrics-server)", style="dim")
                 else:
                     line.append(f"\n    needs {needs} — available here", style="green")
             opts.append(Option(line, id=str(path)))
