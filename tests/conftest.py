@@ -8,10 +8,14 @@ kubectl        run /usr/bin/kubectl against `cluster` (skipped when absent)
 api            kubernetes.client.ApiClient for `cluster`
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
 
-from console.embedded import launch
+from console.embedded import launch, seal
 from kubehelp import KUBECTL, SPEED_FOR_WINDOWS, api_client, run_kubectl
 
 
@@ -24,6 +28,21 @@ settings.register_profile("kubelab", derandomize=True, database=None, deadline=N
 settings.register_profile("kubelab-deep", parent=settings.get_profile("kubelab"),
                           derandomize=False, max_examples=3000)  # --hypothesis-profile=kubelab-deep
 settings.load_profile("kubelab")
+
+
+def pytest_configure(config):
+    # Every store in the run, in this process and in the clusters it starts (they
+    # inherit the environment), checks that no stored object is changed in place.
+    if seal.ENV not in os.environ:
+        report = Path(tempfile.mkdtemp(prefix="kubelab-seal-")) / "changed-in-place.txt"
+        os.environ[seal.ENV] = str(report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    report = Path(os.environ.get(seal.ENV, ""))
+    if report.is_file() and report.read_text().strip():
+        print(f"\nstored objects changed in place ({report}):\n{report.read_text()}")
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

@@ -88,5 +88,7 @@ class Cluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.store.seals is not None:
+            self.store.seals.check_all()
         if self.store.journal is not None:
             self.store.journal.close()

@@ -21,6 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from console.embedded.seal import Seals
+
 # watch events kept for resuming; older resourceVersions get 410 (tests shrink it)
 HISTORY = int(os.environ.get("KUBELAB_WATCH_HISTORY") or 20_000)
 WATCH_QUEUE = 50_000      # a watcher further behind than this is closed (it will relist)
@@ -108,9 +110,14 @@ class Store:
         self._watchers: dict[str, set[Watcher]] = {}
         self._listeners: list[Callable[[Event], None]] = []
         self.journal = journal
+        self.seals = Seals.from_env()   # tests: stored objects checked never changed in place
         if journal is not None:
             self._objs, self._rv = journal.load()
             journal.attach(self)
+        if self.seals is not None:
+            for bucket in self._objs.values():
+                for obj in bucket.values():
+                    self.seals.seal(obj)
 
     # -- reading -----------------------------------------------------------
     @property
@@ -172,6 +179,8 @@ class Store:
             obj = clone(obj)
         obj["metadata"]["resourceVersion"] = self._next_rv()
         bucket[key] = obj
+        if self.seals is not None:
+            self.seals.seal(obj)
         keys = self._keys.get(res)
         if keys is not None:
             bisect.insort(keys, key)
@@ -198,6 +207,9 @@ class Store:
             obj = clone(obj)
         obj["metadata"]["resourceVersion"] = self._next_rv()
         self._objs[res][key] = obj
+        if self.seals is not None:
+            self.seals.check(res, old)
+            self.seals.seal(obj)
         self._emit(Event("MODIFIED", res, obj, old))
         return obj if owned else clone(obj)
 
@@ -206,6 +218,8 @@ class Store:
         old = self._objs.get(res, {}).pop(key, None)
         if old is None:
             raise NotFound(f'{res} "{name}" not found')
+        if self.seals is not None:
+            self.seals.check(res, old)
         keys = self._keys.get(res)
         if keys is not None:
             i = bisect.bisect_left(keys, key)

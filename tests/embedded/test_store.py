@@ -3,6 +3,7 @@ and watches rely on once objects are shared rather than copied)."""
 
 import random
 
+from console.embedded import seal
 from console.embedded.clock import Clock
 from console.embedded.registry import Registry
 from console.embedded.store import Store, clone
@@ -84,3 +85,17 @@ def test_scan_is_in_key_order_per_namespace_and_after_a_key_through_creates_and_
     every = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.scan("configmaps")]
     assert every == sorted(every) and len(every) == 180 + 150
     assert [o["metadata"]["name"] for o in store.scan("configmaps", "a-x")] == sorted(names[:50])
+
+
+def test_a_stored_object_changed_in_place_is_reported(tmp_path, monkeypatch):
+    report = tmp_path / "changed.txt"
+    monkeypatch.setenv(seal.ENV, str(report))
+    store = Store()
+    store.create("configmaps", obj("one", data={"k": "v"}))
+    store.peek("configmaps", "default", "one")["data"]["k"] = "edited where it lies"
+    store.update("configmaps", store.get("configmaps", "default", "one"))
+    text = report.read_text()
+    assert 'configmaps default/one rv 1 changed in place' in text
+    assert '.data.k: "v" -> "edited where it lies"' in text
+    store.update("configmaps", store.get("configmaps", "default", "one"))
+    assert report.read_text() == text   # the new version was stored as it is
