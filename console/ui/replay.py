@@ -70,7 +70,7 @@ class Track:
             tail.append("  (cut short)" if tape.truncated else "  (no end)", style="yellow")
         width = max(10, options.max_width - head.cell_len - tail.cell_len)
         cells = ["─"] * width
-        done = min(width, int(width * pos / total))
+        done = width if p.ended else min(width, int(width * pos / total))
         for i in range(done):
             cells[i] = "━"
         for m in marks:
