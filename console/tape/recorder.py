@@ -8,8 +8,7 @@ unmerged, from its own thread.
 It reads an ordered subscription (console/bus.py), so it sees what every
 producer published even while the UI merges; if the disk cannot keep up,
 publishers wait rather than events being lost. Lines are flushed after each
-batch, batches BATCH_WAIT apart (a crash loses about that much). A keyframe
-(the whole state, from its own Fold) follows once the
+batch. A keyframe (the whole state, from its own Fold) follows once the
 events since the last one add up to as many bytes as that keyframe had,
 and at least KEYFRAME_SECONDS apart: a seek reads at most about one
 keyframe's worth of events, and keyframes stay about half the tape or less.
@@ -30,8 +29,6 @@ KEYFRAME_BYTES = 256 * 1024    # events between keyframes, at least
 KEYFRAME_SECONDS = 10.0
 QUEUE = 50_000                 # events waiting before publishers wait
 NO_TERMINAL = (160, 48)        # the size recorded when there is no terminal
-BATCH = 2_000                  # events written at once, at most
-BATCH_WAIT = 0.05              # seconds between batches that were not full
 
 
 class Recorder:
@@ -58,8 +55,7 @@ class Recorder:
 
     def _run(self) -> None:
         while True:
-            waited = self.sub.waited
-            batch = self.sub.get_batch(timeout=0.5, limit=BATCH)
+            batch = self.sub.get_batch(timeout=0.5, limit=2_000)
             if not batch:
                 if self.sub.closed:
                     return
@@ -73,11 +69,6 @@ class Recorder:
                     self.writer.flush()
                 except OSError as exc:
                     self._fail(exc)
-            if len(batch) < BATCH and self.sub.waited == waited and not self.sub.closed:
-                # Let a storm's events gather (unless publishers wait for room): one
-                # wake-up and flush per BATCH_WAIT, not one per event, each taking
-                # the interpreter from the console.
-                time.sleep(BATCH_WAIT)
 
     def _write(self, ev: bus.Event) -> None:
         # publication order is the tape's order; a time stamped a little
