@@ -71,6 +71,10 @@ def _ip_key(addr: dict):
         return (addr["ip"],)
 
 
+def _order(e: "Entry") -> tuple:
+    return e.order
+
+
 class Entry(NamedTuple):
     """One pod as a Service's Endpoints and EndpointSlices list it. The dicts go
     into stored objects as they are: never change them."""
@@ -80,6 +84,7 @@ class Entry(NamedTuple):
     ready: bool             # in addresses (else notReadyAddresses)
     address: dict           # Endpoints' EndpointAddress
     endpoint: dict          # the slice's Endpoint
+    order: tuple            # where the address sorts (by IP, as the real controller)
 
 
 def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
@@ -104,7 +109,7 @@ def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
         if zone:
             ep["zone"] = zone
     return Entry(in_endpoints(pod, False), in_endpoints(pod, True), pod_ports(svc, pod),
-                 publish or ready, addr, ep)
+                 publish or ready, addr, ep, _ip_key(addr) if ip else ())
 
 
 class EndpointsController:
@@ -112,7 +117,8 @@ class EndpointsController:
         self.cluster = cluster
         self.inf = informer
         self.queue = WorkQueue(cluster, "endpoints", self.sync)
-        self._memo: dict[tuple, dict[str, tuple]] = {}   # service -> pod uid -> (version, Entry)
+        # service -> ((its rv, node zones), pod uid -> (pod rv, pod name, Entry or None))
+        self._memo: dict[tuple, tuple] = {}
         informer.on("services", self._on_service)
         informer.on("pods", self._on_pod)
         informer.on(SLICES, self._on_slice)
@@ -152,40 +158,38 @@ class EndpointsController:
         if not spec.get("selector") or spec.get("type") == "ExternalName":
             self._memo.pop(key, None)
             return  # user-managed endpoints, as in Kubernetes
-        pods = [p for p in self.inf.in_namespace("pods", ns)
-                if map_matches(spec["selector"], p["metadata"].get("labels"))]
-        pods.sort(key=lambda p: p["metadata"]["name"])
-        entries = self._entries(key, svc, pods)
+        entries = self._entries(key, svc)
         self._sync_endpoints(svc, [e for e in entries if e.in_endpoints])
         self._sync_slices(svc, [e for e in entries if e.in_slices])
 
-    def _entries(self, key, svc: dict, pods: list[dict]) -> "list[Entry]":
-        """What each pod puts into the Service's Endpoints and slices, worked out
-        once per version of the pod (and of the Service, and of its node's zone):
-        a sync of 5,000 pods where a few changed redoes only those few."""
-        old = self._memo.get(key) or {}
+    def _entries(self, key, svc: dict) -> "list[Entry]":
+        """What each selected pod puts into the Service's Endpoints and slices, in
+        pod name order. Worked out once per version of the pod while the Service
+        and the nodes' zones stay as they were: a sync of 5,000 pods where a few
+        changed redoes only those few (selection included)."""
+        zones = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(
+            "topology.kubernetes.io/zone") for n in self.inf.all("nodes")}
+        whose = (svc["metadata"].get("resourceVersion"), zones)
+        last = self._memo.get(key)
+        old = last[1] if last is not None and last[0] == whose else {}
         memo = {}
-        svc_rv = svc["metadata"].get("resourceVersion")
-        zones: dict[str, str | None] = {}
-        out = []
-        for pod in pods:
+        selector = svc["spec"]["selector"]
+        chosen = []
+        for pod in self.inf.in_namespace("pods", key[0]):
             meta = pod["metadata"]
-            node = (pod.get("spec") or {}).get("nodeName")
-            zone = None
-            if node:
-                if node not in zones:
-                    n = self.inf.get("nodes", "", node)
-                    zones[node] = ((n or {}).get("metadata", {}).get("labels") or {}).get(
-                        "topology.kubernetes.io/zone")
-                zone = zones[node]
-            uid = meta.get("uid", "")
-            version = (meta.get("resourceVersion"), svc_rv, zone)
+            uid, rv = meta.get("uid", ""), meta.get("resourceVersion")
             hit = old.get(uid)
-            entry = hit[1] if hit is not None and hit[0] == version else _entry(svc, pod, zone)
-            memo[uid] = (version, entry)
-            out.append(entry)
-        self._memo[key] = memo
-        return out
+            if hit is None or hit[0] != rv:
+                entry = None
+                if map_matches(selector, meta.get("labels")):
+                    entry = _entry(svc, pod, zones.get((pod.get("spec") or {}).get("nodeName")))
+                hit = (rv, meta["name"], entry)
+            memo[uid] = hit
+            if hit[2] is not None:
+                chosen.append(hit)
+        self._memo[key] = (whose, memo)
+        chosen.sort(key=lambda h: h[1])
+        return [h[2] for h in chosen]
 
     def _delete(self, res: str, ns: str, name: str) -> None:
         try:
@@ -205,15 +209,15 @@ class EndpointsController:
             if has_ports and not e.ports:
                 continue
             ready, not_ready = groups.setdefault(e.ports, ([], []))
-            (ready if e.ready else not_ready).append(e.address)
+            (ready if e.ready else not_ready).append(e)
             count += 1
         subsets = []
         for ports, (ready, not_ready) in sorted(groups.items()):
             subset = {}
             if ready:
-                subset["addresses"] = sorted(ready, key=_ip_key)
+                subset["addresses"] = [e.address for e in sorted(ready, key=_order)]
             if not_ready:
-                subset["notReadyAddresses"] = sorted(not_ready, key=_ip_key)
+                subset["notReadyAddresses"] = [e.address for e in sorted(not_ready, key=_order)]
             if ports:
                 subset["ports"] = [{"name": n, "port": p, "protocol": pr} if n else {"port": p, "protocol": pr}
                                    for n, p, pr in ports]

@@ -60,6 +60,7 @@ class ReplicaSetController:
         self.queue = WorkQueue(cluster, "replicaset", self.sync)
         self._ready_since: dict[str, float] = {}   # pod uid -> simulated time first seen Ready
         self._orphans: dict[str, dict[str, None]] = {}   # namespace -> pod names without controller
+        self._pod_facts: dict[str, tuple] = {}   # pod uid -> (its rv, (rs uid, generation), facts)
         for pod in informer.all("pods"):
             self._track(pod, pod)  # already Ready: no transition seen
         informer.on(RES, self._on_rs)
@@ -103,6 +104,7 @@ class ReplicaSetController:
         if pod is None:
             orphans.pop(name, None)
             self._ready_since.pop(uid, None)
+            self._pod_facts.pop(uid, None)
             return
         if controller_ref(pod) is None:
             orphans[name] = None
@@ -132,38 +134,72 @@ class ReplicaSetController:
         return pod_ready(pod) and (min_ready <= 0 or self.ready_for(pod) >= min_ready)
 
     # -- reconcile -------------------------------------------------------------
-    async def sync(self, key) -> None:
+    async def sync(self, key) -> bool:
+        """True when more pods are to be created or deleted than one burst does."""
         ns, name = key
         rs = self.inf.get(RES, ns, name)
         if rs is None:
-            return
-        uid = rs["metadata"]["uid"]
-        pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
+            return False
+        pods, facts = self._active(rs)
         failure = None
+        more = False
         if not terminating(rs):
             rv = self.cluster.store.resource_version
-            claimed = self._release(rs, pods) + self._adopt(rs)
+            claimed = self._release(rs, pods, facts) + self._adopt(rs)
+            more = abs(len(claimed) - rs["spec"].get("replicas", 1)) > BURST
             try:
                 await self._manage(rs, claimed)
             except Exception as exc:
                 failure = exc  # reported in the status first, then retried with back-off
             rs = self.inf.get(RES, ns, name)
             if rs is None:
-                return
+                return False
             if self.cluster.store.resource_version != rv:
                 # something was written meanwhile: look again (5,000 pods: only then)
-                pods = [p for p in self.inf.controlled(uid, "pods") if pod_active(p)]
-        self._write_status(rs, pods, failure)
+                pods, facts = self._active(rs)
+        self._write_status(rs, pods, facts, failure)
         if failure is not None:
             raise failure
+        return more
 
-    def _release(self, rs: dict, pods: list[dict]) -> list[dict]:
+    def _active(self, rs: dict) -> "tuple[list[dict], list[tuple]]":
+        """The ReplicaSet's active pods and their facts (see _facts)."""
+        pods, facts = [], []
+        every = self.inf.controlled(rs["metadata"]["uid"], "pods")
+        for pod, f in zip(every, self._facts(rs, every)):
+            if f[0]:
+                pods.append(pod)
+                facts.append(f)
+        return pods, facts
+
+    def _facts(self, rs: dict, pods: list[dict]) -> "list[tuple[bool, bool, bool, bool]]":
+        """(active, ready, selected, fully labelled) of each pod for a ReplicaSet,
+        worked out once per version of the pod and of the ReplicaSet's spec (a sync
+        over 5,000 pods where a few changed looks the rest up)."""
+        meta, spec = rs["metadata"], rs["spec"]
+        whose = (meta.get("uid"), meta.get("generation"))
+        selector = spec.get("selector")
+        want = (((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}).items()
+        memo = self._pod_facts
+        out = []
+        for pod in pods:
+            pmeta = pod["metadata"]
+            uid, rv = pmeta.get("uid", ""), pmeta.get("resourceVersion")
+            hit = memo.get(uid)
+            if hit is None or hit[0] != rv or hit[1] != whose:
+                labels = pmeta.get("labels") or {}
+                hit = memo[uid] = (rv, whose, (
+                    pod_active(pod), pod_ready(pod), selector_matches(selector, labels),
+                    all(labels.get(k) == v for k, v in want)))
+            out.append(hit[2])
+        return out
+
+    def _release(self, rs: dict, pods: list[dict], facts: list[tuple]) -> list[dict]:
         """A pod relabelled out of the selector is let go (and replaced), as
         ClaimPods does: a common way to take a pod aside for debugging."""
-        selector = rs["spec"].get("selector")
         keep = []
-        for pod in pods:
-            if selector_matches(selector, pod["metadata"].get("labels")):
+        for pod, f in zip(pods, facts):
+            if f[2]:
                 keep.append(pod)
                 continue
             uid = rs["metadata"]["uid"]
@@ -266,17 +302,12 @@ class ReplicaSetController:
             )
         return sorted(pods, key=rank)[:n]
 
-    def _write_status(self, rs: dict, pods: list[dict], failure: Exception | None = None) -> None:
+    def _write_status(self, rs: dict, pods: list[dict], facts: list[tuple],
+                      failure: Exception | None = None) -> None:
         spec = rs["spec"]
         min_ready = spec.get("minReadySeconds") or 0
-        tlabels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        ready = [p for p in pods if pod_ready(p)]
-        want = tlabels.items()
-        labelled = 0
-        for p in pods:
-            labels = p["metadata"].get("labels") or {}
-            if all(labels.get(k) == v for k, v in want):
-                labelled += 1
+        ready = [p for p, f in zip(pods, facts) if f[1]]
+        labelled = sum(1 for f in facts if f[3])
         new = {
             "replicas": len(pods),
             "fullyLabeledReplicas": labelled,

@@ -98,6 +98,7 @@ class Scheduler:
         self.queue = WorkQueue(cluster, "scheduler", self.sync)
         self.used: dict[str, list[float]] = {}     # node -> [cpu, memory, pods]
         self.unschedulable: dict[tuple[str, str], None] = {}
+        self._alloc: dict[str, tuple] = {}   # node name -> (its rv, parsed allocatable)
         for pod in informer.all("pods"):
             self._account(pod, +1)
             self._maybe_queue(pod)
@@ -156,8 +157,9 @@ class Scheduler:
             return
         nodes = self.inf.all("nodes")
         fits, reasons, preemptible = [], {}, 0
+        need = requests(pod)
         for node in nodes:
-            why = self._filter(pod, node)
+            why = self._filter(pod, node, need)
             if not why:
                 fits.append(node)
                 continue
@@ -171,9 +173,10 @@ class Scheduler:
         node = min(fits, key=self._score)
         self._bind(pod, node["metadata"]["name"])
 
-    def _filter(self, pod: dict, node: dict) -> list[str]:
+    def _filter(self, pod: dict, node: dict, need: tuple[float, float]) -> list[str]:
         """Reasons the node does not fit, in the default plugins' order
-        (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit)."""
+        (NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit);
+        need: the pod's requests()."""
         spec, nspec = pod.get("spec") or {}, node.get("spec") or {}
         labels = node["metadata"].get("labels") or {}
         if nspec.get("unschedulable") and not tolerates(spec.get("tolerations"), {
@@ -189,23 +192,35 @@ class Scheduler:
         if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()) \
                 or not affinity_matches(spec, node):
             return ["node(s) didn't match Pod's node affinity/selector"]
-        alloc = (node.get("status") or {}).get("allocatable") or {}
+        room_cpu, room_mem, room_pods = self._allocatable(node)
         used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
-        cpu, mem = requests(pod)
+        cpu, mem = need
         why = []
-        if "pods" in alloc and used[2] + 1 > quantity(alloc["pods"]):
+        if room_pods is not None and used[2] + 1 > room_pods:
             why.append("Too many pods")
-        if cpu and used[0] + cpu > quantity(alloc.get("cpu")) + 1e-9:
+        if cpu and used[0] + cpu > room_cpu + 1e-9:
             why.append("Insufficient cpu")
-        if mem and used[1] + mem > quantity(alloc.get("memory")):
+        if mem and used[1] + mem > room_mem:
             why.append("Insufficient memory")
         return why
 
+    def _allocatable(self, node: dict) -> "tuple[float, float, float | None]":
+        """(cpu, memory, pods or None) of node's status.allocatable, parsed once per
+        version of the node (5,000 pods x 20 nodes asked)."""
+        meta = node["metadata"]
+        hit = self._alloc.get(meta["name"])
+        if hit is None or hit[0] != meta.get("resourceVersion"):
+            alloc = (node.get("status") or {}).get("allocatable") or {}
+            hit = self._alloc[meta["name"]] = (meta.get("resourceVersion"), (
+                quantity(alloc.get("cpu")), quantity(alloc.get("memory")),
+                quantity(alloc["pods"]) if "pods" in alloc else None))
+        return hit[1]
+
     def _score(self, node: dict):
         """Least allocated first (cpu and memory fractions), then fewest pods, then name."""
-        alloc = (node.get("status") or {}).get("allocatable") or {}
+        cpu, mem, _ = self._allocatable(node)
+        cpu, mem = cpu or 1.0, mem or 1.0
         used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
-        cpu, mem = quantity(alloc.get("cpu")) or 1.0, quantity(alloc.get("memory")) or 1.0
         return (used[0] / cpu + used[1] / mem, used[2], node["metadata"]["name"])
 
     def _bind(self, pod: dict, node: str) -> None:
