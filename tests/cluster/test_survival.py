@@ -83,7 +83,9 @@ def test_a_restarted_api_server_under_a_session(lab, capsys):
     w = Watched(session.bus)
     session.watch()
     try:
-        before = wait_for(lambda: (got := converged(c, w)) and len(got) == 2 and got, 120, "2 pods")
+        # Running before the kill: a container that never started comes back with 0 restarts
+        before = wait_for(lambda: (got := converged(c, w)) and len(got) == 2
+                          and set(got.values()) == {"Running"} and got, 120, "2 pods running")
         c = restart(lab)
         t0 = time.monotonic()
         wait_for(lambda: w.pump().link_summary()[0] == "live"

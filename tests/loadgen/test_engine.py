@@ -102,8 +102,8 @@ async def test_past_the_threshold_the_requests_on_their_way_still_count(refused_
 
 async def test_a_stop_while_the_last_requests_finish_ends_the_run_at_once(server, tmp_path):
     # user 0 starts on /boom (the threshold, 1, is reached at once), users 1 and 2 on
-    # answers 20 s away: the run waits for them, until stop() (Ctrl-C) says now
-    urls = write_urls(tmp_path, [server.url("/boom")] + [server.url("/slow?ms=20000")] * 2)
+    # answers 4 s away: the run waits for them, until stop() (Ctrl-C) says now
+    urls = write_urls(tmp_path, [server.url("/boom")] + [server.url("/slow?ms=4000")] * 2)
     engine = Engine(parse(["-c3", "-r5", "--failures=1", "--timeout=60", "-f", urls]))
     task = asyncio.ensure_future(engine.run())
     for _ in range(1000):
