@@ -46,6 +46,7 @@ class KubelabApp(Controls, LoadControls, ScenarioControls, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kubelab"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]   # 80x24: the pods keep rows
     COMMANDS = App.COMMANDS | {ActionCommands}
     BINDINGS = keys.bindings()
     ACTS = True          # keys act on a cluster (a replay's do not: its panes offer none)

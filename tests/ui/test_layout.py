@@ -105,3 +105,28 @@ async def test_pods_show_node_at_120_columns_and_log_fits():
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert all(strip.cell_length <= log.scrollable_content_region.width for strip in log.lines)
+
+
+async def test_a_lab_at_80x24_leaves_the_pods_rows_to_see():
+    """The lab pane on top and the probe log below must not squeeze the pods to nothing."""
+    from console import bus
+    app = KubelabApp(now=lambda: data.NOW, watch=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(app, pilot, with_load=False)
+        app.scenario_pane.display = True
+        steps = [{"id": f"step-{i}", "title": f"Step {i}"} for i in range(8)]
+        for ev in (bus.ScenarioStarted(run="r", scenario="l1", title="A lab", mode="learner",
+                                       steps=steps),
+                   bus.StepStarted(run="r", step="step-0", title="Step 0", gate="learner",
+                                   narration="A long narration. " * 12,
+                                   command="kubectl autoscale deployment order --cpu-percent=50"),
+                   bus.CheckResult(run="r", step="step-0", check="hpa order", observed="none",
+                                   final=False)):
+            app.scenario_event(ev)
+        await pilot.press("1")                       # the probe log below the pods
+        await pilot.pause()
+        table = app.query_one("#pods")
+        assert table.scrollable_content_region.height >= 5, table.scrollable_content_region
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert app.query_one("#pods").scrollable_content_region.height >= 20
