@@ -155,3 +155,38 @@ def test_rows_kept_per_pod_version_give_the_same_cells_and_fresh_ages():
     changed["metadata"] = dict(pod["metadata"], resourceVersion="8")
     assert POD.finish(parts.of(POD, changed), NOW.timestamp()) == pod_row(changed, NOW)
     assert pod_row(changed, NOW)[2] != pod_row(pod, NOW)[2]
+
+
+def test_a_long_list_written_in_pieces_is_the_same_list(cluster, api, kubectl):
+    """Over 1,000 items a list is encoded a piece at a time (kube-apiserver's
+    streaming list encoding): the same items, in order, as JSON, as a Table and
+    to kubectl, as a paged list gives them."""
+    ns = f"long-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+    try:
+        names = [f"cm-{i:04d}" for i in range(1100)]
+        for name in names:
+            core.create_namespaced_config_map(ns, client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name=name), data={"k": "é" * 3}))
+        status, headers, whole = call(cluster, "GET", f"/api/v1/namespaces/{ns}/configmaps")
+        assert status == 200 and whole["kind"] == "ConfigMapList"
+        assert headers.get("Transfer-Encoding") == "chunked"   # written in pieces
+        assert [o["metadata"]["name"] for o in whole["items"]] == names
+        assert whole["items"][7]["data"] == {"k": "ééé"}
+        paged, cont = [], ""
+        while True:
+            _, _, page = call(cluster, "GET", f"/api/v1/namespaces/{ns}/configmaps?limit=400"
+                              + (f"&continue={cont}" if cont else ""))
+            paged += page["items"]
+            cont = page["metadata"].get("continue")
+            if not cont:
+                break
+        assert paged == whole["items"]
+        _, _, table = call(cluster, "GET", f"/api/v1/namespaces/{ns}/configmaps", accept=TABLE)
+        assert [r["cells"][0] for r in table["rows"]] == names
+        assert table["columnDefinitions"][0]["name"] == "Name"
+        out = kubectl("get", "cm", "-n", ns, "--chunk-size=0", "--no-headers")
+        assert [line.split()[0] for line in out.stdout.splitlines()] == names
+    finally:
+        core.delete_namespace(ns)

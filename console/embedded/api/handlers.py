@@ -17,7 +17,8 @@ from console.embedded.api import (codec, conversion, fields, managed, paging, pa
 from console.embedded.api.paging import page
 from console.embedded.api.selectors import parse_fields, parse_labels, selector_string
 from console.embedded.api.status import (USER, ApiError, Unavailable, already_exists, bad_request,
-                                         conflict, invalid, not_found, respond, success)
+                                         conflict, invalid, not_found, respond, respond_list,
+                                         success)
 from console.embedded.kinds import Catalogue, Kind, Provider
 from console.embedded.registry import Denied, Forbidden, Invalid
 from console.embedded.store import Conflict, NotFound
@@ -176,9 +177,9 @@ def list_(request, cluster, t: Target) -> web.Response:
     if _wants_table(request):
         out = tables.table(t.kind, items, request, cluster)
         out["metadata"].update(meta)
-        return respond(out)
-    return respond({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
-                    "metadata": meta, "items": items})
+        return respond_list(out, "rows")
+    return respond_list({"kind": f"{t.kind.kind}List", "apiVersion": t.kind.api_version(t.version),
+                         "metadata": meta, "items": items}, "items")
 
 
 # -- writes ------------------------------------------------------------------
