@@ -326,11 +326,11 @@ class Engine:
     def _abort(self) -> None:
         """The failure threshold is reached: no user starts another request (run() lets
         those on their way finish), and the other engines of a pool are told."""
-        if not self.aborted:
-            self.aborted = True
-            self._stop.set()
-            if self.on_abort:
-                self.on_abort()
+        told = self.aborted     # stop(abort=True) from the pool: _stop is only scheduled
+        self.aborted = True
+        self._stop.set()        # now: a user that failed past the limit starts nothing more
+        if not told and self.on_abort:
+            self.on_abort()
 
     def _failure(self) -> bool:
         """One more failed transaction: True to count it (False once the run has ended).
