@@ -288,8 +288,7 @@ class Engine:
             else:
                 work = asyncio.create_task(self._open_loop(session, limit))
             stop_wait = asyncio.create_task(self._stop.wait())
-            left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
-            await asyncio.wait([work, stop_wait], timeout=left,
+            await asyncio.wait([work, stop_wait], timeout=self._time_left(),
                                return_when=asyncio.FIRST_COMPLETED)
             if self.aborted and not self.interrupted and not work.done():
                 await self._drain(work)
@@ -307,12 +306,16 @@ class Engine:
             self._cpu_end = cpu_seconds()
         return self.stats
 
+    def _time_left(self) -> float | None:
+        """Seconds until -t's end (None: no time limit)."""
+        s = self.spec
+        return None if s.seconds is None else self.stats.start + s.seconds - self.clock()
+
     async def _drain(self, work) -> None:
         """After the failure threshold: the requests on their way finish and count, within
         --timeout and the time limit, unless stop() says now."""
-        s = self.spec
-        left = None if s.seconds is None else self.stats.start + s.seconds - self.clock()
-        grace = s.timeout if left is None else max(0.0, min(s.timeout, left))
+        left, timeout = self._time_left(), self.spec.timeout
+        grace = timeout if left is None else max(0.0, min(timeout, left))
         halt = asyncio.create_task(self._halt.wait())
         await asyncio.wait([work, halt], timeout=grace, return_when=asyncio.FIRST_COMPLETED)
         halt.cancel()
