@@ -1,9 +1,11 @@
 """Cluster add-ons from their published manifests: metrics-server, for one.
 
-    install(conn, source, timeout, sleep, progress)
+    install(conn, source, timeout, sleep, progress, holds=APISERVICE)
       = kubectl apply --server-side -f SOURCE          (a URL or a local file)
       + kubectl rollout status for each Deployment it holds
       + wait for each APIService it registers to be Available
+    local_copies(here, manifests)    # components.yaml, metrics-server*.yaml lying about
+    read(source, holds)              # a local copy's documents, or UsageError naming it
 
 `progress(text)` gets kubectl rollout status' lines as they change. A manifest
 that cannot be fetched or read, an object the API refuses, or a rollout that does
@@ -15,29 +17,80 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from console.cluster import rest
 from console.cluster.actions import Result, failed, rollout_status
+from console.cluster.metrics import APISERVICE
 from console.errors import UsageError
 
 METRICS_SERVER = ("https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/"
                   "components.yaml")
+# what a copy of the release asset is called when someone downloaded it
+COPY_NAMES = ("components.yaml", "metrics-server*.yaml", "metrics-server*.yml")
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("https://", "http://"))
 
 
 def fetch(source: str) -> list[dict]:
     """The manifest's documents, from a URL or a file (UsageError naming it)."""
-    if source.startswith(("https://", "http://")):
+    if is_url(source):
         try:
             with urllib.request.urlopen(source, timeout=30) as resp:
                 text = resp.read().decode("utf-8", "replace")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise UsageError(f"cannot fetch the manifest: {reason} (no network from here? copy it "
-                             "here and install the file: `metrics.install: {source: FILE}` in a "
-                             "scenario, or kubectl apply --server-side -f FILE)",
-                             where=source) from None
+                             "here and install the file: M offers copies named components.yaml, "
+                             "--metrics-manifest FILE sets it for the session, `metrics.install: "
+                             "{source: FILE}` in a scenario)", where=source) from None
         return rest.parse_manifest(text, source)
     return rest.load_manifest(source)
+
+
+def read(source: str, holds: str = APISERVICE) -> list[dict]:
+    """The manifest's documents, checked to hold APIService `holds` (so a stray
+    components.yaml of something else is named, not applied)."""
+    docs = fetch(source)
+    if holds and not any(d.get("kind") == "APIService" and (d.get("metadata") or {}).get("name") == holds
+                         for d in docs):
+        kinds = ", ".join(sorted({d["kind"] for d in docs})) or "nothing"
+        raise UsageError(f"not metrics-server's manifest: no APIService {holds} in it (it holds "
+                         f"{kinds})", where=source)
+    return docs
+
+
+def describe(docs: list[dict]) -> str:
+    """`metrics-server v0.7.2, 11 objects`: what a manifest would install."""
+    images = [c.get("image", "") for d in docs if d.get("kind") == "Deployment"
+              for c in ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []]
+    tag = next((i.rsplit(":", 1)[1] for i in images if ":" in i.rsplit("/", 1)[-1]), "")
+    return f"metrics-server {tag}, {len(docs)} objects" if tag else f"{len(docs)} objects"
+
+
+def local_copies(here: Path, manifests: Path) -> list[Path]:
+    """Copies of the manifest lying about: named as the release asset (or metrics-server*)
+    in the working directory, and anywhere in the lab's manifests folder."""
+    found = []
+    for folder, pattern in ((here, "glob"), (manifests, "rglob")):
+        if folder.is_dir():
+            for name in COPY_NAMES:
+                found += [p.resolve() for p in getattr(folder, pattern)(name) if p.is_file()]
+    return list(dict.fromkeys(found))
+
+
+def option(value: str, flag: str = "--metrics-manifest") -> str:
+    """A command line's manifest: a URL as it is, a file made absolute once it reads as
+    metrics-server's (else UsageError naming the option and the file: exit 2 at start)."""
+    if is_url(value):
+        return value
+    try:
+        read(value)
+    except UsageError as exc:
+        raise UsageError(str(exc), where=flag) from None
+    return str(Path(value).resolve())
 
 
 def _available(api, name: str) -> tuple[bool, str]:
@@ -49,9 +102,10 @@ def _available(api, name: str) -> tuple[bool, str]:
     return False, f"Waiting for apiservice {name} to be Available: {cond.get('reason') or 'no status yet'}"
 
 
-def install(conn, source: str, timeout: float = 300.0, sleep=time.sleep, progress=None) -> Result:
+def install(conn, source: str, timeout: float = 300.0, sleep=time.sleep, progress=None,
+            holds: str = APISERVICE) -> Result:
     try:
-        docs = fetch(source)
+        docs = read(source, holds)
     except UsageError as exc:
         return Result(False, str(exc))
     lines = []

@@ -11,7 +11,8 @@ scenario format builds its schema and validation from it, and the runner calls
 
 `run(ctx, **params)` gets a context with `conn` (a Connection), `load`
 (console.cluster.load.LoadRuns), `timescale` (cluster seconds per wall second),
-`sleep(seconds)` and `resolve_file(path)`; console.cluster.session.Session is one.
+`sleep(seconds)`, `resolve_file(path)` and `metrics_manifest` (the command line's copy of
+metrics-server's manifest, or ""); console.cluster.session.Session is one.
 """
 
 from __future__ import annotations
@@ -210,8 +211,9 @@ def _load_start(ctx, siege: str, name: str | None = None, pod: str | None = None
 def _metrics_install(ctx, source: str = "", timeout: float = 300.0) -> Result:
     from console.cluster import addons
     from console import bus
-    source = source or addons.METRICS_SERVER
-    if not source.startswith(("http://", "https://")):
+    # a class's copy (--metrics-manifest) stands in for the published one
+    source = source or getattr(ctx, "metrics_manifest", "") or addons.METRICS_SERVER
+    if not addons.is_url(source):
         source = ctx.resolve_file(source)
     sink = getattr(ctx, "bus", None)
 
@@ -264,8 +266,8 @@ ACTIONS: tuple[Action, ...] = (
            "kubectl apply -f components.yaml (metrics-server's published manifest, or a local "
            "copy), then kubectl rollout status -n kube-system deployment/metrics-server and the "
            "Metrics API (APIService v1beta1.metrics.k8s.io) Available: the HPA and kubectl top need it",
-           (Param("source", str, "the manifest: a URL or a file (default: the latest release's "
-                  "components.yaml)", ""),
+           (Param("source", str, "the manifest: a URL or a file (default: --metrics-manifest, "
+                  "else the latest release's components.yaml)", ""),
             Param("timeout", Seconds, "give up waiting for the rollout after this long", Seconds(300))),
            _metrics_install, keys=(Key("M", "M", "Install metrics-server", show=False),),
            destructive=True, confirm="Install metrics-server (cluster-wide, in kube-system)",

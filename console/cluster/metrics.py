@@ -46,7 +46,8 @@ def fetch(api: client.ApiClient, namespace: str) -> bus.Metrics:
 
 
 APISERVICE = "v1beta1.metrics.k8s.io"
-INSTALL = "M installs metrics-server (its published manifest) and shows its rollout"
+INSTALL = ("M installs metrics-server (its published manifest, or a local copy) and shows "
+           "its rollout")
 
 
 def why_missing(api: client.ApiClient) -> str:

@@ -34,6 +34,7 @@ class Session:
         self.informers = None
         self.metrics = None
         self.load_path = "auto"          # how load reaches Services (route.PATHS; --load-path)
+        self.metrics_manifest = ""       # metrics-server's manifest for M (--metrics-manifest)
         self._forwarder = None           # portforward.Hub, made on the first port-forward
         self._access: dict = {}          # (context, namespace) -> access.Access
         self._speed = speed

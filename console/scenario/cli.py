@@ -51,6 +51,10 @@ def parser() -> argparse.ArgumentParser:
     from console.cluster.route import PATHS
     p.add_argument("--load-path", default="auto", choices=PATHS, metavar="PATH",
                    help="how load.start reaches Services: " + ", ".join(PATHS) + " (default auto)")
+    p.add_argument("--metrics-manifest", metavar="FILE|URL", default="",
+                   help="metrics-server's manifest for a metrics.install step that names no "
+                        "source: a local copy of components.yaml, or a URL (default: the latest "
+                        "release's)")
     return p
 
 
@@ -123,10 +127,14 @@ def main(argv: list[str]) -> int:
         if len(loaded) != 1:
             raise UsageError("a tape holds one scenario run: give one SCENARIO", where="--record")
         check_path(args.record)
+    if args.metrics_manifest:
+        from console.cluster.addons import option
+        args.metrics_manifest = option(args.metrics_manifest)
     conn, cluster = _connect(args)
     from console.cluster.session import Session
     session = Session(conn)
     session.load_path = args.load_path
+    session.metrics_manifest = args.metrics_manifest
     printer = Printer(session.bus, args.lang)
     printer.say(words.word("header", args.lang, n=len(loaded), cluster=cluster)
                 + (f" (speed {session.speed:g})" if session.speed != 1 else ""))

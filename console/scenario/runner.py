@@ -61,6 +61,10 @@ class Context:
     def resolve_file(self, path: str) -> str:
         return str(self.runner.loaded.manifest(path))
 
+    @property
+    def metrics_manifest(self) -> str:
+        return self.runner.session.metrics_manifest
+
 
 class Probe:
     """What a condition reads: the cluster in a namespace, the load runs, the step's start."""

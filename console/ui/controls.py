@@ -7,12 +7,15 @@ A mixin of the App so that app.py stays about layout and data flow.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from textual import work
 
 from console import bus
 from console.cluster import catalogue
+from console.errors import UsageError
 from console.paths import manifests_dir
 from console.ui.messages import ActionFinished
 from console.ui.screens.dialogs import AutoscaleDialog, ConfirmDialog, FilterDialog, PickDialog
@@ -141,6 +144,58 @@ class Controls:
                 self.act("setImage", deployment=dep, image=value)
         self.push_screen(PickDialog(f"Roll out deployment/{dep}: image or manifest", choices,
                                     placeholder="another image, e.g. jinyoung/order:canary"), chosen)
+
+    def ask_metrics_install(self, args: dict) -> None:
+        """M: metrics-server from the class's copy (--metrics-manifest), a copy lying here
+        or in the lab's manifests, the published manifest, or a file or URL typed in."""
+        from console.cluster import addons
+        if args.get("source"):
+            self.act("metrics.install", **args)
+            return
+        here, folder = Path.cwd(), manifests_dir()
+
+        def shown(path: Path) -> str:
+            for base, prefix in ((here, ""), (folder, "manifests/")):
+                if path.is_relative_to(base):
+                    return prefix + str(path.relative_to(base))
+            return str(path)
+
+        def what(source: str) -> str:
+            try:
+                return addons.describe(addons.read(source))
+            except UsageError as exc:
+                return f"will not do: {exc.args[0]}"
+        given = self.session.metrics_manifest
+        choices = []
+        if given and not addons.is_url(given):
+            choices.append((given, f"{shown(Path(given))}  (--metrics-manifest; {what(given)})"))
+        elif given:
+            choices.append((given, f"{given}  (--metrics-manifest)"))
+        choices += [(str(p), f"{shown(p)}  ({what(str(p))})")
+                    for p in addons.local_copies(here, folder) if str(p) != given]
+        if given != addons.METRICS_SERVER:
+            choices.append((addons.METRICS_SERVER, "the published manifest (latest release, "
+                            "needs the network)"))
+
+        def source_of(value: str) -> str:
+            if addons.is_url(value):
+                return value
+            return str(Path(self.session.resolve_file(os.path.expanduser(value))).absolute())
+
+        def check(value: str) -> str | None:
+            if addons.is_url(value):
+                return None        # fetched by the action: a failure is its message
+            try:
+                addons.read(source_of(value))
+            except UsageError as exc:
+                return str(exc)
+            return None
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.act("metrics.install", **{**args, "source": source_of(value)})
+        self.push_screen(PickDialog("Install metrics-server from", choices, check=check,
+                                    placeholder="another file or URL, e.g. ~/components.yaml"), chosen)
 
     def ask_autoscale(self, args: dict) -> None:
         dep = self.need_deployment()

@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
                         "loopback listeners, else a LoadBalancer/NodePort address that answers, "
                         "else a port-forward, else the siege pod), loopback, port-forward, "
                         "siege-pod or direct")
+    p.add_argument("--metrics-manifest", metavar="FILE|URL", default="",
+                   help="metrics-server's manifest for M: a local copy of components.yaml (an "
+                        "air-gapped jump host) or a URL (default: the latest release's)")
     return p
 
 
@@ -57,6 +60,9 @@ def run_console(args, argv: list[str], **app_kw) -> int:
     if args.record:
         from console.tape.recorder import check_path
         check_path(args.record)
+    if args.metrics_manifest:
+        from console.cluster.addons import option
+        args.metrics_manifest = option(args.metrics_manifest)
     logging.basicConfig(level=logging.WARNING, filename=_log_file(), force=True)
     from console.cluster.connect import connect, default_kubeconfig
     if args.embedded or (not args.kubeconfig and default_kubeconfig() is None):
@@ -82,6 +88,7 @@ def run_console(args, argv: list[str], **app_kw) -> int:
     from console.ui.app import KubelabApp
     session = Session(conn)
     session.load_path = args.load_path
+    session.metrics_manifest = args.metrics_manifest
     app = KubelabApp(session=session, load_command=args.load, lang=args.lang,
                      recording=bool(args.record), **app_kw)
     recorder = None

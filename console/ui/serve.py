@@ -90,6 +90,10 @@ def session_argv(command: str, rest: list[str]) -> tuple[list[str], dict]:
     if command == "play":
         from console.scenario import loader
         loader.load(Path(args.scenario))
+    if args.metrics_manifest:       # checked once, and absolute: the tabs may run elsewhere
+        from console.cluster.addons import option
+        rest = _without(rest, set(), {"--metrics-manifest"}) + [
+            "--metrics-manifest", option(args.metrics_manifest)]
     from console.cluster.connect import default_kubeconfig
     if args.embedded or (not args.kubeconfig and default_kubeconfig() is None):
         need = {"embedded": True, "speed": args.speed, "nodes": args.nodes}

@@ -98,8 +98,9 @@ def test_metrics_server_installs_from_a_local_manifest_and_its_rollout_shows(use
                    for t in seen), seen
         wait_for(lambda: metrics.fetch(s.conn.api, "default").available, 120, "pod metrics")
         assert rest.get(s.conn.api, "ClusterRole", "", "system:aggregated-metrics-reader")
-        # again: everything is unchanged and it is done at once
-        again = s.act("metrics.install", source=str(COMPONENTS), timeout=60)
+        # again, from the session's copy (--metrics-manifest): unchanged, done at once
+        s.metrics_manifest = str(COMPONENTS)
+        again = s.act("metrics.install", timeout=60)
         assert again.ok and "deployment.apps/metrics-server unchanged" in again.message
     finally:
         s.close()

@@ -58,12 +58,14 @@ class LoadDialog(Dialog):
 
 
 class PickDialog(Dialog):
-    """Choose one of `choices` or type another value; dismissed with the string."""
+    """Choose one of `choices` or type another value; dismissed with the string.
+    `check(value)` may say why a value will not do: shown here, the dialog stays."""
 
     def __init__(self, title: str, choices: list[tuple[str, str]], placeholder: str = "",
-                 free: bool = True):
+                 free: bool = True, check=None):
         super().__init__()
         self.title_text, self.choices, self.placeholder, self.free = title, choices, placeholder, free
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
@@ -74,11 +76,18 @@ class PickDialog(Dialog):
             yield Static(id="dialog-error", classes="error")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self._pick(event.option.id)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
-            self.dismiss(event.value.strip())
+            self._pick(event.value.strip())
+
+    def _pick(self, value: str) -> None:
+        problem = self.check(value) if self.check else None
+        if problem:
+            self.error(problem)
+        else:
+            self.dismiss(value)
 
 
 class AutoscaleDialog(Dialog):
