@@ -9,12 +9,15 @@ transport while it runs, which would break the informers sharing the console's.
 
 from __future__ import annotations
 
+import json
 import shlex
 import threading
 import time
 from dataclasses import dataclass
 
 from console.cluster.actions import Result, action
+
+ERROR = 3          # the channel of the command's final Status
 
 
 @dataclass
@@ -71,38 +74,67 @@ def run(conn, pod: str, command: str | list[str], container: str | None = None,
     from kubernetes.stream import stream
 
     pod = pod_of(conn, pod)
+    tty = interrupt is not None
     api = client.ApiClient(conn.api.configuration)
     try:
         kw = {"container": container} if container else {}
         resp = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, conn.namespace,
                       command=argv_of(command), stderr=True,
                       stdin=stdin is not None or interrupt is not None, stdout=True,
-                      tty=interrupt is not None, _preload_content=False, **kw)
+                      tty=tty, _preload_content=False, **kw)
         if stdin is not None:
             resp.write_stdin(stdin)
             resp.close_channel(0)
         out, err = [], []
         deadline = time.monotonic() + timeout
         typed = False
+        status = ""
         while resp.is_open() and time.monotonic() < deadline and not (stop and stop.is_set()):
-            if interrupt is not None and interrupt.is_set() and not typed:
+            if tty and interrupt.is_set() and not typed:
                 resp.write_stdin("\x03")
                 typed = True
             resp.update(timeout=0.25)
-            for chunks, read in ((out, resp.read_stdout), (err, resp.read_stderr)):
-                if resp.peek_channel(1 if chunks is out else 2):
-                    text = read()
-                    chunks.append(text)
-                    if on_output:
-                        on_output(text)
-        code = None
-        if not resp.is_open():
-            code = resp.returncode
-        else:
+            status += resp.read_channel(ERROR, timeout=0)   # read_all() empties it too
+            _take(resp, tty, out, err, on_output)
+        if resp.is_open():
             resp.close()
-        return ExecResult(code, "".join(out), "".join(err))
+            _take(resp, tty, out, err, on_output)
+            return ExecResult(None, "".join(out), "".join(err))
+        # a channel read updates the client too, and may have brought the last
+        # output with the close
+        status += resp.read_channel(ERROR, timeout=0)
+        _take(resp, tty, out, err, on_output)
+        return ExecResult(exit_code(status), "".join(out), "".join(err))
     finally:
         api.close()
+
+
+def exit_code(status: str) -> int:
+    """The exit code in the error channel's Status, as kubectl reads it."""
+    if not status.strip():
+        raise ConnectionError("the exec stream ended without the command's exit status")
+    obj = json.loads(status)
+    if obj.get("status") == "Success":
+        return 0
+    for cause in (obj.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            return int(cause["message"])
+    raise RuntimeError(obj.get("message") or status)
+
+
+def _take(resp, tty: bool, out: list, err: list, on_output) -> None:
+    """What has arrived. A terminal's one stream is taken with read_all(), which
+    reads nothing new from the socket and empties the client's copy of all output
+    (kept for as long as the command runs: a long siege -v run would pile up)."""
+    if tty:
+        parts = ((out, resp.read_all()),)
+    else:
+        parts = ((out, resp.read_stdout(timeout=0)), (err, resp.read_stderr(timeout=0)))
+    for chunks, text in parts:
+        if text:
+            chunks.append(text)
+            if on_output:
+                on_output(text)
 
 
 @action
