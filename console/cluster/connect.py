@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,19 @@ def default_kubeconfig() -> str | None:
         return None
     home = Path.home() / ".kube" / "config"
     return str(home) if home.is_file() else None
+
+
+def kubectl_env(conn) -> str:
+    """What to type in another terminal so kubectl talks to this console's cluster:
+    `export KUBECONFIG=...` when that is not the kubeconfig kubectl already reads
+    (the embedded cluster the console started, a --kubeconfig of its own); else ""."""
+    path = getattr(conn, "kubeconfig", None)
+    if not path or path == default_kubeconfig():
+        return ""
+    home = str(Path.home())
+    if path.startswith(home + os.sep):
+        return "export KUBECONFIG=~/" + shlex.quote(path[len(home) + 1:])
+    return "export KUBECONFIG=" + shlex.quote(path)
 
 
 def from_kubeconfig(path: str, context: str | None = None,

@@ -16,6 +16,7 @@ from console.cluster.errors import message_of
 from console.quantity import parse as quantity
 
 INTERVAL = 15.0
+RETRY = 5.0           # while the Metrics API is missing
 NOT_AVAILABLE = "error: Metrics API not available"
 
 def millicores(value) -> int:
@@ -67,9 +68,35 @@ def why_missing(api: client.ApiClient) -> str:
                  if c.get("type") == "Available"), {})
     why = f"{cond.get('reason')}: {cond.get('message')}" if cond.get("reason") else "no status yet"
     backend = ((svc.get("spec") or {}).get("service") or {})
-    where = f"{backend.get('namespace', 'kube-system')}/{backend.get('name', 'metrics-server')}"
-    return (f"metrics-server ({where}) is installed but not serving: APIService {APISERVICE} is "
+    ns, name = backend.get("namespace", "kube-system"), backend.get("name", "metrics-server")
+    starting = _starting(api, ns, name)
+    if starting:
+        return (f"metrics-server ({ns}/{name}) is not ready yet: {starting}; until its APIService "
+                f"{APISERVICE} is Available, {effect}")
+    return (f"metrics-server ({ns}/{name}) is installed but not serving: APIService {APISERVICE} is "
             f"not Available ({why}); until it is, {effect}")
+
+
+def _starting(api, namespace: str, name: str) -> str:
+    """'0 of 1 pods ready (metrics-server-x: ContainerCreating)' while the Deployment
+    behind the APIService is not ready (a cluster just started, a fresh install, a pod
+    that cannot start); "" when it is, or when it cannot be read."""
+    from console.cluster import rest
+    from console.kubeprint import pod_status
+    try:
+        dep = rest.get(api, "Deployment", namespace, name)
+        want = (dep.get("spec") or {}).get("replicas", 1)
+        ready = (dep.get("status") or {}).get("readyReplicas") or 0
+        if not want or ready >= want:
+            return ""
+        labels = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        body = rest.call(api, "GET", rest.path_for("Pod", namespace),
+                         query=[("labelSelector", ",".join(f"{k}={v}" for k, v in labels.items()))])
+    except Exception:
+        return ""                  # another name, or not ours to read: say what the API says
+    pods = [f"{p['metadata']['name']}: {s.reason} {s.ready}/{s.total}"
+            for p in body.get("items") or [] for s in [pod_status(p)] if s.ready < s.total]
+    return f"{ready} of {want} pods ready" + (f" ({'; '.join(pods[:2])})" if pods else "")
 
 
 class MetricsPoller:
@@ -88,5 +115,7 @@ class MetricsPoller:
 
     def run(self) -> None:
         while not self._stop.is_set():
-            self.bus.publish(fetch(self.api, self.namespace))
-            self._stop.wait(self.interval)
+            seen = fetch(self.api, self.namespace)
+            self.bus.publish(seen)
+            # while missing, ask more often: it is there soon after metrics-server starts
+            self._stop.wait(self.interval if seen.available else min(self.interval, RETRY))

@@ -15,6 +15,7 @@ from textual import work
 
 from console import bus
 from console.cluster import catalogue
+from console.cluster.connect import kubectl_env
 from console.errors import UsageError
 from console.paths import manifests_dir
 from console.ui.messages import ActionFinished
@@ -260,7 +261,7 @@ class Controls:
                 keys.append((b.key_display or b.key.split(",")[0],
                              f"{b.description} — {why}" if why else b.description))
         keys.append(("ctrl+p", "Command palette (every action)"))
-        self.push_screen(HelpScreen(keys))
+        self.push_screen(HelpScreen(keys, kubectl_env(self.conn) if self.conn else ""))
 
     def action_switch(self) -> None:
         if self.conn is not None:

@@ -54,6 +54,10 @@ class ScenarioControls:
                              linger=True)
         self.scenario_pane.display = True
         self.scenario_pane.paused = False
+        from console.cluster.connect import kubectl_env
+        env = kubectl_env(self.conn) if mode == "learner" else ""
+        if env:      # the lab's commands are typed elsewhere: say where they reach this cluster
+            self.notify(env, title="kubectl in another terminal", timeout=30, markup=False)
 
         def run() -> None:
             with self.spawnable():

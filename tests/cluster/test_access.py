@@ -117,3 +117,24 @@ def test_a_manifest_that_cannot_be_read_is_one_line(users, tmp_path):
         assert "metrics.install: {source: FILE}" in res.message
     finally:
         s.close()
+
+
+def test_a_metrics_server_whose_pod_is_not_ready_is_named_with_its_pod(start_cluster, tmp_path):
+    """Installed, its APIService not Available because its pod does not start: the
+    pane says which pod and what state it is in, not only the APIService's reason."""
+    c = start_cluster(metrics=False)
+    broken = tmp_path / "components.yaml"
+    text = COMPONENTS.read_text()
+    image = next(line.split("image:", 1)[1].strip() for line in text.splitlines() if "image:" in line)
+    broken.write_text(text.replace(image, "registry.example.invalid/metrics-server:nope"))
+    s = Session(from_kubeconfig(str(c.kubeconfig)))
+    try:
+        res = s.act("metrics.install", source=str(broken), timeout=5)
+        assert not res.ok
+        why = wait_for(lambda: (lambda m: not m.available and "Pull" in m.why and m.why)(
+            metrics.fetch(s.conn.api, "default")), 60, "the pod's pull failure in the explanation")
+        assert why.startswith("metrics-server (kube-system/metrics-server) is not ready yet: "
+                              "0 of 1 pods ready (metrics-server-"), why
+        assert "until its APIService v1beta1.metrics.k8s.io is Available, the HPA cannot read CPU" in why
+    finally:
+        s.close()

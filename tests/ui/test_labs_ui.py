@@ -4,7 +4,7 @@ while the step is not done, then passes once the learner acts (elsewhere, as kub
 
 from pathlib import Path
 
-from console.cluster import rest
+from console.cluster import connect, rest
 from console.cluster.session import Session
 from console.ui.app import KubelabApp
 from console.ui.screens.picker import LabPicker
@@ -86,3 +86,39 @@ async def test_learner_mode_checks_hints_and_passes_once_the_learner_acts(cluste
         app.stop_scenario()
     app.runner_thread.join(90)
     assert not rest.exists(conn.api, "Pod", conn.namespace, "nginx-pod")      # cleaned up
+
+
+async def test_where_kubectl_reaches_this_cluster_is_said_in_the_picker_help_and_a_lab(cluster):
+    """A lab's commands are typed in another terminal: the console says what makes
+    kubectl talk to its cluster (the test cluster's kubeconfig is not kubectl's own)."""
+    conn = namespace_conn(cluster, "env")
+    want = connect.kubectl_env(conn)
+    assert want.startswith("export KUBECONFIG=") and str(cluster.kubeconfig).split("/")[-1] in want
+    told = []
+    app = KubelabApp(session=Session(conn, speed=20), picker=True, scenarios=SCENARIOS)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LabPicker))
+        assert want in str(app.screen.query_one("#picker-kubectl").content)
+        await pilot.press("f")
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        assert any(want in str(s.content) for s in app.screen.query("Static"))
+        await pilot.press("escape")
+        notify = app.notify
+        app.notify = lambda message, **kw: (told.append((kw.get("title"), message)), notify(message, **kw))
+        app.start_scenario(SCENARIOS / "l7-basics.yaml", "learner")
+        assert ("kubectl in another terminal", want) in told
+        app.stop_scenario(wait=60)
+
+
+def test_kubectl_env_is_empty_for_kubectls_own_kubeconfig(tmp_path, monkeypatch):
+    path = tmp_path / "config"
+    path.write_text("apiVersion: v1\nkind: Config\n")
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    conn = type("Conn", (), {"kubeconfig": str(path)})()
+    assert connect.kubectl_env(conn) == ""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG")
+    conn.kubeconfig = str(tmp_path / "a b" / "kc")
+    assert connect.kubectl_env(conn) == "export KUBECONFIG=~/'a b/kc'"

@@ -10,20 +10,23 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-PANES = """Panes: Pods (kubectl's columns; rows flash when they change), HPA (targets and
-a chart of replicas and CPU against the target), Probe events (Unhealthy, Killing,
-BackOff, readiness changes), Rollout (revision, progress, history), Load (siege).
-Narrow terminals show one side pane at a time: 1-4 pick it.
-ctrl+p opens the command palette: every action is there too."""
+PANES = "\n".join((    # one line each; the dialog wraps them to its width
+    "Panes: Pods (kubectl's columns; rows flash when they change), HPA (targets and a chart "
+    "of replicas and CPU against the target), Probe events (Unhealthy, Killing, BackOff, "
+    "readiness changes), Rollout (revision, progress, history), Load (siege).",
+    "Narrow terminals show one side pane at a time: 1-4 pick it.",
+    "ctrl+p opens the command palette: every action is there too."))
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
     DEFAULT_CLASSES = "dialog"
 
-    def __init__(self, bindings: list[tuple[str, str]]):
+    def __init__(self, bindings: list[tuple[str, str]], kubectl: str = ""):
+        """kubectl: what to type so kubectl in another terminal reaches this cluster."""
         super().__init__()
         self.keys = bindings
+        self.kubectl = kubectl
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -33,6 +36,9 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(key, desc)
         with VerticalScroll(classes="box help"):
             yield Static(Text("kubelab — keys", style="bold"))
+            if self.kubectl:
+                yield Static(Text.assemble(("kubectl in another terminal: ", "dim"),
+                                           (self.kubectl, "cyan")))
             yield Static(table)
             yield Static(Text(PANES, style="dim"))
 

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.cluster.connect import kubectl_env
 from console.scenario.values import say
 
 FREE = "free"
@@ -56,6 +57,10 @@ class LabPicker(Screen):
             yield Static(Text("Enter: follow it step by step (you type, the console checks) · "
                               "p: play it unattended · f: free play · q: quit", style="dim"),
                          id="picker-help")
+            env = kubectl_env(self.conn) if self.conn is not None else ""
+            if env:
+                yield Static(Text.assemble(("kubectl in another terminal: ", "dim"), (env, "cyan")),
+                             id="picker-kubectl")
             yield OptionList(*self.options(), id="labs")
         yield Footer()
 
