@@ -11,7 +11,7 @@ change costs or saves:
                                           puts it beside the product's row)
 
 HandConn is a drop-in for http1._Conn (same client interface: send/abort/_fail,
-the answer tuple); `cli` swaps it in for this process.
+the answer read off the connection); `cli` swaps it in for this process.
 """
 
 from __future__ import annotations
@@ -41,12 +41,15 @@ class HandConn(http1._Conn):
     Content-Length, chunked, close-delimited, HEAD/1xx/204/304, found in the head
     with bytes.find, no per-line split."""
 
+    version = ""  # set from the status line (http1._Conn asks llhttp for it)
+
     def __init__(self, client, key):
         self.buf = bytearray()
         super().__init__(client, key)
+        self._reset()
 
     def _reset(self) -> None:
-        super()._reset()
+        self._begin()
         self.mode = None       # None = reading the head; "len", "chunked", "close"
         self.left = 0          # bytes left in a body or in the current chunk
         self.keep = True
@@ -54,10 +57,11 @@ class HandConn(http1._Conn):
 
     def send(self, raw, head_only, done, reused) -> None:
         self.buf.clear()
+        self._reset()
         super().send(raw, head_only, done, reused)
 
     def data_received(self, data: bytes) -> None:
-        self.got_bytes = True
+        self.in_head = False  # some of the answer came (http1._Conn.got_bytes)
         if self.done is None:
             self.abort()
             return
@@ -67,9 +71,9 @@ class HandConn(http1._Conn):
         except ProtocolError as exc:
             self._fail(exc)
             return
-        if self.answer is not None:
-            answer, self.answer = self.answer, None
-            self.client._answered(self, answer, None)
+        if self.complete:
+            self.complete = False
+            self.client._answered(self, None)
 
     def connection_lost(self, exc) -> None:
         self.closed = True
@@ -79,10 +83,10 @@ class HandConn(http1._Conn):
             self.nbytes += len(self.buf)
             self.buf.clear()
             self._complete(False)
-            answer, self.answer = self.answer, None
-            self.client._answered(self, answer, None)
+            self.complete = False
+            self.client._answered(self, None)
         else:
-            self.client._answered(self, None, exc or ServerClosed("server closed the connection"))
+            self.client._answered(self, exc or ServerClosed("server closed the connection"))
 
     def _parse(self) -> None:
         buf = self.buf
@@ -208,17 +212,23 @@ class _Transport:
 
 
 class _Client:
-    """What a _Conn asks of Http1Client: its loop, timeout, and where answers go."""
+    """What a _Conn asks of Http1Client: its loop, keepalive, and where answers go."""
 
     def __init__(self, loop):
-        self.loop, self.timeout, self.all = loop, 30.0, set()
+        self.loop, self.keepalive, self.all = loop, True, set()
         self.answers = 0
 
-    def _answered(self, conn, answer, exc) -> None:
+    def done(self, conn, exc) -> None:
         if exc is not None:
             raise exc
         self.answers += 1
-        conn.done = None
+
+    def _answered(self, conn, exc) -> None:
+        done, conn.done = conn.done, None
+        done(conn, exc)
+
+    def _drop(self, conn) -> None:
+        pass
 
 
 def micro(n: int = 20_000, rounds: int = 15) -> None:
@@ -239,7 +249,7 @@ def micro(n: int = 20_000, rounds: int = 15) -> None:
                     conn.connection_made(_Transport())
                     t0 = time.perf_counter()
                     for _ in range(n):
-                        conn.send(b"GET / HTTP/1.1\r\n\r\n", False, True, True)
+                        conn.send(b"GET / HTTP/1.1\r\n\r\n", False, client.done, True)
                         for p in packets:
                             conn.data_received(p)
                     dt = (time.perf_counter() - t0) / n * 1e6

@@ -133,8 +133,7 @@ class _Prepared:
     headers: dict[str, str]
     path: str
     raw: bytes | None = None      # prebuilt request for the http1 client (plain http)
-    host: str = ""
-    port: int = 0
+    key: tuple[str, int] = ("", 0)  # its (host, port)
     head: bool = False            # HEAD: the answer has no body, whatever its head says
 
     def __post_init__(self):
@@ -193,11 +192,13 @@ class Engine:
         self.interrupted = False      # stop() before the run's own end
         self.in_flight = 0
         self._stop: asyncio.Event | None = None
+        self._stopping = False    # _stop is set (a flag: read once per request)
         self._halt: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.prepared: list[_Prepared] = prepared or []
         self._tasks: set[asyncio.Task] = set()   # aiohttp requests in flight
         self._perf_clock = clock is time.perf_counter
+        self._record = self.stats.record
         self._meter = Meter(clock(), 0, cpu_seconds())
         self._ended = False
         self._cpu_start = self._cpu_end = None
@@ -216,7 +217,7 @@ class Engine:
         if self._loop is not None and self._stop is not None:
             if not abort:
                 self._loop.call_soon_threadsafe(self._halt.set)
-            self._loop.call_soon_threadsafe(self._stop.set)
+            self._loop.call_soon_threadsafe(self._set_stop)
 
     def prepare(self) -> None:
         """Resolve and build the requests (blocking: may ask the cluster)."""
@@ -244,7 +245,7 @@ class Engine:
             prep = _Prepared(t.method, u, t.body, headers, path)
             if u.scheme == "http":
                 _basic_auth(u, headers)
-                prep.host, prep.port = u.host, u.port or 80
+                prep.key = (u.host, u.port or 80)
                 prep.raw = http1.build_request(t.method, u.raw_path_qs or "/",
                                                host or u.host_port_subcomponent, headers, t.body)
             out.append(prep)
@@ -262,7 +263,7 @@ class Engine:
         if self.interrupted:
             self._halt.set()
         if self.interrupted or self.aborted:
-            self._stop.set()
+            self._set_stop()
         limit = self.users
         # ssl=False: like siege, load a lab's self-signed endpoint without verifying it
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not s.keepalive,
@@ -278,6 +279,7 @@ class Engine:
                 early.cancel()
             self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self.stats = Stats(self.clock, self.streamed, start_at)
+            self._record = self.stats.record
             self._cpu_start = cpu_seconds()
             self._meter = Meter(self.clock(), 0, self._cpu_start)
             if s.rate is None:
@@ -324,6 +326,10 @@ class Engine:
         """The run is over: figures freeze now; in-flight requests are abandoned, uncounted."""
         self._ended = True
         self.stats.finish()
+        self._set_stop()
+
+    def _set_stop(self) -> None:
+        self._stopping = True
         self._stop.set()
 
     def _abort(self) -> None:
@@ -331,7 +337,7 @@ class Engine:
         those on their way finish), and the other engines of a pool are told."""
         told = self.aborted     # stop(abort=True) from the pool: _stop is only scheduled
         self.aborted = True
-        self._stop.set()        # now: a user that failed past the limit starts nothing more
+        self._set_stop()        # now: a user that failed past the limit starts nothing more
         if not told and self.on_abort:
             self.on_abort()
 
@@ -354,8 +360,8 @@ class Engine:
                                    allow_redirects=False) as resp:
             nbytes = len(await resp.read())
         v = resp.version
-        return (resp.status, f"HTTP/{v.major}.{v.minor}", nbytes, True,
-                resp.headers.get("Location"), self.clock())
+        return _Answer(resp.status, f"HTTP/{v.major}.{v.minor}", nbytes,
+                       resp.headers.get("Location"), self.clock())
 
     @staticmethod
     def _follow(p: _Prepared, status: int, location: str) -> _Prepared:
@@ -368,7 +374,7 @@ class Engine:
             headers.pop("Host", None)  # elsewhere: that server's own name
         q = _Prepared(method, url, body, headers, url.raw_path_qs)
         if url.scheme == "http":
-            q.host, q.port = url.host, url.port or 80
+            q.key = (url.host, url.port or 80)
             q.raw = http1.build_request(method, url.raw_path_qs or "/",
                                         headers.get("Host") or url.host_port_subcomponent,
                                         headers, body)
@@ -401,7 +407,7 @@ class Engine:
 
         sent = 0  # arrivals dealt with: sent or dropped
         try:
-            while sent < cap and not self._stop.is_set():
+            while sent < cap and not self._stopping:
                 if slots.locked():
                     st.slot_waits += 1
                 await slots.acquire()
@@ -410,7 +416,7 @@ class Engine:
                 if intended > now:
                     await asyncio.sleep(intended - now)
                     now = self.clock()
-                if self._stop.is_set():
+                if self._stopping:
                     slots.release()
                     break
                 if now - intended > s.timeout:
@@ -456,23 +462,34 @@ class Engine:
                          cpu_seconds=self.cpu_seconds)
 
 
+@dataclass
+class _Answer:
+    """An answer from aiohttp, read as the http1 client's connection is (_Flow.answered)."""
+
+    status: int
+    version: str
+    nbytes: int
+    location: str | None
+    done_at: float
+
+
 class _Flow:
     """One transaction, and the redirects it leads to, on callbacks: the generator's
     hot path (no task, no future per request). `then()` is called once it is over:
     answered, failed, or abandoned at the run's end."""
 
-    __slots__ = ("engine", "session", "then", "p", "t0", "hops")
+    __slots__ = ("engine", "session", "then", "p", "t0", "hops", "done")
 
     def __init__(self, engine: Engine, session, then: Callable[[], None]):
         self.engine, self.session, self.then = engine, session, then
+        self.done = self.answered  # one bound method, not one per request
 
     def start(self, p: _Prepared, t0: float) -> None:
         e = self.engine
         e.in_flight += 1
-        self.t0, self.hops = t0, 0
+        self.t0, self.hops, self.p = t0, 0, p
         if p.raw is not None:  # _go(p), inline (hot path)
-            self.p = p
-            e._http1.send(p.host, p.port, p.raw, p.head, self.answered)
+            e._http1.send(p.key, p.raw, p.head, self.done)
         else:
             self._go(p)
 
@@ -480,7 +497,7 @@ class _Flow:
         self.p = p
         e = self.engine
         if p.raw is not None:
-            e._http1.send(p.host, p.port, p.raw, p.head, self.answered)
+            e._http1.send(p.key, p.raw, p.head, self.done)
         else:
             task = e._loop.create_task(e._aio(self.session, p))
             e._tasks.add(task)
@@ -494,32 +511,37 @@ class _Flow:
             exc = task.exception()
             self.answered(None if exc else task.result(), exc)
 
-    def answered(self, answer: tuple | None, exc: BaseException | None) -> None:
+    def answered(self, a, exc: BaseException | None) -> None:
+        """`a`: the answer (an http1 connection just read, or an _Answer), or None and `exc`."""
         e = self.engine
         if e._ended:
             return self._over(False)  # the run's end aborted it: abandoned, as siege's threads
         if exc is not None:
             return self._error(exc)
         try:
-            status, version, nbytes, _, location, now = answer
-            if not e._perf_clock:  # the client stamps perf_counter(); an injected clock rules
-                now = e.clock()
-            p, latency = self.p, now - self.t0
+            status = a.status
+            # the client stamps perf_counter(); an injected clock rules
+            now = a.done_at if e._perf_clock else e.clock()
+            latency = now - self.t0
             failed = status >= 500 or status == 408  # is_failed_code, inline (hot path)
             if failed and not e._failure():
                 return self._over(False)
-            e.stats.record(status, latency, nbytes, now)
+            e._record(status, latency, a.nbytes, now)
             if e.on_response:
-                e.on_response(Response(status, version, latency, nbytes, p.method, p.path))
+                p = self.p
+                e.on_response(Response(status, a.version, latency, a.nbytes, p.method, p.path))
+            location = a.location
             if location and status in REDIRECTS and self.hops < MAX_HOPS:
                 # as siege: the redirect is a transaction, and so is the page it leads to
                 self.hops += 1
                 self.t0 = now
-                return self._go(e._follow(p, status, location))
+                return self._go(e._follow(self.p, status, location))
         except Exception as bug:  # never a request that silently never ends
             return self._error(bug)
-        self._over(failed)
-
+        if failed:
+            return self._over(True)
+        e.in_flight -= 1  # _over(False), inline (hot path)
+        self.then()
     def _error(self, exc: BaseException) -> None:
         """Every socket-level failure is a counted failure (siege's)."""
         e = self.engine
@@ -540,16 +562,16 @@ class _Flow:
         self.then()
 
 
-class _User:
+class _User(_Flow):
     """siege's simulated user: requests one after the other, from its own starting URL."""
 
-    __slots__ = ("engine", "flow", "targets", "y", "left", "delay", "rng", "finished")
+    __slots__ = ("targets", "n", "y", "left", "delay", "rng", "finished")
 
     def __init__(self, engine: Engine, session, uid: int):
         s, targets = engine.spec, engine.prepared
         n = len(targets)
-        self.engine, self.targets = engine, targets
-        self.flow = _Flow(engine, session, self.after if s.delay > 0 else self.next)
+        super().__init__(engine, session, self.after if s.delay > 0 else self.next)
+        self.targets, self.n = targets, n
         self.y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
         self.left = _NO_END if s.reps is None else s.reps
         self.delay = s.delay
@@ -558,15 +580,20 @@ class _User:
 
     def next(self) -> None:
         e = self.engine
-        if self.left <= 0 or e._stop.is_set():
+        if self.left <= 0 or e._stopping:
             if not self.finished.done():
                 self.finished.set_result(None)
             return
         self.left -= 1
-        targets = self.targets
-        p = targets[self.y % len(targets)]
+        p = self.targets[self.y % self.n]
         self.y += 1
-        self.flow.start(p, e.clock())
+        # self.start(p, e.clock()), inline (hot path)
+        e.in_flight += 1
+        self.t0, self.hops, self.p = e.clock(), 0, p
+        if p.raw is not None:
+            e._http1.send(p.key, p.raw, p.head, self.done)
+        else:
+            self._go(p)
 
     def after(self) -> None:
         """-d: a random pause after each request (siege's), not counted as response time."""

@@ -82,8 +82,11 @@ class _Fields:
             raise _Enough
 
 
-Answer = tuple  # (status, "HTTP/1.x", body bytes, kept alive, Location or None, done_at)
-Done = Callable[[Answer | None, BaseException | None], None]
+Answer = tuple  # request(): (status, "HTTP/1.x", body bytes, kept alive, Location or None, done_at)
+# send()'s `done(conn, None)`: the answer is read off the connection (status, version,
+# nbytes, keep, location, done_at), before anything else is sent on it; or
+# `done(None, error)`
+Done = Callable[["_Conn | None", BaseException | None], None]
 
 
 class _Conn(asyncio.Protocol):
@@ -94,11 +97,14 @@ class _Conn(asyncio.Protocol):
     the first ends the parse at on_headers_complete (and a fresh parser takes the
     next answer), the second is read from connection_lost (llhttp says such an
     answer is not to be kept alive, and _Fields that its length was not given).
+    Per answer on the hot path (a 2xx kept alive): three llhttp callbacks and the
+    handing on, nothing else.
     """
 
     def __init__(self, client: Http1Client, key: tuple[str, int]):
         self.client = client
         self.key = key
+        self.keepalive = client.keepalive
         self.pool: list[_Conn] = []     # the client's idle list for this key
         self.transport: asyncio.Transport | None = None
         self.loop = client.loop
@@ -106,37 +112,44 @@ class _Conn(asyncio.Protocol):
         self.done: Done | None = None   # the request in flight: who hears its answer
         self.raw = b""
         self.reused = False
-        self.deadline = 0.0
-        self.answer: Answer | None = None
+        self.sent = self.swept = 0      # requests sent on it, and as the sweeper last saw
+        self.since = 0.0                # the sweeper's loop.time() when it first saw this one
+        self.complete = False   # a whole answer has been read, not yet handed on
+        self.done_at = 0.0      # perf_counter() when it was
         self.closed = False
-        self.got_bytes = False
-        self._reset()
-
-    def _reset(self) -> None:
         self.status = 0
-        self.version = ""
         self.keep = False
+        self.head_only = False
+        self.head_version = ""  # HEAD: "HTTP/1.x", read before its parser is replaced
+        self._begin()
+
+    def _begin(self) -> None:
+        """The state of an answer not yet begun (send() does the same, inline)."""
         self.nbytes = 0
         self.location = None   # for 3xx: where siege would follow
         self.framed = True     # a Content-Length or Transfer-Encoding said where the body ends
         self.in_head = True
         self.head = b""        # the bytes fed while the head was being read
-        self.head_only = False
+
+    @property
+    def version(self) -> str:
+        """The answer's "HTTP/1.x" (asked of llhttp only when wanted: -v lines; llhttp
+        keeps it until the next answer begins)."""
+        if self.head_only:
+            return self.head_version
+        v = self.parser.get_http_version()
+        return _VERSIONS.get(v) or "HTTP/" + v
 
     # asyncio callbacks --------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.got_bytes = True
         if self.done is None:  # a server that talks unasked: not a connection to reuse
             self.abort()
             return
         if self.in_head:
             self.head = self.head + data if self.head else data
-            if len(self.head) > _MAX_HEAD:
-                self._fail(ProtocolError("response head too large"))
-                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -151,9 +164,16 @@ class _Conn(asyncio.Protocol):
             return
         # the answer is handed on here, outside llhttp's callbacks: what the engine
         # does with it (the next request, on this very connection) is not parsing
-        if self.answer is not None:
-            answer, self.answer = self.answer, None
-            self.client._answered(self, answer, None)
+        if self.complete:  # Http1Client._answered's way with an answer, inline (hot path)
+            self.complete = False
+            done, self.done = self.done, None
+            if self.keep and self.keepalive and not self.closed:
+                self.pool.append(self)
+            else:
+                self.client._drop(self)
+            done(self, None)
+        elif self.in_head and len(self.head) > _MAX_HEAD:
+            self._fail(ProtocolError("response head too large"))
 
     def eof_received(self) -> None:
         self.closed = True  # not to be reused: the transport closes (None: let it)
@@ -163,10 +183,10 @@ class _Conn(asyncio.Protocol):
         if self.done is not None:
             if not self.in_head and not self.framed and self.status not in _NO_BODY:
                 self._complete(False)  # the body ran until the close: that was its end
-                answer, self.answer = self.answer, None
-                self.client._answered(self, answer, None)
+                self.complete = False
+                self.client._answered(self, None)
             else:
-                self.client._answered(self, None, exc or ServerClosed("server closed the connection"))
+                self.client._answered(self, exc or ServerClosed("server closed the connection"))
         else:  # an idle one the server closed: forget it (its pool skips it when popped)
             self.client.all.discard(self)
 
@@ -176,13 +196,13 @@ class _Conn(asyncio.Protocol):
         self.status = status = p.get_status_code()
         if status >= 200:
             self.in_head = False
-            v = p.get_http_version()
-            self.version = _VERSIONS.get(v) or "HTTP/" + v
-            self.keep = p.should_keep_alive()
-            if not self.keep or 300 <= status < 400:
+            self.keep = keep = p.should_keep_alive()
+            if not keep or 300 <= status < 400:
                 fields = _Fields(self.head)
                 self.location, self.framed = fields.location, fields.framed
             if self.head_only:
+                v = p.get_http_version()
+                self.head_version = _VERSIONS.get(v) or "HTTP/" + v
                 raise _HeadOnly
 
     def on_body(self, body: bytes) -> None:
@@ -190,30 +210,39 @@ class _Conn(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self.status < 200:  # an interim answer (100 Continue): the real one follows
-            head_only, head = self.head_only, self.head
-            self._reset()
-            self.head_only, self.head = head_only, head  # _Fields reads past the interim one
+            head = self.head
+            self._begin()
+            self.head = head  # _Fields reads past the interim one
             return
-        self._complete(self.keep)
+        # stamp the time here, not when the engine gets to it: a busy loop's
+        # scheduling delay is the generator's, not the server's
+        self.complete, self.done_at = True, time.perf_counter()
 
     # ending -------------------------------------------------------------------
     def _complete(self, keep: bool) -> None:
-        # stamp the time here, not when the engine gets to it: a busy loop's
-        # scheduling delay is the generator's, not the server's
-        self.answer = (self.status, self.version, self.nbytes, keep, self.location,
-                       time.perf_counter())
+        self.keep, self.complete, self.done_at = keep, True, time.perf_counter()
+
+    def answer(self) -> Answer:
+        """The answer just read, as a tuple (request()'s)."""
+        return (self.status, self.version, self.nbytes, self.keep, self.location, self.done_at)
 
     def _fail(self, exc: BaseException) -> None:
         if self.done is not None:
-            self.client._answered(self, None, exc)
+            self.client._answered(self, exc)
         self.abort()
 
     # use ------------------------------------------------------------------------
+    @property
+    def got_bytes(self) -> bool:
+        """Some of the answer came back (a stale connection's request is tried again only
+        when none did)."""
+        return not self.in_head or bool(self.head)
+
     def send(self, raw: bytes, head_only: bool, done: Done, reused: bool) -> None:
-        self._reset()
         self.raw, self.head_only, self.done, self.reused = raw, head_only, done, reused
-        self.got_bytes = False
-        self.deadline = self.loop.time() + self.client.timeout
+        # _begin(), inline (hot path)
+        self.nbytes, self.location, self.framed, self.in_head, self.head = 0, None, True, True, b""
+        self.sent += 1
         try:
             self.transport.write(raw)
         except (RuntimeError, OSError) as exc:
@@ -232,7 +261,7 @@ class _Conn(asyncio.Protocol):
 class Http1Client:
     """Keep-alive connections to one or more host:port, driven by callbacks.
 
-    send() starts a request and calls `done(answer, None)` or `done(None, error)`
+    send() starts a request and calls `done(conn, None)` or `done(None, error)`
     once, from the event loop (never from inside send()). No future, no task per
     request: this is the generator's hot path. It does not bound how many requests
     are in flight (the engine does: one per user, or its open loop's slots).
@@ -250,39 +279,39 @@ class Http1Client:
         self._sweeper: asyncio.Task | None = None
         self.closed = False
 
-    def send(self, host: str, port: int, raw: bytes, head_only: bool, done: Done) -> None:
-        """Send `raw` on an idle connection to host:port, or a new one.
+    def send(self, key: tuple[str, int], raw: bytes, head_only: bool, done: Done) -> None:
+        """Send `raw` on an idle connection to key (host, port), or a new one.
 
         Errors given to `done`: OSError (refused, reset), TimeoutError, ServerClosed,
         ProtocolError.
         """
-        pool = self.idle.get((host, port))
+        pool = self.idle.get(key)
         while pool:
             conn = pool.pop()
             if not conn.closed:
                 conn.send(raw, head_only, done, True)
                 return
-        self._open((host, port), raw, head_only, done)
+        self._open(key, raw, head_only, done)
 
     async def request(self, host: str, port: int, raw: bytes, head_only: bool = False) -> Answer:
         """send(), awaited: the answer, or the error raised."""
         fut = self.loop.create_future()
 
-        def done(answer, exc) -> None:
+        def done(conn, exc) -> None:
             if not fut.done():
-                fut.set_exception(exc) if exc is not None else fut.set_result(answer)
+                fut.set_exception(exc) if exc is not None else fut.set_result(conn.answer())
 
-        self.send(host, port, raw, head_only, done)
+        self.send((host, port), raw, head_only, done)
         return await fut
 
-    def _answered(self, conn: _Conn, answer: Answer | None, exc: BaseException | None) -> None:
+    def _answered(self, conn: _Conn, exc: BaseException | None) -> None:
         done, conn.done = conn.done, None
         if exc is None:
-            if answer[3] and self.keepalive and not conn.closed:
+            if conn.keep and self.keepalive and not conn.closed:
                 conn.pool.append(conn)
             else:
                 self._drop(conn)
-            done(answer, None)
+            done(conn, None)
             return
         self._drop(conn)
         # a kept-alive connection the server had just closed: one fresh try, as
@@ -329,12 +358,19 @@ class Http1Client:
         return conn
 
     async def _sweep(self) -> None:
+        """--timeout: a request still unanswered `timeout` after the first sweep that saw
+        it fails (so between timeout and timeout + 2 steps after it left; a clock read
+        per request would cost more than this whole sweep)."""
         step = min(0.1, self.timeout / 10)
         while True:
             await asyncio.sleep(step)
             now = self.loop.time()
             for conn in list(self.all):
-                if conn.done is not None and conn.deadline <= now:
+                if conn.done is None:
+                    continue
+                if conn.swept != conn.sent:
+                    conn.swept, conn.since = conn.sent, now
+                elif now - conn.since >= self.timeout:
                     conn._fail(TimeoutError("timed out"))
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ siege (src/browser.c, src/main.c, src/data.c) counts like this, and so do we:
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 
@@ -21,6 +22,7 @@ from hdrh.histogram import HdrHistogram
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 _US = 1_000_000
+_US_F = float(_US)
 _SERIES_SAMPLE = 20_000  # latencies kept per second for that second's percentiles
 
 
@@ -71,6 +73,13 @@ class _Second:
                 "p50": pct(50), "p99": pct(99), "max": round(lat[-1], 6) if lat else None}
 
 
+def _setter(name: str):
+    def put(self, value) -> None:
+        self._taken_in()
+        setattr(self, name, value)
+    return put
+
+
 _SUMS = ("transactions", "successful", "failed", "total_time", "bytes", "late", "dropped",
          "slot_waits")
 
@@ -88,17 +97,24 @@ class Stats:
         self.clock = clock
         self.start = clock() if start is None else start
         self.stop_time: float | None = None
-        self.transactions = 0       # siege's "hits"
-        self.successful = 0
-        self.failed = 0
-        self.total_time = 0.0
-        self.bytes = 0
-        self.longest = 0.0
-        self.lowest = -1.0
-        self.codes: Counter[int] = Counter()
+        self._transactions = 0      # siege's "hits"
+        self._successful = 0
+        self._failed = 0
+        self._total_time = 0.0
+        self._bytes = 0
+        self._longest = 0.0
+        self._lowest = -1.0
+        self._codes: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
-        self.hist = _histogram()
+        self._hist = _histogram()
         self._pending: dict[int, int] = {}  # bucketed latencies not yet in the histogram
+        # The current second's answers, one list per figure: record() only appends
+        # (the hot path); sums, extremes and counts are taken in C when they are read
+        # (_take_in), not per answer. _taken: how many of them the totals include.
+        self._lat: list[float] = []
+        self._code: list[int] = []
+        self._nb: list[int] = []
+        self._taken = 0
         self._last_kept = False
         self.late = 0               # open loop: sends that left after their intended time
         self.dropped = 0            # open loop: sends given up before they could leave
@@ -108,7 +124,17 @@ class Stats:
         self.outbox: list[tuple] | None = [] if streamed else None
         self._sec_index = 0
         self._sec = _Second()
-        self._next = self.start + 1  # when the current second ends
+        self._next = self.start + 1  # when the current second ends (-inf once finished)
+
+    # Totals: what the lists hold is added in first.
+    transactions = property(lambda self: self._taken_in()._transactions, _setter("_transactions"))
+    successful = property(lambda self: self._taken_in()._successful, _setter("_successful"))
+    failed = property(lambda self: self._taken_in()._failed, _setter("_failed"))
+    total_time = property(lambda self: self._taken_in()._total_time, _setter("_total_time"))
+    bytes = property(lambda self: self._taken_in()._bytes, _setter("_bytes"))
+    longest = property(lambda self: self._taken_in()._longest)
+    lowest = property(lambda self: self._taken_in()._lowest)
+    codes = property(lambda self: self._taken_in()._codes)
 
     # -- recording -------------------------------------------------------------
     def _second(self, now: float) -> _Second:
@@ -121,10 +147,63 @@ class Stats:
         return self._sec
 
     def _close_second(self) -> None:
+        self._take_in()
+        sec = self._sec
+        sec.lat = self._lat[:_SERIES_SAMPLE]
+        self._lat.clear()
+        self._code.clear()
+        self._nb.clear()
+        self._taken = 0
         if self.outbox is None:
-            self.series.append(self._sec.close(self._sec_index))
+            self.series.append(sec.close(self._sec_index))
         else:
-            self.outbox.append(self._sec.raw(self._sec_index))
+            self.outbox.append(sec.raw(self._sec_index))
+
+    def _take_in(self) -> None:
+        """Add the answers recorded since the last call to the totals, the current
+        second and the histogram's pending buckets."""
+        k, lat = self._taken, self._lat
+        if k == len(lat):
+            return
+        new = lat[k:] if k else lat
+        self._taken = len(lat)
+        nbytes = sum(self._nb[k:] if k else self._nb)
+        self._total_time += sum(new)
+        self._bytes += nbytes
+        hi, lo = max(new), min(new)
+        if hi > self._longest:
+            self._longest = hi
+        if lo < self._lowest or self._lowest < 0:
+            self._lowest = lo
+        sec = self._sec
+        sec.responses += len(new)
+        sec.bytes += nbytes
+        codes = Counter(self._code[k:] if k else self._code)
+        self._codes.update(codes)
+        for code, n in codes.items():
+            if is_success_code(code):
+                self._successful += n
+                self._transactions += n
+                sec.transactions += n
+            elif is_failed_code(code):
+                self._failed += n
+                sec.failed += n
+            else:
+                self._transactions += n
+                sec.transactions += n
+        # HdrHistogram.record_value costs ~10 us in Python: bucket here (the same 2048
+        # sub-buckets per power of two as 3 significant digits), fold in batches
+        pending = self._pending
+        for v, n in Counter(map(int, map(_US_F.__mul__, new))).items():
+            v = v or 1
+            shift = v.bit_length() - 11
+            if shift > 0:
+                v = (v >> shift) << shift
+            pending[v] = pending.get(v, 0) + n
+
+    def _taken_in(self) -> Stats:
+        self._take_in()
+        return self
 
     @property
     def closed_seconds(self) -> int:
@@ -138,47 +217,22 @@ class Stats:
         return self.series
 
     def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
-        if self.stop_time is not None:
-            return  # answered after the run's end: abandoned, not counted
+        """One answer. The hot path: three appends (and a second closed once a second)."""
         if now is None:
             now = self.clock()
-        sec = self._sec if now < self._next else self._second(now)
-        self.total_time += latency
-        self.bytes += nbytes
-        if latency > self.longest:
-            self.longest = latency
-        if latency < self.lowest or self.lowest < 0:
-            self.lowest = latency
-        self.codes[code] += 1
-        # HdrHistogram.record_value costs ~10 us in Python; bucket here (same 2048
-        # sub-buckets per power of two as 3 significant digits) and fold in batches
-        v = int(latency * _US) or 1
-        shift = v.bit_length() - 11
-        if shift > 0:
-            v = (v >> shift) << shift
-        pending = self._pending
-        pending[v] = pending.get(v, 0) + 1
-        sec.responses += 1
-        sec.bytes += nbytes
-        if len(sec.lat) < _SERIES_SAMPLE:
-            sec.lat.append(latency)
-        # is_success_code and is_failed_code, inline: this runs for every response
-        if code < 400 or code == 401 or code == 407:
-            self.successful += 1
-            self.transactions += 1
-            sec.transactions += 1
-        elif code == 408 or code >= 500:
-            self.failed += 1
-            sec.failed += 1
-        else:
-            self.transactions += 1
-            sec.transactions += 1
+        if now >= self._next:
+            if self.stop_time is not None:
+                return  # answered after the run's end: abandoned, not counted
+            self._second(now)
+        self._lat.append(latency)
+        self._code.append(code)
+        self._nb.append(nbytes)
 
     def error(self, kind: str, now: float | None = None) -> None:
         if self.stop_time is not None:
             return
         sec = self._second(self.clock() if now is None else now)
-        self.failed += 1
+        self._failed += 1
         self.errors[kind] += 1
         sec.errors += 1
         sec.failed += 1
@@ -187,7 +241,8 @@ class Stats:
         if self.stop_time is None:
             self.stop_time = self.clock()
             self._second(self.stop_time)
-            self._last_kept = bool(self._sec.responses or self._sec.errors)
+            self._next = -math.inf  # record() from now on: too late
+            self._last_kept = bool(self._lat or self._sec.errors)
             if self._last_kept:  # the last, partial second counts when something happened in it
                 self._close_second()
                 self._sec = _Second()
@@ -199,21 +254,28 @@ class Stats:
         return max(0.0, (self.stop_time if self.stop_time is not None else self.clock())
                    - self.start)
 
+    @property
+    def hist(self) -> HdrHistogram:
+        """Every latency so far, in microseconds."""
+        self._fold()
+        return self._hist
+
     def _fold(self) -> None:
+        self._take_in()
         pending, self._pending = self._pending, {}
         for v, n in pending.items():
-            self.hist.record_value(v, n)
+            self._hist.record_value(v, n)
 
     def percentiles(self) -> dict[str, float | None]:
-        self._fold()
-        n = self.hist.get_total_count()
-        values = self.hist.get_percentile_to_value_dict(list(PERCENTILES)) if n else {}
+        hist = self.hist
+        n = hist.get_total_count()
+        values = hist.get_percentile_to_value_dict(list(PERCENTILES)) if n else {}
         out: dict[str, float | None] = {}
         for p in PERCENTILES:
             key = "p" + (f"{p:g}" if p % 1 else str(int(p)))
             out[key] = values[p] / _US if n else None
-        out["max"] = self.hist.get_max_value() / _US if n else None
-        out["mean"] = self.hist.get_mean_value() / _US if n else None
+        out["max"] = hist.get_max_value() / _US if n else None
+        out["mean"] = hist.get_mean_value() / _US if n else None
         return out
 
     # -- merging (pool.py) --------------------------------------------------------
@@ -229,7 +291,6 @@ class Stats:
         out.update(start=self.start, stop_time=self.stop_time, longest=self.longest,
                    lowest=self.lowest, codes=dict(self.codes), errors=dict(self.errors))
         if hist:
-            self._fold()
             out["hist"] = self.hist.encode()
         return out
 
@@ -237,14 +298,13 @@ class Stats:
         """Add another process's state() to this one (the same run, the same start)."""
         for k in _SUMS:
             setattr(self, k, getattr(self, k) + state[k])
-        self.longest = max(self.longest, state["longest"])
+        self._longest = max(self.longest, state["longest"])
         low = state["lowest"]
-        if low >= 0 and (self.lowest < 0 or low < self.lowest):
-            self.lowest = low
+        if low >= 0 and (self._lowest < 0 or low < self._lowest):
+            self._lowest = low
         self.codes.update(state["codes"])
         self.errors.update(state["errors"])
         if state.get("hist"):
-            self._fold()
             self.hist.decode_and_add(state["hist"])
         stop = state["stop_time"]
         if stop is not None and (self.stop_time is None or stop > self.stop_time):
