@@ -3,13 +3,15 @@
 `kubectl port-forward svc/order 8080` picks one pod when it starts and dies with
 it. Here a local listener on 127.0.0.1 stands for the Service port, and each
 connection made to it goes, like kube-proxy's, to one of the Service's ready pods
-picked at random, through pods/portforward on the API server: SPDY tunneled in a
+picked at random — or, when none is ready, to one that is still serving while it
+terminates (kube-proxy's fallback, console/endpoints.py: a scale-down's or a
+rollout's last old pods) — through pods/portforward on the API server: SPDY tunneled in a
 WebSocket as kubectl 1.31+ does it (one tunnel per pod, a stream pair per
 connection), or the v4.channel.k8s.io WebSocket protocol (one socket per
 connection) when the API server does not offer the tunnel (before 1.31). When a
-pod leaves the ready set no new connection goes to it (a re-target); the
-connections it had end as its app ends them. A connection with no ready pod, or
-refused by the kubelet, is reset, as a Service without endpoints resets it.
+pod leaves that set no new connection goes to it (a re-target); the connections
+it had end as its app ends them. A connection with no pod to go to, or refused by
+the kubelet, is reset, as a Service without endpoints resets it.
 
     hub = Hub(conn)                        # a thread with its event loop, per session
     host, port = hub.forward("default", "order", 8080)
@@ -34,6 +36,7 @@ from urllib.parse import quote
 
 from console import bus as busmod
 from console import spdy
+from console.endpoints import usable
 from console.errors import UsageError
 
 log = logging.getLogger("kubelab.portforward")
@@ -261,9 +264,10 @@ class Hub:
             self._informers[namespace] = (inf, sub)
         synced.wait(30)
 
-    def ready(self, namespace: str, service: str, port_name: str) -> list[tuple[str, int]]:
-        """(pod, target port) of every ready endpoint of the Service port."""
-        out = []
+    def targets(self, namespace: str, service: str, port_name: str) -> tuple[list[tuple[str, int]], bool]:
+        """(pod, target port) of each endpoint of the Service port that takes new
+        connections (kube-proxy's rule), and whether they are terminating ones."""
+        found = []
         for sl in list(self.slices.get(namespace, {}).values()):
             if (sl.get("metadata", {}).get("labels") or {}).get(SERVICE_NAME) != service:
                 continue
@@ -271,11 +275,10 @@ class Hub:
                            if (p.get("name") or "") == port_name), None)
             if number is None:
                 continue
-            for ep in sl.get("endpoints") or []:
-                ref = ep.get("targetRef") or {}
-                if (ep.get("conditions") or {}).get("ready") is not False and ref.get("kind") == "Pod":
-                    out.append((ref["name"], int(number)))
-        return sorted(set(out))
+            found += [(ep, int(number)) for ep in sl.get("endpoints") or []
+                      if (ep.get("targetRef") or {}).get("kind") == "Pod"]
+        chosen, terminating = usable(found, lambda pair: pair[0])
+        return sorted({(ep["targetRef"]["name"], port) for ep, port in chosen}), terminating
 
     # -- the public door ------------------------------------------------------------------
     def forward(self, namespace: str, service: str, port: int) -> tuple[str, int]:
@@ -364,7 +367,7 @@ class Hub:
         return await channel_pipe(ws, port)
 
     def sweep(self, namespace: str, ready: set[str]) -> None:
-        """Tunnels to pods that are no longer ready close once their connections ended."""
+        """Tunnels to pods that no longer take connections close once theirs ended."""
         for key, t in list(self.tunnels.items()):
             if key[0] == namespace and key[1] not in ready and (t.closed or not t.streams):
                 del self.tunnels[key]
@@ -380,9 +383,11 @@ class ServiceForward:
         self.server = None
         self.address = ("127.0.0.1", 0)
         self.connections = 0
-        self.refused = 0               # connections reset at once: no ready pod, or the API said no
+        self.refused = 0               # connections reset at once: no pod to go to, or the API said no
         self.dropped = 0               # connections the kubelet ended with an error (the pod went)
         self.retargets = 0             # pods that left the ready set while we used them
+        self.fallback = False          # no ready pod: to serving-and-terminating ones
+        self.to_terminating = 0        # connections sent so (kube-proxy's fallback)
         self.last_error = ""
         self._used: set[str] = set()
         self.open: dict[str, int] = {}     # pod -> connections open to it now
@@ -396,29 +401,35 @@ class ServiceForward:
             self.server.close()
 
     def stats(self) -> dict:
-        ready = self.hub.ready(self.namespace, self.service, self.port_name)
-        self._notice({p for p, _ in ready})
+        ready, terminating = self.hub.targets(self.namespace, self.service, self.port_name)
+        self._notice({p for p, _ in ready}, terminating)
         return {"service": self.service, "port": self.port, "address": "%s:%d" % self.address,
-                "pods": [p for p, _ in ready],
+                "pods": [p for p, _ in ready], "terminating": terminating,
                 "connections": self.connections, "refused": self.refused, "dropped": self.dropped,
-                "retargets": self.retargets, "in_use": dict(self.open),
+                "retargets": self.retargets, "to_terminating": self.to_terminating,
+                "in_use": dict(self.open),
                 "last_error": self.last_error}
 
-    def _notice(self, names: set[str]) -> None:
-        """Pods we sent connections to that are no longer ready: new ones go elsewhere."""
+    def _notice(self, names: set[str], terminating: bool) -> None:
+        """Pods we sent connections to that no longer take them: new ones go elsewhere."""
         for gone in self._used - names:
             self.retargets += 1
             log.info("port-forward %s/%s: pod %s is no longer ready; re-targeting to %s",
                      self.namespace, self.service, gone, ", ".join(sorted(names)) or "nothing")
+        if terminating and not self.fallback:
+            log.info("port-forward %s/%s: no ready pod; to %s while they terminate, as kube-proxy",
+                     self.namespace, self.service, ", ".join(sorted(names)))
+        self.fallback = terminating
         self._used &= names
 
     def _pick(self) -> tuple[str, int] | None:
-        ready = self.hub.ready(self.namespace, self.service, self.port_name)
+        ready, terminating = self.hub.targets(self.namespace, self.service, self.port_name)
         names = {p for p, _ in ready}
-        self._notice(names)
+        self._notice(names, terminating)
         self.hub.sweep(self.namespace, names)
         if not ready:
             return None
+        self.to_terminating += terminating
         pod, port = random.choice(ready)
         self._used.add(pod)
         return pod, port

@@ -108,3 +108,20 @@ async def test_many_pods_split_into_slices_of_100():
                     and len(addrs(endpoints(cluster))) == 150, what="2 slices")
     finally:
         await cluster.stop()
+
+
+async def test_publish_not_ready_addresses_makes_ready_but_not_serving():
+    """podToEndpoint: serving is the pod's Ready condition whatever the Service says;
+    publishNotReadyAddresses forces only `ready`."""
+    cluster = await start()
+    try:
+        svc = service()
+        svc["spec"]["publishNotReadyAddresses"] = True
+        cluster.registry.create("services", svc)
+        cluster.registry.create("pods", pod("a1", {"app": "a"}))
+        await until(lambda: sum(len(s["endpoints"]) for s in slices(cluster)) == 1, what="slice")
+        set_ready(cluster, "default", "a1", False)
+        await until(lambda: [e["conditions"] for s in slices(cluster) for e in s["endpoints"]]
+                    == [{"ready": True, "serving": False, "terminating": False}], what="not serving")
+    finally:
+        await cluster.stop()

@@ -3,7 +3,9 @@
 Endpoints (endpoint-controller): Ready pods in `addresses`, the others in
 `notReadyAddresses`, terminating pods left out, subsets grouped by port set.
 EndpointSlices (endpointslice-controller.k8s.io): every pod with an IP, with
-conditions ready/serving/terminating, at most 100 per slice, owned by the Service.
+conditions as podToEndpoint sets them — serving: the pod is Ready; terminating: it
+has a deletionTimestamp; ready: serving and not terminating (or the Service's
+publishNotReadyAddresses) — at most 100 per slice, owned by the Service.
 Named target ports are resolved per pod against its container ports.
 """
 
@@ -102,7 +104,7 @@ def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
     gone = terminating(pod)
     ep = {"addresses": [ip],
           "conditions": {"ready": publish or (ready and not gone),
-                         "serving": publish or ready, "terminating": gone},
+                         "serving": ready, "terminating": gone},
           "targetRef": ref}
     if spec.get("nodeName"):
         ep["nodeName"] = spec["nodeName"]

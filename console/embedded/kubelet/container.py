@@ -12,10 +12,11 @@ import logging
 from console.embedded import apps
 from console.embedded.kubelet import config, images
 from console.embedded.kubelet.logs import ContainerLog
-from console.embedded.kubelet.probes import Prober
+from console.embedded.kubelet.probes import Prober, run_hook
 from console.embedded.kubelet.pull import Backoff, ensure_image
 
 log = logging.getLogger("kubelab.kubelet")
+MIN_GRACE = 2        # kubelet's minimumGracePeriodInSeconds: SIGTERM gets at least this
 
 
 class Container:
@@ -47,6 +48,7 @@ class Container:
         self._stopping = asyncio.Event()
         self._kick = asyncio.Event()       # wakes a pause early: stop, or a new image
         self._killed_reason: str | None = None
+        self._hooked = None                  # the process whose preStop hook has run
         self.restart_backoff = Backoff()
         self.pull_backoff = Backoff()
         self._files: dict[str, bytes] = {}   # from volumes, set by mount()
@@ -290,10 +292,25 @@ class Container:
 
     # -- stopping -------------------------------------------------------------------
     async def kill(self, grace: float) -> None:
-        """SIGTERM, then SIGKILL after the grace period (simulated seconds)."""
+        """kubelet's killContainer: the preStop hook first, given the grace period (the
+        app serves on meanwhile, its pod terminating but still Ready), then SIGTERM, then
+        SIGKILL after what is left of the grace period (at least 2 s) — simulated seconds."""
         proc, app = self.proc, self.app
         if proc is None or proc.done() or app is None:
             return
+        hook = (self.spec.get("lifecycle") or {}).get("preStop")
+        if isinstance(hook, dict) and grace > 0 and self._hooked is not proc:
+            self._hooked = proc       # once per instance: a second, shorter delete goes on to SIGTERM
+            start = self.clock.elapsed()
+            try:
+                if not await asyncio.wait_for(run_hook(self, hook, grace), self.clock.real(grace)):
+                    # kubelet leaves the hook's output out of the event (it may hold secrets)
+                    self.event("FailedPreStopHook", "PreStopHook failed", "Warning")
+            except asyncio.TimeoutError:
+                pass      # "PreStop hook not completed in grace period": on to SIGTERM
+            grace = max(grace - (self.clock.elapsed() - start), MIN_GRACE)
+            if proc.done():
+                return
         app.sigterm()     # still running (and ready, without a probe) until it exits
         done, _ = await asyncio.wait([proc], timeout=self.clock.real(grace))
         if not done:

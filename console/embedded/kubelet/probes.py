@@ -1,4 +1,6 @@
-"""Liveness, readiness and startup probes, run the way kubelet's prober runs them.
+"""Liveness, readiness and startup probes, run the way kubelet's prober runs them;
+and a lifecycle hook's handler (`run_hook`: exec, httpGet, sleep), which the
+kubelet runs with the same handlers.
 
 Defaults are the API's: periodSeconds 10, timeoutSeconds 1, successThreshold 1,
 failureThreshold 3, initialDelaySeconds 0. Every failed probe records an
@@ -39,7 +41,7 @@ class Prober:
         self.c = container
         self.kind = kind
         self.spec = spec
-        self.result = {"readiness": False, "liveness": True, "startup": False}[kind]
+        self.result = {"readiness": False, "liveness": True}.get(kind, False)
         self.successes = 0
         self.failures = 0
 
@@ -81,9 +83,9 @@ class Prober:
             if changed or not value:
                 self.c.on_probe(self.kind, value)
 
-    async def probe_once(self) -> tuple[bool | None, str]:
+    async def probe_once(self, timeout: float | None = None) -> tuple[bool | None, str]:
         """(True|False, output), or (None, error) when the probe could not run."""
-        timeout = param(self.spec, "timeoutSeconds")
+        timeout = param(self.spec, "timeoutSeconds") if timeout is None else timeout
         try:
             if "exec" in self.spec:
                 return await self._exec(timeout)
@@ -150,3 +152,14 @@ class Prober:
         if self.c.worker.listener(port) is None:
             return False, f"dial tcp {ip}:{port}: connect: connection refused"
         return True, ""
+
+
+async def run_hook(container, hook: dict, within: float) -> bool:
+    """A lifecycle hook (preStop) given `within` seconds: True if its handler succeeded
+    (an exec that exits 0, an httpGet answered 2xx/3xx, a sleep that ran out)."""
+    sleep = hook.get("sleep")
+    if isinstance(sleep, dict):
+        await container.clock.sleep(max(0, int(sleep.get("seconds") or 0)))
+        return True
+    ok, _ = await Prober(container, "hook", hook).probe_once(timeout=within)
+    return ok is True

@@ -1,4 +1,6 @@
-"""Which pod addresses a Service port sends traffic to: the READY endpoints.
+"""Which pod addresses a Service port sends traffic to: the ready endpoints, or
+when there is none the serving-and-terminating ones (kube-proxy's rule,
+console/endpoints.py).
 
 Read from the EndpointSlices the endpointslice controller keeps (as kube-proxy
 does), else from the Endpoints object, else computed from the pods (so the
@@ -7,6 +9,7 @@ proxy works in a cluster without the endpoints controllers).
 
 from console.embedded.controllers.base import map_matches, pod_ready
 from console.embedded.controllers.endpoints import SLICES, target_port
+from console.endpoints import usable
 
 
 def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
@@ -16,18 +19,14 @@ def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
     slices = [s for s in store.scan(SLICES, ns)
               if (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name]
     if slices:
-        out = []
+        found = []
         for s in slices:
             port = next((p.get("port") for p in s.get("ports") or []
                          if (p.get("name") or "") == port_name), None)
-            if port is None:
-                continue
-            for ep in s.get("endpoints") or []:
-                cond = ep.get("conditions") or {}
-                if cond.get("ready") is False or cond.get("terminating"):
-                    continue
-                out.extend((ip, port) for ip in ep.get("addresses") or [])
-        return sorted(set(out))
+            if port is not None:
+                found += [(ep, port) for ep in s.get("endpoints") or []]
+        chosen, _ = usable(found, lambda pair: pair[0])
+        return sorted({(ip, port) for ep, port in chosen for ip in ep.get("addresses") or []})
     eps = store.get("endpoints", ns, name)
     if eps is not None:
         out = []
