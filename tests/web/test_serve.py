@@ -138,6 +138,19 @@ def test_serve_checks_its_input_before_serving(tmp_path, capsys):
     assert f"--port: cannot listen on 127.0.0.1:{port}: Address already in use" in capsys.readouterr().err
     ns = f"x-{uuid.uuid4().hex[:4]}"
     assert kubelab(["serve", "play", str(tmp_path / "missing.yaml"), "-n", ns]) == 2
+    capsys.readouterr()
+    assert kubelab(["serve", "--metrics-manifest", str(tape)]) == 2     # each tab's M: once, here
+    assert f"--metrics-manifest: {tape}:2: expected" in capsys.readouterr().err
+
+
+def test_serve_hands_the_tabs_an_absolute_metrics_manifest(tmp_path, monkeypatch):
+    from console.embedded.metrics import manifests
+    from console.ui.serve import session_argv
+    import yaml
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "components.yaml").write_text(yaml.safe_dump_all([o for _, o in manifests.OBJECTS]))
+    argv, _ = session_argv("tui", ["--kubeconfig", "k", "--metrics-manifest=components.yaml"])
+    assert argv == ["--kubeconfig", "k", "--metrics-manifest", str(tmp_path / "components.yaml")]
 
 
 async def test_the_page_names_the_address_the_browser_used_behind_a_port_preview():
