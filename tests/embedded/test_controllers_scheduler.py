@@ -1,6 +1,6 @@
 """default-scheduler, in process: binding, fit by requests, FailedScheduling."""
 
-from controllers_kit import add_node, events, start
+from controllers_kit import add_node, deployment, events, pods, start
 from waits import until
 
 from console.embedded.controllers.scheduler import quantity, requests
@@ -40,6 +40,28 @@ async def test_binds_and_spreads_over_nodes():
         msgs = {e["message"] for e in events(cluster, reason="Scheduled")}
         assert f"Successfully assigned default/p0 to {nodes[0]}" in msgs
         assert all(e["source"]["component"] == "default-scheduler" for e in events(cluster, reason="Scheduled"))
+    finally:
+        await cluster.stop()
+
+
+async def test_replicas_spread_over_the_nodes_even_where_one_node_is_busier():
+    """PodTopologySpread's default constraint outweighs least-allocated: a node that
+    already runs other pods still gets its share of a ReplicaSet's replicas (the
+    embedded node-1 holds metrics-server and a coredns, as a real cluster's may)."""
+    cluster = await start(kubelet=False, cpu="4")
+    try:
+        for i in range(3):
+            cluster.registry.create("pods", {**pod(f"busy{i}", cpu="300m"),
+                                             "spec": {**pod("x")["spec"], "nodeName": "node-1"}})
+        cluster.registry.create("deployments.apps", deployment("web", replicas=4))
+        await until(lambda: len([p for p in pods(cluster, prefix="web-") if p["spec"].get("nodeName")]) == 4,
+                    what="4 replicas bound")
+        nodes = sorted(p["spec"]["nodeName"] for p in pods(cluster, prefix="web-"))
+        assert nodes == ["node-1", "node-1", "node-2", "node-2"]
+        # a bare pod (no controller) is not spread: least-allocated picks the idler node
+        cluster.registry.create("pods", pod("solo"))
+        await until(lambda: get(cluster, "solo")["spec"].get("nodeName"), what="solo bound")
+        assert get(cluster, "solo")["spec"]["nodeName"] == "node-2"
     finally:
         await cluster.stop()
 

@@ -2,11 +2,13 @@
 
 Filters as the real plugins do (NodeUnschedulable, NodeAffinity via
 nodeSelector, TaintToleration, NodeResourcesFit on requests vs allocatable,
-pod count), then scores least-allocated. When nothing fits: a FailedScheduling
+pod count), then scores the nodes as the default plugins do (scoring.py: least
+allocated, balanced, replicas spread over the nodes). When nothing fits: a FailedScheduling
 event with the real message and PodScheduled=False/Unschedulable; the pod is
 tried again when a node or a pod that frees room changes, and every 5 minutes.
 """
 
+from console.embedded.controllers import scoring
 from console.embedded.controllers.base import Informer, WorkQueue, key_of, terminating
 from console.quantity import parse as quantity
 
@@ -97,6 +99,8 @@ class Scheduler:
         self.inf = informer
         self.queue = WorkQueue(cluster, "scheduler", self.sync)
         self.used: dict[str, list[float]] = {}     # node -> [cpu, memory, pods]
+        self.used_nz: dict[str, list[float]] = {}  # node -> [cpu, memory] as the scorer counts
+        self.spread: dict[tuple, dict[str, int]] = {}   # spread_key -> node -> its pods there
         self.unschedulable: dict[tuple[str, str], None] = {}
         self._alloc: dict[str, tuple] = {}   # node name -> (its rv, parsed allocatable)
         for pod in informer.all("pods"):
@@ -108,11 +112,24 @@ class Scheduler:
     def _account(self, pod: dict | None, sign: int) -> None:
         if pod is None or not holds_room(pod):
             return
+        node = pod["spec"]["nodeName"]
         cpu, mem = requests(pod)
-        u = self.used.setdefault(pod["spec"]["nodeName"], [0.0, 0.0, 0])
+        u = self.used.setdefault(node, [0.0, 0.0, 0])
         u[0] += sign * cpu
         u[1] += sign * mem
         u[2] += sign
+        cpu, mem = scoring.nonzero(pod)
+        nz = self.used_nz.setdefault(node, [0.0, 0.0])
+        nz[0] += sign * cpu
+        nz[1] += sign * mem
+        key = scoring.spread_key(pod)
+        if key is not None and not terminating(pod):   # the plugin skips terminating pods
+            counts = self.spread.setdefault(key, {})
+            counts[node] = counts.get(node, 0) + sign
+            if counts[node] <= 0:
+                del counts[node]
+                if not counts:
+                    del self.spread[key]
 
     def _maybe_queue(self, pod: dict) -> None:
         spec = pod.get("spec") or {}
@@ -170,8 +187,7 @@ class Scheduler:
         if not fits:
             self._unschedulable(pod, len(nodes), reasons, preemptible)
             return
-        node = min(fits, key=self._score)
-        self._bind(pod, node["metadata"]["name"])
+        self._bind(pod, self._score(pod, need, fits))
 
     def _filter(self, pod: dict, node: dict, need: tuple[float, float]) -> list[str]:
         """Reasons the node does not fit, in the default plugins' order
@@ -216,12 +232,16 @@ class Scheduler:
                 quantity(alloc["pods"]) if "pods" in alloc else None))
         return hit[1]
 
-    def _score(self, node: dict):
-        """Least allocated first (cpu and memory fractions), then fewest pods, then name."""
-        cpu, mem, _ = self._allocatable(node)
-        cpu, mem = cpu or 1.0, mem or 1.0
-        used = self.used.get(node["metadata"]["name"], [0.0, 0.0, 0])
-        return (used[0] / cpu + used[1] / mem, used[2], node["metadata"]["name"])
+    def _score(self, pod: dict, need: tuple[float, float], fits: list[dict]) -> str:
+        """The feasible node the default score plugins rank first (scoring.py)."""
+        key = scoring.spread_key(pod)
+        counts = self.spread.get(key, {}) if key is not None else {}
+        zero, zero3 = [0.0, 0.0], [0.0, 0.0, 0]
+        nodes = [(name, self._allocatable(node), self.used.get(name, zero3),
+                  self.used_nz.get(name, zero), counts.get(name, 0))
+                 for node in fits for name in (node["metadata"]["name"],)]
+        nodes.sort(key=lambda n: n[0])          # ties: the first by name
+        return scoring.best(nodes, need, scoring.nonzero(pod))
 
     def _bind(self, pod: dict, node: str) -> None:
         ns, name = key_of(pod)
