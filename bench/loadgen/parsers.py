@@ -41,7 +41,8 @@ class HandConn(http1._Conn):
     Content-Length, chunked, close-delimited, HEAD/1xx/204/304, found in the head
     with bytes.find, no per-line split."""
 
-    version = ""  # set from the status line (http1._Conn asks llhttp for it)
+    version = ""        # set from the status line (http1._Conn asks llhttp for it)
+    got_bytes = False   # set as bytes come (http1._Conn reads it off its state)
 
     def __init__(self, client, key):
         self.buf = bytearray()
@@ -49,7 +50,7 @@ class HandConn(http1._Conn):
         self._reset()
 
     def _reset(self) -> None:
-        self._begin()
+        self.nbytes, self.location = 0, None
         self.mode = None       # None = reading the head; "len", "chunked", "close"
         self.left = 0          # bytes left in a body or in the current chunk
         self.keep = True
@@ -58,10 +59,11 @@ class HandConn(http1._Conn):
     def send(self, raw, head_only, done, reused) -> None:
         self.buf.clear()
         self._reset()
+        self.got_bytes = False
         super().send(raw, head_only, done, reused)
 
     def data_received(self, data: bytes) -> None:
-        self.in_head = False  # some of the answer came (http1._Conn.got_bytes)
+        self.got_bytes = True
         if self.done is None:
             self.abort()
             return

@@ -51,16 +51,17 @@ _NO_BODY = (204, 304)
 
 
 class _Fields:
-    """The two things a load generator needs from the header fields: Location (3xx)
-    and whether the body's length is given. A second llhttp pass over the head, made
-    only for a 3xx or an answer that will not be kept alive: the hot path (a 2xx on a
-    kept-alive connection) pays no Python call per header field."""
+    """What a load generator needs from the header fields: Location (3xx) and, at a
+    close, whether the head was whole (its status) and the body's length given. A
+    second llhttp pass over the head, made only for a 3xx or at a close: the hot path
+    (a 2xx on a kept-alive connection) pays no Python call per header field."""
 
-    __slots__ = ("parser", "location", "framed")
+    __slots__ = ("parser", "location", "framed", "status")
 
     def __init__(self, head: bytes):
         self.location: str | None = None
         self.framed = False   # Content-Length or Transfer-Encoding: the body does not end at the close
+        self.status = 0       # of the final answer, once its head is whole
         self.parser = httptools.HttpResponseParser(self)
         try:
             self.parser.feed_data(head)
@@ -78,8 +79,31 @@ class _Fields:
             self.location = value.strip().decode("latin-1") or None
 
     def on_headers_complete(self) -> None:
-        if self.parser.get_status_code() >= 200:
+        status = self.parser.get_status_code()
+        if status >= 200:
+            self.status = status
             raise _Enough
+
+
+class _HeadWatch:
+    """llhttp's callbacks for the answer to a HEAD: its head is the whole of it."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: _Conn):
+        self.conn = conn
+
+    def on_headers_complete(self) -> None:
+        c = self.conn
+        p = c.parser
+        status = p.get_status_code()
+        if status >= 200:  # not an interim answer (100 Continue)
+            c.status, c.keep = status, p.should_keep_alive()
+            if 300 <= status < 400:
+                c.location = _Fields(c.head).location
+            v = p.get_http_version()
+            c.head_version = _VERSIONS.get(v) or "HTTP/" + v
+            raise _HeadOnly
 
 
 Answer = tuple  # request(): (status, "HTTP/1.x", body bytes, kept alive, Location or None, done_at)
@@ -92,13 +116,15 @@ Done = Callable[["_Conn | None", BaseException | None], None]
 class _Conn(asyncio.Protocol):
     """One connection; llhttp (httptools) frames the answers, we count body bytes.
 
+    The hot path (an answer kept alive) is two llhttp callbacks, on_body and
+    on_message_complete, and the handing on: no Python call per header field, and
+    none at the end of the head. So "still in the head" is "no body byte yet"
+    (llhttp never gives an empty one), and the rarer cases read the head again
+    (_Fields): a 3xx's Location, and at the close, whether the body ran until it.
     httptools has no way to tell the parser that an answer belongs to a HEAD
     (MagicStack/httptools#47) nor to feed it the end of a close-delimited body:
-    the first ends the parse at on_headers_complete (and a fresh parser takes the
-    next answer), the second is read from connection_lost (llhttp says such an
-    answer is not to be kept alive, and _Fields that its length was not given).
-    Per answer on the hot path (a 2xx kept alive): three llhttp callbacks and the
-    handing on, nothing else.
+    a HEAD's answer has a parser of its own (_HeadWatch) that stops at the head,
+    and a close-delimited body ends in connection_lost.
     """
 
     def __init__(self, client: Http1Client, key: tuple[str, int]):
@@ -109,6 +135,7 @@ class _Conn(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.loop = client.loop
         self.parser = httptools.HttpResponseParser(self)
+        self.headed = False     # the parser is (was) a HEAD's: the next answer needs a fresh one
         self.done: Done | None = None   # the request in flight: who hears its answer
         self.raw = b""
         self.reused = False
@@ -121,15 +148,9 @@ class _Conn(asyncio.Protocol):
         self.keep = False
         self.head_only = False
         self.head_version = ""  # HEAD: "HTTP/1.x", read before its parser is replaced
-        self._begin()
-
-    def _begin(self) -> None:
-        """The state of an answer not yet begun (send() does the same, inline)."""
         self.nbytes = 0
-        self.location = None   # for 3xx: where siege would follow
-        self.framed = True     # a Content-Length or Transfer-Encoding said where the body ends
-        self.in_head = True
-        self.head = b""        # the bytes fed while the head was being read
+        self.location = None    # for 3xx: where siege would follow
+        self.head = b""         # the bytes fed before the body began
 
     @property
     def version(self) -> str:
@@ -140,6 +161,12 @@ class _Conn(asyncio.Protocol):
         v = self.parser.get_http_version()
         return _VERSIONS.get(v) or "HTTP/" + v
 
+    @property
+    def got_bytes(self) -> bool:
+        """Some of the answer came back (a stale connection's request is tried again only
+        when none did)."""
+        return bool(self.nbytes or self.head)
+
     # asyncio callbacks --------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -148,13 +175,12 @@ class _Conn(asyncio.Protocol):
         if self.done is None:  # a server that talks unasked: not a connection to reuse
             self.abort()
             return
-        if self.in_head:
+        if not self.nbytes:  # still in the head (or a body yet to begin)
             self.head = self.head + data if self.head else data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _HeadOnly):
-                self.parser = httptools.HttpResponseParser(self)  # this one stopped mid-answer
                 self._complete(self.keep)
             else:
                 self._fail(exc.__context__ or exc)
@@ -172,7 +198,7 @@ class _Conn(asyncio.Protocol):
             else:
                 self.client._drop(self)
             done(self, None)
-        elif self.in_head and len(self.head) > _MAX_HEAD:
+        elif not self.nbytes and len(self.head) > _MAX_HEAD:
             self._fail(ProtocolError("response head too large"))
 
     def eof_received(self) -> None:
@@ -181,8 +207,11 @@ class _Conn(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closed = True
         if self.done is not None:
-            if not self.in_head and not self.framed and self.status not in _NO_BODY:
-                self._complete(False)  # the body ran until the close: that was its end
+            f = _Fields(self.head) if self.head and not self.head_only else None
+            if f is not None and f.status and not f.framed and f.status not in _NO_BODY:
+                # the body ran until the close: that was its end
+                self.status, self.location = f.status, f.location
+                self._complete(False)
                 self.complete = False
                 self.client._answered(self, None)
             else:
@@ -191,29 +220,18 @@ class _Conn(asyncio.Protocol):
             self.client.all.discard(self)
 
     # llhttp callbacks ---------------------------------------------------------
-    def on_headers_complete(self) -> None:
-        p = self.parser
-        self.status = status = p.get_status_code()
-        if status >= 200:
-            self.in_head = False
-            self.keep = keep = p.should_keep_alive()
-            if not keep or 300 <= status < 400:
-                fields = _Fields(self.head)
-                self.location, self.framed = fields.location, fields.framed
-            if self.head_only:
-                v = p.get_http_version()
-                self.head_version = _VERSIONS.get(v) or "HTTP/" + v
-                raise _HeadOnly
-
     def on_body(self, body: bytes) -> None:
         self.nbytes += len(body)
 
     def on_message_complete(self) -> None:
-        if self.status < 200:  # an interim answer (100 Continue): the real one follows
-            head = self.head
-            self._begin()
-            self.head = head  # _Fields reads past the interim one
-            return
+        p = self.parser
+        status = p.get_status_code()
+        if status < 200:  # an interim answer (100 Continue): the real one follows
+            return        # (no body; its head stays in self.head, _Fields reads past it)
+        self.status = status
+        self.keep = p.should_keep_alive()  # llhttp's answer holds only until this returns
+        if 300 <= status < 400:
+            self.location = _Fields(self.head).location
         # stamp the time here, not when the engine gets to it: a busy loop's
         # scheduling delay is the generator's, not the server's
         self.complete, self.done_at = True, time.perf_counter()
@@ -232,17 +250,19 @@ class _Conn(asyncio.Protocol):
         self.abort()
 
     # use ------------------------------------------------------------------------
-    @property
-    def got_bytes(self) -> bool:
-        """Some of the answer came back (a stale connection's request is tried again only
-        when none did)."""
-        return not self.in_head or bool(self.head)
-
     def send(self, raw: bytes, head_only: bool, done: Done, reused: bool) -> None:
-        self.raw, self.head_only, self.done, self.reused = raw, head_only, done, reused
-        # _begin(), inline (hot path)
-        self.nbytes, self.location, self.framed, self.in_head, self.head = 0, None, True, True, b""
+        # one statement each: four or more names at once build a tuple (hot path)
+        self.raw = raw
+        self.head_only = head_only
+        self.done = done
+        self.reused = reused
+        self.nbytes = 0
+        self.location = None
+        self.head = b""
         self.sent += 1
+        if head_only or self.headed:
+            self.headed = head_only
+            self.parser = httptools.HttpResponseParser(_HeadWatch(self) if head_only else self)
         try:
             self.transport.write(raw)
         except (RuntimeError, OSError) as exc:

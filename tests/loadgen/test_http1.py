@@ -145,3 +145,29 @@ async def test_an_idle_connection_the_server_closed_is_forgotten(raw_server):
         assert not c.all
     finally:
         c.close()
+
+
+async def test_a_large_body_and_a_body_ended_by_the_close(raw_server):
+    big = b"x" * 300_000  # its first packets hold far more than the 64 KiB a head may have
+    port = await raw_server([
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(big) + big,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.0 200 OK\r\nServer: t\r\n\r\n<close>",   # no length, no body: ends at the close
+    ])
+    c = Http1Client(timeout=10)
+    try:
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.1", len(big), None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.1", 2, None)
+        assert core(await c.request("127.0.0.1", port, req(port))) == (200, "HTTP/1.0", 0, None)
+    finally:
+        c.close()
+
+
+async def test_a_head_too_large_is_refused(raw_server):
+    port = await raw_server([b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"p" * 70_000 + b"\r\n\r\n"])
+    c = Http1Client(timeout=10)
+    try:
+        with pytest.raises(ProtocolError, match="head too large"):
+            await c.request("127.0.0.1", port, req(port))
+    finally:
+        c.close()
