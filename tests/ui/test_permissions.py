@@ -133,12 +133,17 @@ async def test_the_hpa_pane_explains_no_metrics_and_M_installs_metrics_server(re
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")   # a real cluster
         await pilot.press("y")
+        lines = []
+
+        def said_so(text: str) -> bool:       # the rollout's lines, as the action publishes them
+            lines.extend(e.message for e in progress.get_batch(timeout=0)
+                         if isinstance(e, bus.ActionProgress))
+            return text in lines
+        await until(pilot, lambda: said_so("apiservice v1beta1.metrics.k8s.io is Available"), 180)
         await until(pilot, lambda: session.state.metrics.available, 180)
         await until(pilot, lambda: "not installed" not in str(app.query_one("#hpa-table").content), 60)
         await pilot.press("q")
-    lines = [e.message for e in progress.get_batch(timeout=0) if isinstance(e, bus.ActionProgress)]
     progress.close()
     session.close()
     assert any(t.startswith('Waiting for deployment "metrics-server" rollout to finish') for t in lines)
-    assert "apiservice v1beta1.metrics.k8s.io is Available" in lines
     wait_for(lambda: rest.get(session.conn.api, "APIService", "", "v1beta1.metrics.k8s.io"), 5)
