@@ -13,6 +13,7 @@ kubeconfig. Without it everything is in memory and fresh per run.
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import logging
 import math
@@ -245,6 +246,12 @@ async def _watch_parent(pid: int, stop: asyncio.Event) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # This process holds every object as dicts and lists: ~700,000 tracked containers
+    # with 5,000 pods. With the default thresholds (700, 10, 10) a full collection walks
+    # them all each time the heap grows by a quarter: 12 of them, ~3 s of CPU, while
+    # 5,000 pods come up. One in ten as many full collections (the third threshold
+    # 100) costs about one; the young generations are collected as before.
+    gc.set_threshold(700, 10, 100)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(serve(args))
