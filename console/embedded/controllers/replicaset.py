@@ -53,6 +53,54 @@ def pod_from_template(rs: dict, kind: str = "ReplicaSet", api_version: str = "ap
             "spec": copy.deepcopy(template.get("spec") or {})}
 
 
+class Tally:
+    """One ReplicaSet's pods as its sync counts them, kept current by the pod
+    handler: each pod's facts (active, ready, selected, fully labelled) against the
+    ReplicaSet's spec of `whose` (uid, generation), and their sums over the active
+    pods. A sync reads the sums, not 5,000 pods; a new generation counts again."""
+
+    def __init__(self, rs: dict, pods: list[dict]):
+        meta, spec = rs["metadata"], rs["spec"]
+        self.whose = (meta.get("uid"), meta.get("generation"))
+        self.selector = spec.get("selector")
+        self.want = tuple((((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}).items())
+        self.facts: dict[str, tuple[bool, bool, bool, bool]] = {}   # pod uid -> facts
+        self.active = self.ready = self.claimed = self.labelled = 0   # claimed: selected
+        for pod in pods:
+            self.put(pod)
+
+    def put(self, pod: dict) -> None:
+        labels = pod["metadata"].get("labels") or {}
+        new = (pod_active(pod), pod_ready(pod), selector_matches(self.selector, labels),
+               all(labels.get(k) == v for k, v in self.want))
+        uid = pod["metadata"].get("uid", "")
+        old = self.facts.get(uid)
+        if old != new:
+            self._add(old, -1)
+            self.facts[uid] = new
+            self._add(new, 1)
+
+    def drop(self, uid: str) -> None:
+        self._add(self.facts.pop(uid, None), -1)
+
+    def _add(self, f: tuple | None, sign: int) -> None:
+        if f is not None and f[0]:
+            self.active += sign
+            self.ready += sign * f[1]
+            self.claimed += sign * f[2]
+            self.labelled += sign * f[3]
+
+    def pods(self, informer: Informer, *want: int) -> list[dict]:
+        """The active pods whose facts at each index in `want` hold (a walk: for
+        the rarer syncs that need the pods themselves)."""
+        out = []
+        for pod in informer.controlled(self.whose[0], "pods"):
+            f = self.facts.get(pod["metadata"].get("uid", ""))
+            if f is not None and f[0] and all(f[i] for i in want):
+                out.append(pod)
+        return out
+
+
 class ReplicaSetController:
     def __init__(self, cluster, informer: Informer):
         self.cluster = cluster
@@ -60,7 +108,7 @@ class ReplicaSetController:
         self.queue = WorkQueue(cluster, "replicaset", self.sync)
         self._ready_since: dict[str, float] = {}   # pod uid -> simulated time first seen Ready
         self._orphans: dict[str, dict[str, None]] = {}   # namespace -> pod names without controller
-        self._pod_facts: dict[str, tuple] = {}   # pod uid -> (its rv, (rs uid, generation), facts)
+        self._tallies: dict[str, Tally] = {}   # ReplicaSet uid -> its pods counted
         for pod in informer.all("pods"):
             self._track(pod, pod)  # already Ready: no transition seen
         informer.on(RES, self._on_rs)
@@ -72,6 +120,8 @@ class ReplicaSetController:
     def _on_rs(self, ev) -> None:
         if ev.type != "DELETED":
             self.queue.add(key_of(ev.obj))
+        else:
+            self._tallies.pop(ev.obj["metadata"].get("uid", ""), None)
 
     def _on_pod(self, ev) -> None:
         pod = ev.obj
@@ -79,6 +129,7 @@ class ReplicaSetController:
             self._track(None, pod)
         else:
             self._track(pod, ev.old)
+        self._count(ev)
         for obj in (pod, ev.old):
             if obj is None:
                 continue
@@ -104,7 +155,6 @@ class ReplicaSetController:
         if pod is None:
             orphans.pop(name, None)
             self._ready_since.pop(uid, None)
-            self._pod_facts.pop(uid, None)
             return
         if controller_ref(pod) is None:
             orphans[name] = None
@@ -115,6 +165,22 @@ class ReplicaSetController:
                 self._ready_since.setdefault(uid, self.cluster.clock.elapsed())
         else:
             self._ready_since.pop(uid, None)
+
+    def _count(self, ev) -> None:
+        """The pod into its controller's Tally (and out of the one it left)."""
+        was = (controller_ref(ev.old) or {}).get("uid") if ev.old is not None else None
+        now = None if ev.type == "DELETED" else (controller_ref(ev.obj) or {}).get("uid")
+        if was and was != now and was in self._tallies:
+            self._tallies[was].drop(ev.obj["metadata"].get("uid", ""))
+        if now and now in self._tallies:
+            self._tallies[now].put(ev.obj)
+
+    def _tally(self, rs: dict) -> Tally:
+        meta = rs["metadata"]
+        tally = self._tallies.get(meta["uid"])
+        if tally is None or tally.whose != (meta["uid"], meta.get("generation")):
+            tally = self._tallies[meta["uid"]] = Tally(rs, self.inf.controlled(meta["uid"], "pods"))
+        return tally
 
     # -- availability ----------------------------------------------------------
     def ready_for(self, pod: dict) -> float:
@@ -140,69 +206,35 @@ class ReplicaSetController:
         rs = self.inf.get(RES, ns, name)
         if rs is None:
             return False
-        pods, facts = self._active(rs)
         failure = None
         more = False
         if not terminating(rs):
-            rv = self.cluster.store.resource_version
-            claimed = self._release(rs, pods, facts) + self._adopt(rs)
-            more = abs(len(claimed) - rs["spec"].get("replicas", 1)) > BURST
+            # released and adopted pods leave and join the tally as they are written
+            self._release(rs, self._tally(rs))
+            self._adopt(rs)
+            tally = self._tally(rs)
+            more = abs(tally.claimed - rs["spec"].get("replicas", 1)) > BURST
             try:
-                await self._manage(rs, claimed)
+                await self._manage(rs, tally)
             except Exception as exc:
                 failure = exc  # reported in the status first, then retried with back-off
             rs = self.inf.get(RES, ns, name)
             if rs is None:
                 return False
-            if self.cluster.store.resource_version != rv:
-                # something was written meanwhile: look again (5,000 pods: only then)
-                pods, facts = self._active(rs)
-        self._write_status(rs, pods, facts, failure)
+        self._write_status(rs, self._tally(rs), failure)
         if failure is not None:
             raise failure
         return more
 
-    def _active(self, rs: dict) -> "tuple[list[dict], list[tuple]]":
-        """The ReplicaSet's active pods and their facts (see _facts)."""
-        pods, facts = [], []
-        every = self.inf.controlled(rs["metadata"]["uid"], "pods")
-        for pod, f in zip(every, self._facts(rs, every)):
-            if f[0]:
-                pods.append(pod)
-                facts.append(f)
-        return pods, facts
-
-    def _facts(self, rs: dict, pods: list[dict]) -> "list[tuple[bool, bool, bool, bool]]":
-        """(active, ready, selected, fully labelled) of each pod for a ReplicaSet,
-        worked out once per version of the pod and of the ReplicaSet's spec (a sync
-        over 5,000 pods where a few changed looks the rest up)."""
-        meta, spec = rs["metadata"], rs["spec"]
-        whose = (meta.get("uid"), meta.get("generation"))
-        selector = spec.get("selector")
-        want = (((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}).items()
-        memo = self._pod_facts
-        out = []
-        for pod in pods:
-            pmeta = pod["metadata"]
-            uid, rv = pmeta.get("uid", ""), pmeta.get("resourceVersion")
-            hit = memo.get(uid)
-            if hit is None or hit[0] != rv or hit[1] != whose:
-                labels = pmeta.get("labels") or {}
-                hit = memo[uid] = (rv, whose, (
-                    pod_active(pod), pod_ready(pod), selector_matches(selector, labels),
-                    all(labels.get(k) == v for k, v in want)))
-            out.append(hit[2])
-        return out
-
-    def _release(self, rs: dict, pods: list[dict], facts: list[tuple]) -> list[dict]:
+    def _release(self, rs: dict, tally: Tally) -> None:
         """A pod relabelled out of the selector is let go (and replaced), as
         ClaimPods does: a common way to take a pod aside for debugging."""
-        keep = []
-        for pod, f in zip(pods, facts):
-            if f[2]:
-                keep.append(pod)
+        if tally.claimed == tally.active:
+            return
+        uid = rs["metadata"]["uid"]
+        for pod in tally.pods(self.inf):
+            if tally.facts[pod["metadata"].get("uid", "")][2]:
                 continue
-            uid = rs["metadata"]["uid"]
 
             def drop(p):
                 refs = [r for r in p["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
@@ -213,14 +245,12 @@ class ReplicaSetController:
                 else:
                     p["metadata"].pop("ownerReferences", None)
             self.cluster.registry.mutate("pods", *key_of(pod), drop)
-        return keep
 
-    def _adopt(self, rs: dict) -> list[dict]:
+    def _adopt(self, rs: dict) -> None:
         ns = rs["metadata"].get("namespace") or ""
         selector = rs["spec"].get("selector")
         if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
-            return []
-        adopted = []
+            return
         for pname in list(self._orphans.get(ns, {})):
             pod = self.inf.get("pods", ns, pname)
             if pod is None or not pod_active(pod) or controller_ref(pod) is not None:
@@ -233,18 +263,15 @@ class ReplicaSetController:
                 if controller_ref(p) is not None:
                     return False
                 p["metadata"]["ownerReferences"] = (p["metadata"].get("ownerReferences") or []) + [ref]
-            got = self.cluster.registry.mutate("pods", ns, pname, own)
-            if got is not None and (controller_ref(got) or {}).get("uid") == rs["metadata"]["uid"]:
-                adopted.append(self.inf.get("pods", ns, pname) or got)
-        return adopted
+            self.cluster.registry.mutate("pods", ns, pname, own)
 
-    async def _manage(self, rs: dict, pods: list[dict]) -> None:
+    async def _manage(self, rs: dict, tally: Tally) -> None:
         want = rs["spec"].get("replicas", 1)
-        diff = len(pods) - want
+        diff = tally.claimed - want
         if diff < 0:
             await self._create(rs, min(-diff, BURST))
         elif diff > 0:
-            for pod in self._victims(pods, min(diff, BURST)):
+            for pod in self._victims(tally.pods(self.inf, 2), min(diff, BURST)):
                 pns, pname = key_of(pod)
                 try:
                     self.cluster.registry.delete("pods", pns, pname)
@@ -274,7 +301,7 @@ class ReplicaSetController:
         # retries that itself, so a collision is not a failure here either.
         for attempt in range(8):
             try:
-                return self.cluster.registry.create("pods", pod_from_template(rs))
+                return self.cluster.registry.create("pods", pod_from_template(rs), owned=True)
             except Conflict:
                 if attempt == 7:
                     raise
@@ -302,17 +329,15 @@ class ReplicaSetController:
             )
         return sorted(pods, key=rank)[:n]
 
-    def _write_status(self, rs: dict, pods: list[dict], facts: list[tuple],
-                      failure: Exception | None = None) -> None:
+    def _write_status(self, rs: dict, tally: Tally, failure: Exception | None = None) -> None:
         spec = rs["spec"]
         min_ready = spec.get("minReadySeconds") or 0
-        ready = [p for p, f in zip(pods, facts) if f[1]]
-        labelled = sum(1 for f in facts if f[3])
+        ready = tally.pods(self.inf, 1) if min_ready > 0 else []
         new = {
-            "replicas": len(pods),
-            "fullyLabeledReplicas": labelled,
-            "readyReplicas": len(ready),
-            "availableReplicas": len(ready) if min_ready <= 0 else
+            "replicas": tally.active,
+            "fullyLabeledReplicas": tally.labelled,
+            "readyReplicas": tally.ready,
+            "availableReplicas": tally.ready if min_ready <= 0 else
             sum(1 for p in ready if self.available(p, min_ready)),
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
