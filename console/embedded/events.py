@@ -33,12 +33,13 @@ class Recorder:
 
 def _record(rec: Recorder, obj: dict, reason: str, message: str, type_: str,
             component: str, host: str | None, field_path: str | None) -> dict | None:
-    """Returns the Event written, or None when its namespace is being deleted
-    (the API server's NamespaceLifecycle refuses new content there)."""
+    """Returns the Event written (the stored one: read-only), or None when its
+    namespace is being deleted (the API server's NamespaceLifecycle refuses new
+    content there)."""
     registry = rec.registry
     meta = obj["metadata"]
     ns = meta.get("namespace") or "default"
-    home = registry.store.get("namespaces", "", ns)
+    home = registry.store.peek("namespaces", "", ns)
     if home is not None and home["metadata"].get("deletionTimestamp"):
         return None
     involved = {
@@ -85,6 +86,6 @@ def _record(rec: Recorder, obj: dict, reason: str, message: str, type_: str,
         "eventTime": None,
         "reportingComponent": component,
         "reportingInstance": host or "",
-    })
+    }, owned=True)
     index[key] = ev["metadata"]["name"]
     return ev

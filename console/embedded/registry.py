@@ -66,8 +66,11 @@ class Registry:
 
     # -- writes --------------------------------------------------------------
     def create(self, res: str, obj: dict, dry_run: bool = False,
-               warnings: "list[str] | None" = None) -> dict:
-        obj = clone(obj)
+               warnings: "list[str] | None" = None, owned: bool = False) -> dict:
+        """owned: obj is the caller's to give away (a controller's fresh pod, an
+        event), not copied, and the stored object comes back (read-only)."""
+        if not owned:
+            obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
@@ -91,7 +94,8 @@ class Registry:
             return obj
         for attempt in range(8):
             try:
-                return clone(self.store.create(res, obj, owned=True))
+                stored = self.store.create(res, obj, owned=True)
+                return stored if owned else clone(stored)
             except Conflict:
                 # a generated name that collides is retried, as the API server does since 1.32
                 if not meta.get("generateName") or attempt == 7:
@@ -146,9 +150,14 @@ class Registry:
 
         Returns the stored object (read-only: copy it to change it), or None when
         it does not exist (any more). fn returning False means "nothing to change".
+        With subresource "status" fn gets a copy of the status only, the rest shared
+        with the stored object (read it, never change it: the write takes .status).
         """
         for _ in range(5):
-            obj = self.store.get(res, namespace, name)
+            if subresource == "status":
+                obj = self._status_view(res, namespace, name)
+            else:
+                obj = self.store.get(res, namespace, name)
             if obj is None:
                 return None
             if fn(obj) is False:
@@ -158,6 +167,29 @@ class Registry:
             except Conflict:
                 continue
         raise Conflict(f'{res} "{name}": too many conflicts', "Conflict")
+
+    def bind(self, namespace: str, name: str, uid: str, node: str) -> dict | None:
+        """The pods/binding subresource, as kube-apiserver's BindingREST: spec.nodeName
+        set once, on the pod of that uid, with no admission of a pod update (a
+        Binding is admitted, not the pod). Returns the stored pod (read-only), or
+        None when it is gone, another pod now, or bound already."""
+        old = self.store.peek("pods", namespace, name)
+        if old is None or old["metadata"].get("uid") != uid or (old.get("spec") or {}).get("nodeName"):
+            return None
+        new = dict(old)
+        new["metadata"] = dict(old["metadata"])
+        new["spec"] = dict(old.get("spec") or {}, nodeName=node)
+        return self.store.update("pods", new, owned=True)
+
+    def _status_view(self, res: str, namespace: str, name: str) -> dict | None:
+        stored = self.store.peek(res, namespace, name)
+        if stored is None:
+            return None
+        obj = dict(stored)
+        obj["metadata"] = dict(stored["metadata"])
+        if "status" in stored:
+            obj["status"] = clone(stored["status"])
+        return obj
 
     def delete(self, res: str, namespace: str, name: str, grace_seconds: int | None = None,
                propagation: str | None = None, dry_run: bool = False) -> dict:

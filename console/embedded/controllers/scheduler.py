@@ -245,14 +245,8 @@ class Scheduler:
 
     def _bind(self, pod: dict, node: str) -> None:
         ns, name = key_of(pod)
-        uid = pod["metadata"]["uid"]
-
-        def bind(obj):
-            if obj["metadata"].get("uid") != uid or obj["spec"].get("nodeName"):
-                return False
-            obj["spec"]["nodeName"] = node
-        got = self.cluster.registry.mutate("pods", ns, name, bind)
-        if got is None or got["spec"].get("nodeName") != node:
+        got = self.cluster.registry.bind(ns, name, pod["metadata"]["uid"], node)
+        if got is None:
             return
         self.unschedulable.pop((ns, name), None)
         now = self.cluster.clock.stamp()
