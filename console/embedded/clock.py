@@ -18,13 +18,17 @@ class Clock:
         self.speed = speed
         self._t0 = time.monotonic()
         self._wall0 = time.time()
+        self._stamp = (0, "")   # (whole second, its stamp): thousands a second ask
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
     def stamp(self) -> str:
         """RFC 3339 with seconds, as metav1.Time serialises."""
-        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        second = int(time.time())
+        if second != self._stamp[0]:
+            self._stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+        return self._stamp[1]
 
     def elapsed(self) -> float:
         """Simulated seconds since the cluster started (monotonic)."""

@@ -5,7 +5,6 @@ maxUnavailable, Recreate, proportional scaling, pause, revision bookkeeping
 expects), revisionHistoryLimit, status and the Progressing/Available conditions.
 """
 
-import copy
 
 from console.embedded.controllers import deployutil as du
 from console.embedded.controllers.base import (
@@ -68,7 +67,7 @@ class DeploymentController(RolloutStatus):
         d = self.inf.get(RES, *key)
         if d is None:
             return
-        d = copy.deepcopy(d)
+        d = clone(d)
         rss = self._replica_sets(d)
         if terminating(d):
             new_rs, old = self._split(d, rss)
@@ -104,7 +103,7 @@ class DeploymentController(RolloutStatus):
                 got = self.cluster.registry.mutate(RS, ns, rs["metadata"]["name"], own)
                 if got is not None and (controller_ref(got) or {}).get("uid") == uid:
                     out.append(got)
-        return [copy.deepcopy(r) for r in out]
+        return [clone(r) for r in out]
 
     def _split(self, d: dict, rss: list[dict]) -> tuple[dict | None, list[dict]]:
         new_rs = None
@@ -120,7 +119,7 @@ class DeploymentController(RolloutStatus):
         new_revision = max([du.revision(r) for r in old], default=0) + 1
         ns = d["metadata"].get("namespace") or ""
         if new_rs is not None:
-            want = copy.deepcopy(new_rs)
+            want = clone(new_rs)
             changed = du.set_new_rs_annotations(d, want, new_revision, exists=True)
             if changed or want["spec"].get("minReadySeconds", 0) != d["spec"].get("minReadySeconds", 0):
                 want["spec"]["minReadySeconds"] = d["spec"].get("minReadySeconds", 0)
@@ -133,10 +132,10 @@ class DeploymentController(RolloutStatus):
         if not create:
             return None, old
         collisions = (d.get("status") or {}).get("collisionCount")
-        template = copy.deepcopy(d["spec"]["template"])
+        template = clone(d["spec"]["template"])
         h = du.template_hash(template, collisions)
         template.setdefault("metadata", {}).setdefault("labels", {})[du.HASH_LABEL] = h
-        selector = copy.deepcopy(d["spec"]["selector"])
+        selector = clone(d["spec"]["selector"])
         selector.setdefault("matchLabels", {})[du.HASH_LABEL] = h
         rs = {
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -159,7 +158,7 @@ class DeploymentController(RolloutStatus):
             existing = self.inf.get(RS, ns, rs["metadata"]["name"])
             if (existing and (controller_ref(existing) or {}).get("uid") == d["metadata"]["uid"]
                     and du.equal_ignore_hash(existing["spec"].get("template"), d["spec"]["template"])):
-                return copy.deepcopy(existing), old
+                return clone(existing), old
             # A hash collision: the next hash comes from a bumped collisionCount.
             def bump(obj):
                 obj.setdefault("status", {})["collisionCount"] = (collisions or 0) + 1
@@ -194,7 +193,7 @@ class DeploymentController(RolloutStatus):
         du.set_condition(status, "Progressing", value, reason, message, self.cluster.clock.stamp())
 
         def fn(obj):
-            obj["status"] = copy.deepcopy(status)
+            obj["status"] = clone(status)
         self.cluster.registry.mutate(RES, *key_of(d), fn, subresource="status")
 
     def _paused_condition(self, d: dict) -> None:
@@ -211,7 +210,7 @@ class DeploymentController(RolloutStatus):
     def _scale_rs(self, d: dict, rs: dict, n: int) -> bool:
         """Sets replicas and the desired/max annotations; records ScalingReplicaSet."""
         old_n = rs["spec"].get("replicas", 0)
-        want = copy.deepcopy(rs)
+        want = clone(rs)
         ann_changed = du.set_replicas_annotations(want, du.replicas(d), du.replicas(d) + du.max_surge(d))
         if old_n == n and not ann_changed:
             return False
@@ -221,7 +220,7 @@ class DeploymentController(RolloutStatus):
         except NotFound:
             return False
         rs.clear()
-        rs.update(copy.deepcopy(got))
+        rs.update(clone(got))
         if old_n != n:
             self.cluster.event(d, "ScalingReplicaSet",
                                f'Scaled {"up" if n > old_n else "down"} replica set '

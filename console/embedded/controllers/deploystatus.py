@@ -2,11 +2,11 @@
 summed over its ReplicaSets, the Available condition, and the Progressing
 condition with progressDeadlineSeconds (simulated time)."""
 
-import copy
 
 from console.embedded.controllers import deployutil as du
 from console.embedded.controllers.base import key_of
 from console.embedded.controllers.replicaset import epoch
+from console.embedded.store import clone
 
 RES = "deployments.apps"
 
@@ -28,7 +28,7 @@ class RolloutStatus:
         old = d.get("status") or {}
         if old.get("collisionCount") is not None:
             status["collisionCount"] = old["collisionCount"]
-        status["conditions"] = copy.deepcopy(old.get("conditions") or [])
+        status["conditions"] = clone(old.get("conditions") or [])
         now = self.cluster.clock.stamp()
         if available >= du.replicas(d) - du.max_unavailable(d):
             du.set_condition(status, "Available", "True", "MinimumReplicasAvailable",

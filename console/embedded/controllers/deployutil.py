@@ -1,10 +1,11 @@
 """Deployment arithmetic, after k8s.io/kubernetes/pkg/controller/deployment/util:
 template hash, revision annotations, surge/unavailable fenceposts, conditions."""
 
-import copy
 import json
 import math
 import struct
+
+from console.embedded.store import clone
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
@@ -41,7 +42,7 @@ def template_hash(template: dict, collision_count: int | None) -> str:
 
 
 def equal_ignore_hash(a: dict | None, b: dict | None) -> bool:
-    a, b = copy.deepcopy(a or {}), copy.deepcopy(b or {})
+    a, b = clone(a or {}), clone(b or {})
     for t in (a, b):
         labels = (t.get("metadata") or {}).get("labels")
         if labels:
