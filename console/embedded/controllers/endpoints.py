@@ -119,8 +119,9 @@ class EndpointsController:
         self.cluster = cluster
         self.inf = informer
         self.queue = WorkQueue(cluster, "endpoints", self.sync)
-        # service -> ((its rv, node zones), pod uid -> (pod rv, pod name, Entry or None))
+        # service -> ((its rv, node zones), pod name -> Entry) for its selected pods
         self._memo: dict[tuple, tuple] = {}
+        self._changed: dict[tuple, dict[str, None]] = {}   # service -> pods changed since
         informer.on("services", self._on_service)
         informer.on("pods", self._on_pod)
         informer.on(SLICES, self._on_slice)
@@ -132,12 +133,14 @@ class EndpointsController:
         self.queue.add(key_of(ev.obj))
 
     def _on_pod(self, ev) -> None:
-        ns = ev.obj["metadata"].get("namespace") or ""
+        ns, name = key_of(ev.obj)
         labels = [o["metadata"].get("labels") for o in (ev.obj, ev.old) if o is not None]
         for svc in self.inf.in_namespace("services", ns):
             sel = (svc.get("spec") or {}).get("selector")
             if sel and any(map_matches(sel, lb) for lb in labels):
-                self.queue.add(key_of(svc))
+                key = key_of(svc)
+                self._changed.setdefault(key, {})[name] = None
+                self.queue.add(key)
 
     def _on_slice(self, ev) -> None:
         # Someone else touched a slice we manage: put it back.
@@ -154,44 +157,45 @@ class EndpointsController:
         svc = self.inf.get("services", ns, name)
         if svc is None or terminating(svc):
             self._delete("endpoints", ns, name)
-            self._memo.pop(key, None)
+            self._forget(key)
             return
         spec = svc.get("spec") or {}
         if not spec.get("selector") or spec.get("type") == "ExternalName":
-            self._memo.pop(key, None)
+            self._forget(key)
             return  # user-managed endpoints, as in Kubernetes
         entries = self._entries(key, svc)
         self._sync_endpoints(svc, [e for e in entries if e.in_endpoints])
         self._sync_slices(svc, [e for e in entries if e.in_slices])
 
+    def _forget(self, key) -> None:
+        self._memo.pop(key, None)
+        self._changed.pop(key, None)
+
     def _entries(self, key, svc: dict) -> "list[Entry]":
         """What each selected pod puts into the Service's Endpoints and slices, in
-        pod name order. Worked out once per version of the pod while the Service
-        and the nodes' zones stay as they were: a sync of 5,000 pods where a few
-        changed redoes only those few (selection included)."""
+        pod name order. While the Service and the nodes' zones stay as they were,
+        only the pods the pod handler saw change since the last sync are looked at
+        again (5,000 pods, a few changed: those few); else all of them."""
         zones = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(
             "topology.kubernetes.io/zone") for n in self.inf.all("nodes")}
         whose = (svc["metadata"].get("resourceVersion"), zones)
         last = self._memo.get(key)
-        old = last[1] if last is not None and last[0] == whose else {}
-        memo = {}
+        changed = self._changed.pop(key, {})
+        if last is not None and last[0] == whose:
+            memo = last[1]
+            pods = [self.inf.get("pods", key[0], name) for name in changed]
+            for name in changed:
+                memo.pop(name, None)
+        else:
+            memo = {}
+            pods = self.inf.in_namespace("pods", key[0])
         selector = svc["spec"]["selector"]
-        chosen = []
-        for pod in self.inf.in_namespace("pods", key[0]):
-            meta = pod["metadata"]
-            uid, rv = meta.get("uid", ""), meta.get("resourceVersion")
-            hit = old.get(uid)
-            if hit is None or hit[0] != rv:
-                entry = None
-                if map_matches(selector, meta.get("labels")):
-                    entry = _entry(svc, pod, zones.get((pod.get("spec") or {}).get("nodeName")))
-                hit = (rv, meta["name"], entry)
-            memo[uid] = hit
-            if hit[2] is not None:
-                chosen.append(hit)
+        for pod in pods:
+            if pod is not None and map_matches(selector, pod["metadata"].get("labels")):
+                zone = zones.get((pod.get("spec") or {}).get("nodeName"))
+                memo[pod["metadata"]["name"]] = _entry(svc, pod, zone)
         self._memo[key] = (whose, memo)
-        chosen.sort(key=lambda h: h[1])
-        return [h[2] for h in chosen]
+        return [memo[name] for name in sorted(memo)]
 
     def _delete(self, res: str, ns: str, name: str) -> None:
         try:
