@@ -145,17 +145,20 @@ class Registry:
         return stored if owned else clone(stored)
 
     def mutate(self, res: str, namespace: str, name: str, fn: Callable[[dict], object],
-               subresource: str | None = None) -> dict | None:
+               subresource: str | None = None, shallow: bool = False) -> dict | None:
         """Read-modify-write for controllers: fn edits the object in place.
 
         Returns the stored object (read-only: copy it to change it), or None when
         it does not exist (any more). fn returning False means "nothing to change".
         With subresource "status" fn gets a copy of the status only, the rest shared
         with the stored object (read it, never change it: the write takes .status).
+        shallow: fn replaces what it changes, never edits it in place (the object
+        and its metadata are copies, the rest is shared: a 1,000-address Endpoints
+        rewritten whole need not be copied first).
         """
         for _ in range(5):
-            if subresource == "status":
-                obj = self._status_view(res, namespace, name)
+            if subresource == "status" or shallow:
+                obj = self._view(res, namespace, name, subresource == "status")
             else:
                 obj = self.store.get(res, namespace, name)
             if obj is None:
@@ -181,13 +184,13 @@ class Registry:
         new["spec"] = dict(old.get("spec") or {}, nodeName=node)
         return self.store.update("pods", new, owned=True)
 
-    def _status_view(self, res: str, namespace: str, name: str) -> dict | None:
+    def _view(self, res: str, namespace: str, name: str, status: bool) -> dict | None:
         stored = self.store.peek(res, namespace, name)
         if stored is None:
             return None
         obj = dict(stored)
         obj["metadata"] = dict(stored["metadata"])
-        if "status" in stored:
+        if status and "status" in stored:
             obj["status"] = clone(stored["status"])
         return obj
 

@@ -268,7 +268,7 @@ class EndpointsController:
                 obj["subsets"] = subsets
             else:
                 obj.pop("subsets", None)
-        self.cluster.registry.mutate("endpoints", ns, name, fn)
+        self.cluster.registry.mutate("endpoints", ns, name, fn, shallow=True)
 
     # -- EndpointSlices ------------------------------------------------------------
     def _sync_slices(self, svc: dict, entries: "list[Entry]") -> None:
@@ -327,8 +327,9 @@ class EndpointsController:
                     return False
                 obj.pop("ports", None)
                 obj.update(body)   # shared with no one who changes it: stored objects never are
-                obj["metadata"]["labels"] = labels
-                obj["metadata"].setdefault("annotations", {})[TRIGGER] = self.cluster.clock.stamp()
-            self.cluster.registry.mutate(SLICES, ns, match["metadata"]["name"], fn)
+                meta = obj["metadata"]
+                meta["labels"] = labels
+                meta["annotations"] = {**(meta.get("annotations") or {}), TRIGGER: self.cluster.clock.stamp()}
+            self.cluster.registry.mutate(SLICES, ns, match["metadata"]["name"], fn, shallow=True)
         for extra in free:
             self._delete(SLICES, ns, extra["metadata"]["name"])
