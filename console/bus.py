@@ -324,12 +324,14 @@ class Snapshot(Event):
 
 
 class Subscription:
-    """Merging: the newest state per key, in place; plain events in order."""
+    """Merging: the newest state per key, in place; plain events in order. A batch
+    is in the order each entry was first queued, keyed and plain alike (a wait's
+    last non-final check comes before the final one published after it)."""
 
     def __init__(self, bus: Bus, maxsize: int):
         self._bus = bus
         self._maxsize = maxsize
-        self._keyed: OrderedDict[Any, Event] = OrderedDict()
+        self._keyed: OrderedDict[Any, tuple[int, Event]] = OrderedDict()
         self._plain: deque[tuple[int, Event]] = deque()
         self._seq = 0
         self._cond = threading.Condition()
@@ -345,20 +347,21 @@ class Subscription:
                 self._keyed.clear()
                 self._plain.clear()
             key = event.merge_key
+            self._seq += 1
             if key is None:
                 if len(self._plain) >= self._maxsize:
                     self._plain.popleft()
                     self.dropped += 1
-                self._seq += 1
                 self._plain.append((self._seq, event))
             elif key in self._keyed:
-                self._keyed[key] = event   # keeps its place; the newest state wins
+                # keeps its place; the newest state wins
+                self._keyed[key] = (self._keyed[key][0], event)
                 self.merged += 1
             else:
                 if len(self._keyed) >= self._maxsize:
                     self._keyed.popitem(last=False)
                     self.dropped += 1
-                self._keyed[key] = event
+                self._keyed[key] = (self._seq, event)
             self._cond.notify()
 
     def __len__(self) -> int:
@@ -370,10 +373,13 @@ class Subscription:
             if not self._keyed and not self._plain and not self.closed:
                 self._cond.wait(timeout)
             out: list[Event] = []
-            while self._plain and len(out) < limit:
-                out.append(self._plain.popleft()[1])
-            while self._keyed and len(out) < limit:
-                out.append(self._keyed.popitem(last=False)[1])
+            plain, keyed = self._plain, self._keyed
+            while (plain or keyed) and len(out) < limit:
+                # both are in queueing order: take the older head
+                if plain and (not keyed or plain[0][0] < next(iter(keyed.values()))[0]):
+                    out.append(plain.popleft()[1])
+                else:
+                    out.append(keyed.popitem(last=False)[1][1])
             self._in_hand = len(out)
             return out
 

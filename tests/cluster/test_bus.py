@@ -40,6 +40,25 @@ def test_a_scenarios_progress_never_merges_and_keeps_its_order():
     assert sub.get_batch(timeout=0) == sent and sub.merged == 0
 
 
+def test_a_batch_keeps_keyed_and_plain_events_in_the_order_they_were_first_queued():
+    # a wait's checks so far merge; its final one does not: it must not be undone by them
+    b = bus.Bus()
+    sub = b.subscribe()
+    waiting = [bus.CheckResult(run="r", step="s", check="pods ready", observed=f"{i}/3", final=False)
+               for i in range(3)]
+    final = bus.CheckResult(run="r", step="s", check="pods ready", ok=True, observed="3/3")
+    for ev in waiting:
+        b.publish(ev)
+    b.publish(final)
+    b.publish(bus.StepFinished(run="r", step="s", status="passed"))
+    got = sub.get_batch(timeout=0)
+    assert got[:2] == [waiting[-1], final] and isinstance(got[2], bus.StepFinished)
+    pod = bus.ObjectChanged(kind="pods", type="ADDED", obj={"metadata": {"uid": "u1"}})
+    b.publish(final)
+    b.publish(pod)
+    assert sub.get_batch(timeout=0) == [final, pod]
+
+
 def test_an_event_field_may_not_shadow_the_merge_key():
     import dataclasses
     import pytest

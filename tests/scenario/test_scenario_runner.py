@@ -116,21 +116,36 @@ def test_ctrl_c_during_kubelab_run_cleans_up_and_writes_the_report(cluster, tmp_
     proc = subprocess.Popen([sys.executable, "-m", "console.cli", "run", str(path), "--kubeconfig",
                              str(cluster.kubeconfig), "-n", ns, "--speed", "20", "--report", str(report)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "NO_COLOR": "1"})
-    lines = []
+                            env={**os.environ, "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"})
+    lines, errors = [], []
 
-    def read():
-        for line in proc.stdout:
-            lines.append(line)
-    threading.Thread(target=read, daemon=True).start()
+    def read(stream, into):           # both pipes, so that neither fills and blocks it
+        for line in stream:
+            into.append(line)
+    readers = [threading.Thread(target=read, args=(proc.stdout, lines), daemon=True),
+               threading.Thread(target=read, args=(proc.stderr, errors), daemon=True)]
+    for t in readers:
+        t.start()
+
+    def stuck(what: str) -> AssertionError:
+        # SIGABRT: faulthandler prints every thread's stack to stderr
+        proc.send_signal(signal.SIGABRT)
+        proc.wait(30)
+        for t in readers:
+            t.join(10)
+        return AssertionError(f"{what}; stdout {''.join(lines)!r} stderr {''.join(errors)!r}")
     try:
         wait_for(lambda: any("✓ up" in line for line in lines), 90, "the first step done")
     except AssertionError:
-        proc.kill()
-        raise AssertionError(f"stdout {''.join(lines)!r} stderr {proc.stderr.read()!r}") from None
+        raise stuck("the first step never passed") from None
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(90) == 130
+    try:
+        assert proc.wait(90) == 130
+    except subprocess.TimeoutExpired:
+        raise stuck("still running 90 s after Ctrl-C") from None
+    for t in readers:
+        t.join(10)
     data = json.loads(report.read_text())
     sc = data["scenarios"][0]
     assert data["status"] == "interrupted" and sc["status"] == "interrupted"
@@ -140,7 +155,7 @@ def test_ctrl_c_during_kubelab_run_cleans_up_and_writes_the_report(cluster, tmp_
     assert not rest.exists(conn.api, "Pod", ns, "web")
     out = "".join(lines)
     assert "interrupted" in out and "RESULT" in out
-    assert "Traceback" not in proc.stderr.read()
+    assert "Traceback" not in "".join(errors)
 
 
 def test_learner_mode_fails_the_check_with_the_hint_then_passes_once_the_learner_acts(cluster, tmp_path):
