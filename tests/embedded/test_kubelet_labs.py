@@ -156,6 +156,34 @@ def test_l7_killed_app_and_deleted_pod_are_replaced(lab):
     assert dep.spec.replicas == 2
 
 
+def test_l7_hostname_app_answers_with_its_pod_and_killing_flask_restarts_it(lab):
+    """Document 003: deployment.yaml + service.yaml, the app answers with its pod's name
+    and address; `ps ax | grep flask` inside, `kill -9` the serving flask: the
+    container stops and comes back."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "manifests" / "l7"
+    lab.kubectl("apply", "-f", str(root / "deployment.yaml"))
+    lab.kubectl("apply", "-f", str(root / "service.yaml"))
+    wait_for(lambda: len([p for p in lab.pods(selector="app=hostname") if p.status.container_statuses
+                          and p.status.container_statuses[0].ready]) == 3, timeout=120, what="3 ready")
+    addr = wait_for(lambda: lab.service_address("svc-hname", 80), what="host port")
+    status, text = wait_for(lambda: (lambda r: r[0] == 200 and r)(http("GET", addr, "/")), what="answer")
+    pods = {p.metadata.name: p.status.pod_ip for p in lab.pods(selector="app=hostname")}
+    assert any(text == f"<p>Hostname: {n}</p><p>IPv4 Address: {ip}</p>\n" for n, ip in pods.items()), text
+    victim = sorted(pods)[0]
+    ps = lab.kubectl("exec", victim, "--", "/bin/bash", "-c", "ps ax | grep flask").stdout
+    flask = [line.split() for line in ps.splitlines() if "flask run" in line and "grep" not in line]
+    assert [f[0] for f in flask][:1] == ["1"] and len(flask) == 2, ps      # the reloader and its server
+    lab.kubectl("exec", victim, "--", "kill", "-9", "1")                   # PID 1: ignored
+    assert lab.pod(victim).status.container_statuses[0].restart_count == 0
+    lab.kubectl("exec", victim, "--", "kill", "-9", flask[1][0])
+    wait_for(lambda: (lab.pod(victim).status.container_statuses[0].restart_count or 0) == 1,
+             what="the container restarted")
+    last = lab.pod(victim).status.container_statuses[0].last_state.terminated
+    assert (last.exit_code, last.reason) == (247, "Error")
+    assert "* Debugger is active!" in lab.kubectl("logs", victim, "--previous").stdout
+
+
 def test_bad_image_stalls_the_rollout_and_undo_recovers(lab):
     lab.kubectl("create", "deployment", "web", "--image=nginx:1.17.0", "--replicas=2")
     wait_for(lambda: lab.apps.read_namespaced_deployment("web", "default").status.ready_replicas == 2,

@@ -8,6 +8,7 @@ from console.embedded.apps.base import App, Context, Request, Response
 from console.embedded.apps.busybox import AlpineApp, DebianShellApp, ShellApp
 from console.embedded.apps.gateway import GatewayApp
 from console.embedded.apps.generic import GenericApp
+from console.embedded.apps.hostname import FlaskHostnameApp
 from console.embedded.apps.istio import IstioProxyApp
 from console.embedded.apps.kubeproxy import KubeProxyApp
 from console.embedded.apps.metricsserver import MetricsServerApp
@@ -23,7 +24,8 @@ REST = {name: type(f"{name.capitalize()}App", (RestApp,), {"kind": name, "servic
 BY_NAME = {"order": OrderApp, "nginx": NginxApp, "busybox": ShellApp, "alpine": AlpineApp,
            "debian": DebianShellApp, "siege": SiegeApp, "http": GenericApp,
            "istio-proxy": IstioProxyApp, "gateway": GatewayApp,
-           "metrics-server": MetricsServerApp, "kube-proxy": KubeProxyApp, **REST}
+           "metrics-server": MetricsServerApp, "kube-proxy": KubeProxyApp,
+           "hostname": FlaskHostnameApp, **REST}
 
 # (pattern on the image's repository path without registry and tag, app)
 RULES = [
@@ -37,6 +39,7 @@ RULES = [
     (r"(^|/)metrics-server$", MetricsServerApp),
     (r"(^|/)kube-proxy$", KubeProxyApp),
     (r"(^|/)([^/]*[-_])?gateway$", GatewayApp),
+    (r"(^|/)hostname$", FlaskHostnameApp),        # document 003's Flask app
 ] + [(rf"(^|/)([^/]*[-_])?{name}$", cls) for name, cls in REST.items()]
 
 SHELLS = {"sh", "bash", "ash", "dash"}

@@ -43,6 +43,7 @@ class Proc:
         self.os_pid: int | None = None       # a real child process behind it (siege)
         self.signalled: int | None = None    # the signal that ended it
         self.cpu = None                      # callable -> core-seconds, for TIME
+        self.on_exit = None                  # callable(signal or None): its parent waits on it
 
     @property
     def cmdline(self) -> str:
@@ -66,6 +67,8 @@ class Proc:
 
     def end(self) -> None:
         self.table.remove(self)
+        if self.on_exit is not None:
+            self.on_exit(self.signalled)
 
 
 class ProcTable:
