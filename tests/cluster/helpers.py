@@ -55,10 +55,11 @@ def ready_pods(conn, selector: str = "") -> list[str]:
 
 
 class Watched:
-    """A ClusterState fed by a bus subscription, pumped on demand."""
+    """A ClusterState fed by a bus subscription, pumped on demand; merge=False to see
+    every event (a merging one keeps only the newest of a kind still waiting)."""
 
-    def __init__(self, b: bus.Bus):
-        self.sub = b.subscribe()
+    def __init__(self, b: bus.Bus, merge: bool = True):
+        self.sub = b.subscribe(merge=merge)
         self.state = ClusterState()
         self.seen: list[bus.Event] = []
 
