@@ -314,6 +314,12 @@ class Hub:
         async def shut():
             for fwd in self.forwards.values():
                 fwd.close()
+            # the connections still being served end here, not as tasks destroyed pending
+            # when the loop stops ("Task was destroyed but it is pending!")
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in others:
+                t.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             for t in list(self.tunnels.values()):
                 await t.close()
             if self._http is not None:
