@@ -28,7 +28,7 @@ from yarl import URL
 
 from console.errors import UsageError
 from console.loadgen import http1
-from console.loadgen.failures import error_kind
+from console.loadgen.failures import Budget, error_kind
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
 from console.loadgen.report import Meter, cpu_seconds, live, summarise
@@ -92,37 +92,6 @@ def portion(total: int, index: int, of: int) -> tuple[int, int]:
     """(first, count) of `total` items dealt out over `of` parts, the first ones larger."""
     base, extra = divmod(total, of)
     return index * base + min(index, extra), base + (index < extra)
-
-
-class Budget:
-    """siege's --failures: the run aborts when this many transactions failed.
-
-    One engine counts its own; the engines of a pool share a counter in shared
-    memory (a multiprocessing.Value), so the limit is the run's, not each one's.
-    Past the limit no request starts, but those on their way still count, as
-    siege's do (see Engine._failure).
-    """
-
-    def __init__(self, limit: int, shared=None):
-        self.limit = limit
-        self.shared = shared
-        self.count = 0
-
-    def take(self) -> bool:
-        """Count one failure; False when the limit had already been reached (by any engine)."""
-        if self.shared is None:
-            if self.count >= self.limit:
-                return False
-            self.count += 1
-            return True
-        with self.shared.get_lock():
-            if self.shared.value >= self.limit:
-                return False
-            self.shared.value += 1
-            return True
-
-    def spent(self) -> bool:
-        return (self.count if self.shared is None else self.shared.value) >= self.limit
 
 
 @dataclass

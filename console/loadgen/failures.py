@@ -1,7 +1,8 @@
 """What went wrong with a request, in siege's words: refused, reset, timeout, ...
 
 The kinds are the keys of the summary's "Errors" line and of result["errors"];
-the detail is what the [error] line says.
+the detail is what the [error] line says. Budget counts failures against siege's
+--failures limit.
 """
 
 from __future__ import annotations
@@ -51,3 +52,34 @@ def error_kind(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, OSError):
         return "socket", exc.strerror or str(exc)
     return "other", f"{type(exc).__name__}: {exc}"
+
+
+class Budget:
+    """siege's --failures: the run aborts when this many transactions failed.
+
+    One engine counts its own; the engines of a pool share a counter in shared
+    memory (a multiprocessing.Value), so the limit is the run's, not each one's.
+    Past the limit no request starts, but those on their way still count, as
+    siege's do (see Engine._failure).
+    """
+
+    def __init__(self, limit: int, shared=None):
+        self.limit = limit
+        self.shared = shared
+        self.count = 0
+
+    def take(self) -> bool:
+        """Count one failure; False when the limit had already been reached (by any engine)."""
+        if self.shared is None:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= self.limit:
+                return False
+            self.shared.value += 1
+            return True
+
+    def spent(self) -> bool:
+        return (self.count if self.shared is None else self.shared.value) >= self.limit

@@ -29,7 +29,8 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
-from console.loadgen.engine import Budget, Engine, Response, Share, run_sync
+from console.loadgen.engine import Engine, Response, Share, run_sync
+from console.loadgen.failures import Budget
 from console.loadgen.report import Meter, cpu_seconds, live, summarise
 from console.loadgen.options import Spec
 from console.loadgen.stats import SeriesMerge, Stats
