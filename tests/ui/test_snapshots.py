@@ -22,9 +22,15 @@ def app():
 
 def before(*keys, load=True):
     async def run(pilot):
+        from textual.widgets import Input
         await feed(pilot.app, pilot, with_load=load)
         for key in keys:
             await pilot.press(key)
+        await pilot.pause()
+        # a blinking cursor is on or off depending on when the picture is taken: off,
+        # so a dialog's snapshot does not hang on the machine's speed
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
         await pilot.pause()
     return run
 
