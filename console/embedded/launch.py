@@ -131,8 +131,10 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         cmd += ["--max-pods", str(max_pods)]
     cmd += extra or []
     root = Path(__file__).resolve().parents[2]
+    # PYTHONSAFEPATH: `-m` would put the working directory first on sys.path, and
+    # a kubelab checkout there (another worktree) would be the server run instead
     env = {**os.environ, **(env or {}), "KUBELAB_EXIT_WITH_PARENT": str(os.getpid()),
-           "PYTHONPATH": os.pathsep.join(
+           "PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
     log_file = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL,

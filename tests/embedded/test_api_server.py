@@ -107,6 +107,18 @@ def test_bad_options_exit_2_with_one_line(args, needle):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_the_server_run_is_this_checkouts_whatever_the_working_directory(
+        start_cluster, tmp_path, monkeypatch):
+    # another kubelab checkout in the working directory (a bench run from a worktree)
+    fake = tmp_path / "console"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "cli.py").write_text("raise SystemExit('the checkout in the working directory ran')\n")
+    monkeypatch.chdir(tmp_path)
+    c = start_cluster(nodes=0)
+    assert _get(c, "/healthz", token=False)[0] == 200
+
+
 def test_sigint_stops_cleanly(start_cluster):
     import signal
     c = start_cluster(nodes=1)
