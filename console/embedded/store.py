@@ -19,7 +19,7 @@ import bisect
 import os
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import orjson
 
@@ -151,9 +151,11 @@ class Store:
         return [clone(o) for o in self.scan(res, namespace)]
 
     def scan(self, res: str, namespace: str | None = None,
-             after: tuple[str, str] | None = None) -> Iterator[dict]:
+             after: tuple[str, str] | None = None) -> "list[dict]":
         """Read-only view, in name order within namespace. Do not mutate.
-        after: only keys (namespace, name) past this one (a list's next page)."""
+        after: only keys (namespace, name) past this one (a list's next page).
+        A list (of the stored objects themselves): a page of 500 knows how many
+        are left without walking them."""
         items = self._objs.get(res, {})
         keys = self._sorted(res)
         lo, hi = 0, len(keys)
@@ -162,7 +164,7 @@ class Store:
             hi = bisect.bisect_left(keys, (namespace + "\0",), lo)
         if after is not None:
             lo = bisect.bisect_right(keys, after, lo, hi)
-        return (items[k] for k in keys[lo:hi])
+        return [items[k] for k in keys[lo:hi]]
 
     def _sorted(self, res: str) -> "list[tuple[str, str]]":
         keys = self._keys.get(res)

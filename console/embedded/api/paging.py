@@ -32,9 +32,12 @@ def page(items_after, limit: str | None, token: str | None, rv: str):
         n = int(limit)  # checked as int64 by params.check_list
     if n <= 0:
         return list(items), "", 0
-    items = iter(items)
-    chosen = list(itertools.islice(items, n))
-    remaining = sum(1 for _ in items)
+    if isinstance(items, list):     # the store's own run of keys: counted, not walked
+        chosen, remaining = items[:n], max(0, len(items) - n)
+    else:
+        items = iter(items)
+        chosen = list(itertools.islice(items, n))
+        remaining = sum(1 for _ in items)
     if not remaining:
         return chosen, "", 0
     cont = base64.urlsafe_b64encode(json.dumps(
