@@ -97,6 +97,13 @@ def test_a_timed_out_wait_fails_with_what_it_saw_collects_and_still_cleans_up(cl
     session.close(wait_load=0, disconnect=False)
 
 
+def _as_from_a_shell() -> None:
+    """In the child: SIGINT as an interactive shell leaves it (default, not blocked),
+    whatever this test process's threads have done with theirs."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_during_kubelab_run_cleans_up_and_writes_the_report(cluster, tmp_path):
     ns = f"int-{uuid.uuid4().hex[:6]}"
     body = """\
@@ -116,7 +123,8 @@ def test_ctrl_c_during_kubelab_run_cleans_up_and_writes_the_report(cluster, tmp_
     proc = subprocess.Popen([sys.executable, "-m", "console.cli", "run", str(path), "--kubeconfig",
                              str(cluster.kubeconfig), "-n", ns, "--speed", "20", "--report", str(report)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"})
+                            env={**os.environ, "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"},
+                            preexec_fn=_as_from_a_shell)
     lines, errors = [], []
 
     def read(stream, into):           # both pipes, so that neither fills and blocks it
@@ -128,7 +136,16 @@ def test_ctrl_c_during_kubelab_run_cleans_up_and_writes_the_report(cluster, tmp_
         t.start()
 
     def stuck(what: str) -> AssertionError:
-        # SIGABRT: faulthandler prints every thread's stack to stderr
+        # how its threads take signals (masks in hex), then SIGABRT: faulthandler
+        # prints every thread's stack to stderr
+        masks = []
+        for status in Path(f"/proc/{proc.pid}/task").glob("*/status"):
+            try:
+                masks.append(" ".join(line.strip() for line in status.read_text().splitlines()
+                                      if line.startswith(("Name", "SigBlk", "SigIgn", "SigCgt"))))
+            except OSError:
+                pass
+        what += f"; signal masks by thread: {masks}"
         proc.send_signal(signal.SIGABRT)
         proc.wait(30)
         for t in readers:
