@@ -17,6 +17,7 @@ from console.quantity import parse as quantity
 
 INTERVAL = 15.0
 RETRY = 5.0           # while the Metrics API is missing
+STARTING = "is not ready yet"      # installed, its pods not ready (a fresh cluster)
 NOT_AVAILABLE = "error: Metrics API not available"
 
 def millicores(value) -> int:
@@ -71,7 +72,7 @@ def why_missing(api: client.ApiClient) -> str:
     ns, name = backend.get("namespace", "kube-system"), backend.get("name", "metrics-server")
     starting = _starting(api, ns, name)
     if starting:
-        return (f"metrics-server ({ns}/{name}) is not ready yet: {starting}; until its APIService "
+        return (f"metrics-server ({ns}/{name}) {STARTING}: {starting}; until its APIService "
                 f"{APISERVICE} is Available, {effect}")
     return (f"metrics-server ({ns}/{name}) is installed but not serving: APIService {APISERVICE} is "
             f"not Available ({why}); until it is, {effect}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from console.cluster import rest
+from console.cluster.metrics import STARTING
 from console.scenario.model import REQUIREMENTS
 
 
@@ -32,6 +33,8 @@ def _probe(conn, req: str, wait: float, waiting=None) -> str:
             if m.available:
                 return ""
             why = m.hint or "the Metrics API is not available"
+            if STARTING in (m.why or ""):     # installed, its pod not ready: say that
+                why = m.why.split("; until", 1)[0]
             if time.monotonic() > deadline:
                 return why
             if waiting:

@@ -122,3 +122,20 @@ def test_kubectl_env_is_empty_for_kubectls_own_kubeconfig(tmp_path, monkeypatch)
     monkeypatch.delenv("KUBECONFIG")
     conn.kubeconfig = str(tmp_path / "a b" / "kc")
     assert connect.kubectl_env(conn) == "export KUBECONFIG=~/'a b/kc'"
+
+
+async def test_the_picker_says_metrics_server_is_starting_rather_than_offering_to_install_it():
+    app = KubelabApp(watch=False, picker=True, scenarios=SCENARIOS)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LabPicker))
+        picker = app.screen
+        l1 = next(path for code, path, *_ in picker.items if code == "L1")
+        picker.unmet[str(l1)] = {"metrics": "metrics-server (kube-system/metrics-server) is not ready "
+                                            "yet: 0 of 1 pods ready (metrics-server-x: Running 0/1)"}
+        text = " ".join(str(o.prompt) for o in picker.options())
+        assert "needs metrics — metrics-server is starting here (0 of 1 pods ready)" in text
+        assert "(f, then M, installs metrics-server)" not in text
+        picker.unmet[str(l1)] = {"metrics": "error: Metrics API not available"}
+        text = " ".join(str(o.prompt) for o in picker.options())
+        assert "not (yet) on this cluster: error: Metrics API not available" in text
+        assert "(f, then M, installs metrics-server)" in text
