@@ -55,14 +55,13 @@ def best(nodes: list[tuple[str, tuple, list, list, int]], need: tuple, need_nz: 
     the scorer counts it [cpu, memory], pods of the same controller there); the
     winner's name. One pass per node: it runs for every pod on every feasible node."""
     weight = math.log(len(nodes) + 2)
-    counts = [n[4] for n in nodes]
-    hi = max(counts) * weight + SPREAD_MAX_SKEW - 1
-    lo = min(counts) * weight + SPREAD_MAX_SKEW - 1
+    raws = [n[4] * weight + SPREAD_MAX_SKEW - 1 for n in nodes]    # PodTopologySpread's raw score
+    hi, lo = max(raws), min(raws)
     cpu, mem = need
     cpu_nz, mem_nz = need_nz
     w_fit, w_bal, w_spread = WEIGHTS["fit"] / 2 * MAX, WEIGHTS["balanced"] * MAX, WEIGHTS["spread"] * MAX
     top, winner = -1.0, ""
-    for name, (cap_cpu, cap_mem, _), used, used_nz, count in nodes:
+    for (name, (cap_cpu, cap_mem, _), used, used_nz, _), raw in zip(nodes, raws):
         # LeastAllocated: the free share of each resource once the pod is in
         free_cpu, free_mem = cap_cpu - used_nz[0] - cpu_nz, cap_mem - used_nz[1] - mem_nz
         fit = (free_cpu / cap_cpu if cap_cpu and free_cpu >= 0 else 0.0) + \
@@ -72,7 +71,7 @@ def best(nodes: list[tuple[str, tuple, list, list, int]], need: tuple, need_nz: 
         f_mem = min(1.0, (used[1] + mem) / cap_mem) if cap_mem else 1.0
         bal = 1 - abs(f_cpu - f_mem) / 2
         # PodTopologySpread, normalized over the feasible nodes
-        spread = (hi + lo - count * weight - SPREAD_MAX_SKEW + 1) / hi
+        spread = (hi + lo - raw) / hi
         total = w_fit * fit + w_bal * bal + w_spread * spread
         if total > top + 1e-9:
             top, winner = total, name
