@@ -78,6 +78,13 @@ def why_missing(api: client.ApiClient) -> str:
             f"not Available ({why}); until it is, {effect}")
 
 
+def starting(why: str) -> str:
+    """'0 of 1 pods ready (pod: state)' from a why_missing() text about a metrics-server
+    that is installed but not ready yet; "" for any other text."""
+    head = why.split("; until", 1)[0]
+    return head.split(f"{STARTING}: ", 1)[1] if f"{STARTING}: " in head else ""
+
+
 def _starting(api, namespace: str, name: str) -> str:
     """'0 of 1 pods ready (metrics-server-x: ContainerCreating)' while the Deployment
     behind the APIService is not ready (a cluster just started, a fresh install, a pod

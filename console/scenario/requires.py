@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from console.cluster import rest
-from console.cluster.metrics import STARTING
+from console.cluster.metrics import starting
 from console.scenario.model import REQUIREMENTS
 
 
@@ -33,7 +33,7 @@ def _probe(conn, req: str, wait: float, waiting=None) -> str:
             if m.available:
                 return ""
             why = m.hint or "the Metrics API is not available"
-            if STARTING in (m.why or ""):     # installed, its pod not ready: say that
+            if starting(m.why):            # installed, its pod not ready: say that
                 why = m.why.split("; until", 1)[0]
             if time.monotonic() > deadline:
                 return why

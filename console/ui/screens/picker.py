@@ -17,7 +17,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.cluster.connect import kubectl_env
-from console.cluster.metrics import STARTING
+from console.cluster.metrics import starting
 from console.scenario.values import say
 
 FREE = "free"
@@ -80,13 +80,11 @@ class LabPicker(Screen):
                     line.append(f"\n    needs {needs}", style="dim")
                 elif why:
                     first = next(iter(why.values()))
-                    if STARTING in first:      # "... is not ready yet: 0 of 1 pods ready (pod: ...)"
-                        ready = first.split(f"{STARTING}: ", 1)[1].split(" (", 1)[0]
-                        text = f"metrics-server is starting here ({ready})"
-                    else:
-                        text = f"not (yet) on this cluster: {first[:70]}"
+                    ready = starting(first).split(" (", 1)[0]     # "0 of 1 pods ready"
+                    text = (f"metrics-server is starting here ({ready})" if ready
+                            else f"not (yet) on this cluster: {first[:70]}")
                     line.append(f"\n    needs {needs} — {text}", style="yellow")
-                    if "metrics" in why and STARTING not in why["metrics"]:
+                    if "metrics" in why and not starting(why["metrics"]):
                         line.append("\n    (f, then M, installs metrics-server)", style="dim")
                 else:
                     line.append(f"\n    needs {needs} — available here", style="green")
