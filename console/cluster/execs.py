@@ -80,7 +80,7 @@ def run(conn, pod: str, command: str | list[str], container: str | None = None,
         kw = {"container": container} if container else {}
         resp = stream(client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, conn.namespace,
                       command=argv_of(command), stderr=True,
-                      stdin=stdin is not None or interrupt is not None, stdout=True,
+                      stdin=stdin is not None or tty, stdout=True,
                       tty=tty, _preload_content=False, **kw)
         if stdin is not None:
             resp.write_stdin(stdin)

@@ -18,6 +18,11 @@ PANES = "\n".join((    # one line each; the dialog wraps them to its width
     "ctrl+p opens the command palette: every action is there too."))
 
 
+def kubectl_line(env: str, id: str | None = None) -> Static:
+    """`kubectl in another terminal: export KUBECONFIG=...` (console.cluster.connect.kubectl_env)."""
+    return Static(Text.assemble(("kubectl in another terminal: ", "dim"), (env, "cyan")), id=id)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
     DEFAULT_CLASSES = "dialog"
@@ -37,8 +42,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="box help"):
             yield Static(Text("kubelab — keys", style="bold"))
             if self.kubectl:
-                yield Static(Text.assemble(("kubectl in another terminal: ", "dim"),
-                                           (self.kubectl, "cyan")))
+                yield kubectl_line(self.kubectl)
             yield Static(table)
             yield Static(Text(PANES, style="dim"))
 

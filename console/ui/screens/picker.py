@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from console.cluster.connect import kubectl_env
 from console.cluster.metrics import starting
 from console.scenario.values import say
+from console.ui.screens.help import kubectl_line
 
 FREE = "free"
 REPROBE_SECONDS = 3.0
@@ -60,8 +61,7 @@ class LabPicker(Screen):
                          id="picker-help")
             env = kubectl_env(self.conn) if self.conn is not None else ""
             if env:
-                yield Static(Text.assemble(("kubectl in another terminal: ", "dim"), (env, "cyan")),
-                             id="picker-kubectl")
+                yield kubectl_line(env, id="picker-kubectl")
             yield OptionList(*self.options(), id="labs")
         yield Footer()
 
