@@ -50,14 +50,10 @@ class FlaskHostnameApp(App):
         log(" * Debugger PIN: 118-093-473")
 
     def _server_died(self, sig: int | None) -> None:
-        """The reloader's subprocess.call returned -sig: it exits with that status."""
-        if sig is not None and self.exit_code is None and not self.stopping_now:
+        """The reloader's subprocess.call returned -sig: it exits with that status
+        (unless it is ending anyway: SIGTERM from the kubelet, an exit of its own)."""
+        if sig is not None and not self._stop.is_set():
             self.exit((-sig) & 0xFF)
-
-    @property
-    def stopping_now(self) -> bool:
-        """Ending anyway (SIGTERM from the kubelet, the container's end): not a crash."""
-        return self._stop.is_set()
 
     def signal_exit(self, sig: int) -> int:
         return 0 if sig == INT else 128 + sig     # ^C: KeyboardInterrupt, a clean exit
