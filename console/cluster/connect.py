@@ -8,6 +8,7 @@ embedded cluster and stops it when the connection closes.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shlex
@@ -39,6 +40,7 @@ class Connection:
     owns_embedded: bool = False             # started for this connection: close() stops it
     fingerprint: bytes = b""                # the kubeconfig's content when it was loaded
     generation: int = 0                     # +1 at each reload: what was read before is void
+    claim: object | None = None             # the open lock file of the embedded kubeconfig's slot
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -58,6 +60,9 @@ class Connection:
         if self.embedded is not None and self.owns_embedded:
             self.embedded.stop()
         self.embedded = None
+        if self.claim is not None:
+            self.claim.close()
+            self.claim = None
 
     def refresh(self, exc: BaseException | None = None) -> bool:
         """Re-read the kubeconfig when it changed, as kubectl reads it afresh each time.
@@ -130,6 +135,7 @@ class Connection:
         """This connection replaces `old` (a namespace switch): it now stops the cluster."""
         if old.owns_embedded and self.embedded is old.embedded:
             self.owns_embedded, old.owns_embedded = True, False
+            self.claim, old.claim = old.claim, None
 
 
 def default_kubeconfig() -> str | None:
@@ -256,19 +262,45 @@ def check(conn: Connection) -> None:
                              f"{conn.context} get pods)", where=f"{conn.kubeconfig} (context {conn.context})") from None
 
 
+def embedded_slot(base: Path | None = None) -> tuple[Path, object]:
+    """A kubeconfig path for an embedded cluster that no other console's cluster holds:
+    `embedded-kubeconfig`, else `embedded-kubeconfig-2`, ... (two consoles started with
+    --embedded each keep their own; the second used to rewrite the first's). Held by
+    an flock on `<path>.lock` while the returned file stays open; the kernel lets go
+    of it when the console ends however it ends."""
+    base = base or state_dir()
+    for n in range(1, 100):
+        path = base / ("embedded-kubeconfig" if n == 1 else f"embedded-kubeconfig-{n}")
+        claim = os.fdopen(os.open(path.with_name(path.name + ".lock"),
+                                  os.O_WRONLY | os.O_CREAT, 0o600), "w")
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            claim.close()
+            continue
+        return path, claim
+    raise UsageError("99 embedded clusters are running already", where=str(base))
+
+
 def start_embedded(namespace: str | None = None, speed: float = 1.0, nodes: int = 2) -> Connection:
     from console.embedded import launch  # only when needed: it starts a process
 
-    path = str(state_dir() / "embedded-kubeconfig")
-    running = launch.start(speed=speed, nodes=nodes, kubeconfig=path)
+    path, claim = embedded_slot()
+    try:
+        running = launch.start(speed=speed, nodes=nodes, kubeconfig=path)
+    except BaseException:
+        claim.close()
+        raise
     try:
         conn = from_kubeconfig(str(running.kubeconfig), namespace=namespace)
-    except Exception:
+    except BaseException:
         running.stop()
+        claim.close()
         raise
     conn.embedded = running
     conn.owns_embedded = True
     conn.speed = speed
+    conn.claim = claim
     return conn
 
 

@@ -25,7 +25,11 @@ import yaml
 
 
 class LaunchError(RuntimeError):
-    pass
+    """The cluster process did not come up; `log` is the file its stderr went to."""
+
+    def __init__(self, message: str, log: Path | None = None):
+        super().__init__(message)
+        self.log = log
 
 
 class RunningCluster:
@@ -156,7 +160,7 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
         why = f"exited with {proc.returncode}" if not line else f"printed {text!r}"
         if not line and proc.returncode is None:
             why = f"not ready within {timeout:g}s"
-        raise LaunchError(f"kubelab cluster {why}\n{tail}")
+        raise LaunchError(f"kubelab cluster {why}\n{tail}", log_path)
     # Keep draining stdout so the child never blocks on a full pipe.
     threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")],
                      daemon=True).start()

@@ -74,9 +74,9 @@ def run_console(args, argv: list[str], **app_kw) -> int:
         raise
     except Exception as exc:  # the embedded cluster did not come up: say why, no traceback
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        from console.paths import state_dir
-        print(f"kubelab: could not start the embedded cluster: {first} "
-              f"(log: {state_dir() / 'embedded-kubeconfig.log'})", file=sys.stderr)
+        log = getattr(exc, "log", None)
+        print(f"kubelab: could not start the embedded cluster: {first}"
+              + (f" (log: {log})" if log else ""), file=sys.stderr)
         return 1
     from console.cluster.session import Session
     from console.cluster.connect import check

@@ -1,4 +1,7 @@
+from pathlib import Path
+
 import pytest
+from kubernetes import client
 
 from console.cluster import connect
 from console.errors import UsageError
@@ -55,3 +58,31 @@ def test_tui_main_rejects_bad_options_with_exit_2(capsys):
     assert cli.main(["--kubeconfig", "/nonexistent/k"]) == 2
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["--bogus"]) == 2
+
+
+def test_two_embedded_consoles_keep_their_own_kubeconfig(tmp_path, monkeypatch):
+    """The second console's cluster used to rewrite ~/.local/state/kubelab/embedded-kubeconfig,
+    and the first console, which follows a changed kubeconfig, went over to it."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    first = connect.start_embedded(speed=20)
+    try:
+        second = connect.start_embedded(speed=20)
+        try:
+            assert Path(first.kubeconfig).name == "embedded-kubeconfig"
+            assert Path(second.kubeconfig).name == "embedded-kubeconfig-2"
+            assert first.server != second.server
+            assert not first.refresh()  # its file is untouched by the second cluster
+            core = client.CoreV1Api(first.api)
+            core.create_namespaced_config_map("default", {"metadata": {"name": "only-first"}})
+            names = [c.metadata.name for c in
+                     client.CoreV1Api(second.api).list_namespaced_config_map("default").items]
+            assert "only-first" not in names
+        finally:
+            second.close()
+    finally:
+        first.close()
+    again = connect.start_embedded(speed=20)  # both ended: the first slot is free again
+    try:
+        assert Path(again.kubeconfig).name == "embedded-kubeconfig"
+    finally:
+        again.close()
