@@ -151,15 +151,23 @@ def start(speed: float = 1.0, nodes: int = 2, kubeconfig: str | Path | None = No
     reader.join(timeout)
     text = line[0].strip() if line else ""
     if not text.startswith("KUBECONFIG="):
+        if line and not text:  # stdout ended: the process is exiting, let it say how
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
         tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
         if tmp is not None:
             tmp.cleanup()
-        why = f"exited with {proc.returncode}" if not line else f"printed {text!r}"
-        if not line and proc.returncode is None:
+        if not line:  # still silent when the time was up (killed just above)
             why = f"not ready within {timeout:g}s"
+        elif not text:  # its stdout ended: it exited before the line
+            why = f"exited with {proc.returncode}"
+        else:
+            why = f"printed {text!r}"
         raise LaunchError(f"kubelab cluster {why}\n{tail}", log_path)
     # Keep draining stdout so the child never blocks on a full pipe.
     threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")],

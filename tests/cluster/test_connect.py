@@ -86,3 +86,17 @@ def test_two_embedded_consoles_keep_their_own_kubeconfig(tmp_path, monkeypatch):
         assert Path(again.kubeconfig).name == "embedded-kubeconfig"
     finally:
         again.close()
+
+
+def test_an_embedded_cluster_that_does_not_start_is_one_line_naming_its_log(
+        tmp_path, monkeypatch, capsys):
+    from console.embedded import launch
+    from console.ui.main import main
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    start = launch.start
+    monkeypatch.setattr(launch, "start", lambda **kw: start(extra=["--no-such-flag"], **kw))
+    assert main(["--embedded", "--free"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    log = tmp_path / "kubelab" / "embedded-kubeconfig.log"
+    assert err == f"kubelab: could not start the embedded cluster: kubelab cluster exited with 2 (log: {log})"
+    assert "--no-such-flag" in log.read_text()
