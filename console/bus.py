@@ -155,6 +155,8 @@ class Metrics(Event):
     memory: dict = field(default_factory=dict)
     hint: str = ""          # what kubectl says ("error: Metrics API not available")
     why: str = ""           # what that means for the lab, and what to do
+    starting: str = ""      # installed, its pods not ready yet: "0 of 1 pods ready"
+    pods: str = ""          # those pods' states then: "metrics-server-x: ErrImagePull 0/1"
 
     @property
     def merge_key(self):

@@ -30,7 +30,7 @@ def fetch(api: client.ApiClient, namespace: str) -> bus.Metrics:
             "metrics.k8s.io", "v1beta1", namespace, "pods", _request_timeout=20)
     except ApiException as exc:
         if exc.status in (404, 503):
-            return bus.Metrics(available=False, hint=NOT_AVAILABLE, why=why_missing(api))
+            return missing(api)
         if exc.status == 403:
             return bus.Metrics(available=False, hint=f"metrics: {message_of(exc)}",
                                why="you may not read metrics.k8s.io here: the HPA still scales "
@@ -52,43 +52,45 @@ INSTALL = ("M installs metrics-server (its published manifest, or a local copy) 
            "its rollout")
 
 
-def why_missing(api: client.ApiClient) -> str:
-    """What a missing Metrics API means for the lab, from its APIService."""
+def missing(api: client.ApiClient) -> bus.Metrics:
+    """The Metrics API is not served: what that means for the lab, from its APIService
+    (and, when metrics-server is installed but starting, its pods)."""
     from console.cluster import rest
     effect = ("the HPA cannot read CPU: TARGETS stay <unknown>, it never scales "
               "(FailedGetResourceMetric), and `kubectl top` fails")
+    out = bus.Metrics(available=False, hint=NOT_AVAILABLE, why=f"{effect}; {INSTALL}")
     try:
         svc = rest.call(api, "GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}")
     except ApiException as exc:
         if exc.status == 404:
-            return f"metrics-server is not installed (no APIService {APISERVICE}): {effect}; {INSTALL}"
-        return f"{effect}; {INSTALL}"
+            out.why = f"metrics-server is not installed (no APIService {APISERVICE}): {out.why}"
+        return out
     except Exception:
-        return f"{effect}; {INSTALL}"
+        return out
     cond = next((c for c in (svc.get("status") or {}).get("conditions") or []
                  if c.get("type") == "Available"), {})
     why = f"{cond.get('reason')}: {cond.get('message')}" if cond.get("reason") else "no status yet"
     backend = ((svc.get("spec") or {}).get("service") or {})
     ns, name = backend.get("namespace", "kube-system"), backend.get("name", "metrics-server")
-    starting = _starting(api, ns, name)
-    if starting:
-        return (f"metrics-server ({ns}/{name}) {STARTING}: {starting}; until its APIService "
-                f"{APISERVICE} is Available, {effect}")
-    return (f"metrics-server ({ns}/{name}) is installed but not serving: APIService {APISERVICE} is "
-            f"not Available ({why}); until it is, {effect}")
+    out.starting, out.pods = _starting(api, ns, name)
+    if out.starting:
+        out.why = (f"metrics-server ({ns}/{name}) {STARTING}: {starting_text(out)}; until its "
+                   f"APIService {APISERVICE} is Available, {effect}")
+    else:
+        out.why = (f"metrics-server ({ns}/{name}) is installed but not serving: APIService "
+                   f"{APISERVICE} is not Available ({why}); until it is, {effect}")
+    return out
 
 
-def starting(why: str) -> str:
-    """'0 of 1 pods ready (pod: state)' from a why_missing() text about a metrics-server
-    that is installed but not ready yet; "" for any other text."""
-    head = why.split("; until", 1)[0]
-    return head.split(f"{STARTING}: ", 1)[1] if f"{STARTING}: " in head else ""
+def starting_text(m: bus.Metrics) -> str:
+    """'0 of 1 pods ready (metrics-server-x: ContainerCreating 0/1)'."""
+    return m.starting + (f" ({m.pods})" if m.pods else "")
 
 
-def _starting(api, namespace: str, name: str) -> str:
-    """'0 of 1 pods ready (metrics-server-x: ContainerCreating)' while the Deployment
-    behind the APIService is not ready (a cluster just started, a fresh install, a pod
-    that cannot start); "" when it is, or when it cannot be read."""
+def _starting(api, namespace: str, name: str) -> tuple[str, str]:
+    """('0 of 1 pods ready', 'metrics-server-x: ContainerCreating 0/1') while the
+    Deployment behind the APIService is not ready (a cluster just started, a fresh
+    install, a pod that cannot start); ("", "") when it is, or when it cannot be read."""
     from console.cluster import rest
     from console.kubeprint import pod_status
     try:
@@ -96,15 +98,15 @@ def _starting(api, namespace: str, name: str) -> str:
         want = (dep.get("spec") or {}).get("replicas", 1)
         ready = (dep.get("status") or {}).get("readyReplicas") or 0
         if not want or ready >= want:
-            return ""
+            return "", ""
         labels = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         body = rest.call(api, "GET", rest.path_for("Pod", namespace),
                          query=[("labelSelector", ",".join(f"{k}={v}" for k, v in labels.items()))])
     except Exception:
-        return ""                  # another name, or not ours to read: say what the API says
+        return "", ""              # another name, or not ours to read: say what the API says
     pods = [f"{p['metadata']['name']}: {s.reason} {s.ready}/{s.total}"
             for p in body.get("items") or [] for s in [pod_status(p)] if s.ready < s.total]
-    return f"{ready} of {want} pods ready" + (f" ({'; '.join(pods[:2])})" if pods else "")
+    return f"{ready} of {want} pods ready", "; ".join(pods[:2])
 
 
 class MetricsPoller:

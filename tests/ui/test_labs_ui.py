@@ -6,6 +6,7 @@ from pathlib import Path
 
 from console.cluster import connect, rest
 from console.cluster.session import Session
+from console.scenario.requires import Unmet
 from console.ui.app import KubelabApp
 from console.ui.screens.picker import LabPicker
 from tests.cluster.helpers import namespace_conn
@@ -130,12 +131,13 @@ async def test_the_picker_says_metrics_server_is_starting_rather_than_offering_t
         await until(pilot, lambda: isinstance(app.screen, LabPicker))
         picker = app.screen
         l1 = next(path for code, path, *_ in picker.items if code == "L1")
-        picker.unmet[str(l1)] = {"metrics": "metrics-server (kube-system/metrics-server) is not ready "
-                                            "yet: 0 of 1 pods ready (metrics-server-x: Running 0/1)"}
+        picker.unmet[str(l1)] = {"metrics": Unmet("metrics-server is not ready yet: 0 of 1 pods "
+                                                  "ready (metrics-server-x: Running 0/1)",
+                                                  starting="0 of 1 pods ready")}
         text = " ".join(str(o.prompt) for o in picker.options())
         assert "needs metrics — metrics-server is starting here (0 of 1 pods ready)" in text
         assert "(f, then M, installs metrics-server)" not in text
-        picker.unmet[str(l1)] = {"metrics": "error: Metrics API not available"}
+        picker.unmet[str(l1)] = {"metrics": Unmet("error: Metrics API not available")}
         text = " ".join(str(o.prompt) for o in picker.options())
         assert "not (yet) on this cluster: error: Metrics API not available" in text
         assert "(f, then M, installs metrics-server)" in text

@@ -17,7 +17,6 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.cluster.connect import kubectl_env
-from console.cluster.metrics import starting
 from console.scenario.values import say
 from console.ui.screens.help import kubectl_line
 
@@ -80,11 +79,10 @@ class LabPicker(Screen):
                     line.append(f"\n    needs {needs}", style="dim")
                 elif why:
                     first = next(iter(why.values()))
-                    ready = starting(first).split(" (", 1)[0]     # "0 of 1 pods ready"
-                    text = (f"metrics-server is starting here ({ready})" if ready
-                            else f"not (yet) on this cluster: {first[:70]}")
+                    text = (f"metrics-server is starting here ({first.starting})" if first.starting
+                            else f"not (yet) on this cluster: {first.why[:70]}")
                     line.append(f"\n    needs {needs} — {text}", style="yellow")
-                    if "metrics" in why and not starting(why["metrics"]):
+                    if "metrics" in why and not why["metrics"].starting:
                         line.append("\n    (f, then M, installs metrics-server)", style="dim")
                 else:
                     line.append(f"\n    needs {needs} — available here", style="green")
