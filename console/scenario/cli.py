@@ -12,7 +12,9 @@ The lines come from the bus, as the console's scenario pane and a recorder read 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import threading
 import time
@@ -189,16 +191,18 @@ def _run_all(session, loaded, args, printer, runners) -> list:
     for t in threads:
         t.start()
     interrupted = 0
-    while any(t.is_alive() for t in threads):
-        try:
-            printer.pump(0.2)
-        except KeyboardInterrupt:
-            interrupted += 1
-            if interrupted > 1:
-                break
-            print(words.word("stopping", args.lang), file=sys.stderr, flush=True)
-            for r in runners:
-                r.stop()
+    with _ctrl_c() as pressed:
+        while any(t.is_alive() for t in threads) and interrupted < 2:
+            try:
+                printer.pump(0.2)
+            except KeyboardInterrupt:  # where the handler could not be set (not the main thread)
+                pressed.append(signal.SIGINT)
+            if len(pressed) > interrupted:
+                interrupted = len(pressed)
+                if interrupted == 1:
+                    print(words.word("stopping", args.lang), file=sys.stderr, flush=True)
+                    for r in runners:
+                        r.stop()
     out = []
     for i, r in enumerate(runners):
         rep = results.get(i, r.report)
@@ -206,6 +210,25 @@ def _run_all(session, loaded, args, printer, runners) -> list:
             rep.status = "interrupted"
         out.append(rep)
     return out
+
+
+@contextlib.contextmanager
+def _ctrl_c():
+    """Ctrl-C counted by a handler that only counts, the loop acting on the count.
+    Python's own handler raises KeyboardInterrupt wherever the main thread happens to
+    be, and where that is a __del__ or a callback run from C, the exception is
+    printed as ignored and lost (the likely cause of two CI runs that went on as if
+    no Ctrl-C came). A SIGINT ignored by whoever started us stays ignored."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _finish(reports, args, printer) -> int:
