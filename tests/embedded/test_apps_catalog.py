@@ -1,5 +1,7 @@
 """Apps chosen by image and annotations; what each serves."""
 
+import re
+
 import pytest
 
 from console.embedded import apps
@@ -93,7 +95,17 @@ def test_nginx_welcome_page_and_access_log():
     r = app.handle(Request("GET", "/", {"user-agent": "curl/8"}))
     assert r.status == 200 and b"Welcome to nginx!" in r.body and r.headers["Server"] == "nginx/1.17.0"
     assert lines[-1].endswith('"GET / HTTP/1.1" 200 615 "-" "curl/8" "-"')
+    # nginx's $time_local, in UTC: [01/Dec/2026:19:45:02 +0000]
+    assert re.search(r" - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] ", lines[-1]), lines[-1]
     assert app.handle(Request("GET", "/x")).status == 404
+
+
+async def test_hostname_app_logs_as_werkzeug_does():
+    lines = []
+    app = apps.start(ctx("student/hostname:latest", log=lines.append))
+    assert (await app.handle(Request("GET", "/"))).status == 200   # its 1 ms: a coroutine
+    assert re.fullmatch(r'\S+ - - \[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\] "GET / HTTP/1.1" 200 -',
+                        lines[-1]), lines[-1]
 
 
 async def test_cpu_accounting_scales_outside_traffic_but_not_in_cluster_calls():

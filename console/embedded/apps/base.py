@@ -74,6 +74,23 @@ def http_date(when: float | None = None) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(when))
 
 
+class SecondStamp:
+    """time.strftime(fmt) of the current UTC second, formatted once a second: an access
+    log line per request is on the request path. One per app (no module-level cache)."""
+
+    __slots__ = ("fmt", "second", "text")
+
+    def __init__(self, fmt: str):
+        self.fmt, self.second, self.text = fmt, -1, ""
+
+    def __call__(self) -> str:
+        import time
+        now = int(time.time())
+        if now != self.second:
+            self.text, self.second = time.strftime(self.fmt, time.gmtime(now)), now
+        return self.text
+
+
 class Cpu:
     """CPU time per container, in core-seconds of simulated time.
 

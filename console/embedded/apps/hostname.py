@@ -10,9 +10,7 @@ container stops and the kubelet starts it again. `kill -9 1` is ignored, as for
 any PID 1 without a handler.
 """
 
-import time
-
-from console.embedded.apps.base import App, Response
+from console.embedded.apps.base import App, Response, SecondStamp
 from console.embedded.apps.procs import INT, TERM
 
 ARGV = ["/usr/local/bin/python", "/usr/local/bin/flask", "run", "--host=0.0.0.0", "--port=80",
@@ -29,6 +27,10 @@ class FlaskHostnameApp(App):
     memory_mb = 30.0
     idle_millicores = 2.0          # the reloader polls the files (stat) every second
     handles = frozenset({TERM, INT})
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.access_time = SecondStamp("%d/%b/%Y %H:%M:%S")   # werkzeug's, in brackets
 
     def cmdline(self) -> list[str]:
         if self.ctx.spec.get("command") or self.ctx.spec.get("args"):
@@ -64,8 +66,7 @@ class FlaskHostnameApp(App):
             resp = Response(200, body, "text/html; charset=utf-8")
         else:
             resp = Response(404, NOT_FOUND, "text/html; charset=utf-8")
-        stamp = time.strftime("%d/%b/%Y %H:%M:%S", time.gmtime())
-        self.ctx.log(f'{req.client} - - [{stamp}] "{req.method} {req.target} HTTP/1.1" {resp.status} -')
+        self.ctx.log(f'{req.client} - - [{self.access_time()}] "{req.method} {req.target} HTTP/1.1" {resp.status} -')
         resp.headers["Server"] = SERVER
         return resp
 

@@ -3,7 +3,7 @@ way the official image does."""
 
 import time
 
-from console.embedded.apps.base import App, Response
+from console.embedded.apps.base import App, Response, SecondStamp
 from console.embedded.apps.procs import HUP, INT, QUIT, SIGNALS, TERM
 
 WELCOME = b"""<!DOCTYPE html>
@@ -41,17 +41,6 @@ NOT_FOUND = b"""<html>
 """
 
 
-_stamp_cache = [0, ""]
-
-
-def _log_stamp() -> str:
-    """The access log's time, formatted once per second (it is on the hot path)."""
-    now = int(time.time())
-    if _stamp_cache[0] != now:
-        _stamp_cache[:] = [now, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))]
-    return _stamp_cache[1]
-
-
 class NginxApp(App):
     kind = "nginx"
     default_ports = (80,)
@@ -63,6 +52,10 @@ class NginxApp(App):
     idle_millicores = 0.2
     handles = frozenset({TERM, INT, QUIT, HUP, SIGNALS["USR1"], SIGNALS["USR2"], SIGNALS["WINCH"]})
     workers = 2
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.access_time = SecondStamp("%d/%b/%Y:%H:%M:%S +0000")
 
     def cmdline(self) -> list[str]:
         if self.ctx.spec.get("command") or self.ctx.spec.get("args"):
@@ -117,7 +110,7 @@ class NginxApp(App):
             resp = Response(200, WELCOME, "text/html")
         else:
             resp = Response(404, NOT_FOUND % self.version().encode(), "text/html")
-        stamp = _log_stamp()
+        stamp = self.access_time()
         agent = req.headers.get("user-agent", "-")
         self.ctx.log(f'{req.client} - - [{stamp}] "{req.method} {req.target} HTTP/1.1" '
                      f'{resp.status} {len(resp.body)} "-" "{agent}" "-"')
