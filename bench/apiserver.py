@@ -15,7 +15,11 @@ For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 
   restart`): how long after its write each event reached each client (the store's
   resourceVersion is sampled every 50 ms; lag is taken from the middle of the
   sample interval that saw the write), streams the server closed for falling behind
-  (goal 0), and clients whose state equals the store's at the end (goal all).
+  (goal 0), and clients whose state equals the store's at the end (goal all);
+- slices: the Service's EndpointSlice writes as a watcher of them sees them, for one
+  pod added to `roll` (scaled up by one until it is Ready), for one removed (scaled
+  back), and through the rollout; and the slices there are at the end (with
+  maxEndpointsPerSlice 100, a pod added or removed should touch one slice).
 
     .venv/bin/python bench/apiserver.py [--pods 1000 5000] [--runs 5] [--nodes 20]
         [--speed 50] [--max-pods 253] [--watchers 10] [--rollout 1000] [--probe S] [--json FILE]
@@ -105,6 +109,66 @@ class Peak(threading.Thread):
                 return
 
 
+class SliceWatch(threading.Thread):
+    """The EndpointSlices of one Service as a watcher sees them: every ADDED,
+    MODIFIED and DELETED with when it arrived and the slice's name."""
+
+    def __init__(self, api: Api, namespace: str, service: str):
+        super().__init__(daemon=True)
+        self.api, self.namespace, self.service = api, namespace, service
+        self.events: list[tuple[float, str, str]] = []
+        self.opened = threading.Event()
+
+    def run(self):
+        path = (f"/apis/discovery.k8s.io/v1/namespaces/{self.namespace}/endpointslices"
+                f"?labelSelector=kubernetes.io%2Fservice-name%3D{self.service}")
+        rv = self.api.call("GET", path)["metadata"]["resourceVersion"]
+        conn = http.client.HTTPSConnection(self.api.url.hostname, self.api.url.port,
+                                           context=self.api.tls, timeout=600)
+        conn.request("GET", f"{path}&watch=1&resourceVersion={rv}",
+                     headers={"Authorization": f"Bearer {self.api.token}"})
+        resp = conn.getresponse()
+        self.opened.set()
+        while line := resp.readline():
+            ev = json.loads(line)
+            if ev["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                self.events.append((time.monotonic(), ev["type"], ev["object"]["metadata"]["name"]))
+
+    def since(self, t: float) -> list[tuple[float, str, str]]:
+        return [e for e in list(self.events) if e[0] >= t]
+
+    def quiet(self, deadline: float, still: float = 1.0) -> None:
+        """Until no slice event has come for `still` seconds."""
+        while time.monotonic() < deadline:
+            last = self.events[-1][0] if self.events else 0.0
+            if time.monotonic() - last >= still:
+                return
+            time.sleep(0.1)
+
+
+def one_pod_writes(api: Api, slices: SliceWatch, replicas: int, total: int, deadline: float) -> dict:
+    """Slice writes for one pod added to `roll` (until Ready and quiet) and one removed."""
+    path = "/apis/apps/v1/namespaces/default/deployments/roll"
+    out = {}
+    for label, n, pods in (("add", replicas + 1, total + 1), ("remove", replicas, total)):
+        slices.quiet(deadline)
+        t = time.monotonic()
+        api.call("PATCH", path, {"spec": {"replicas": n}}, ctype="application/merge-patch+json")
+        while time.monotonic() < deadline:
+            d = api.call("GET", path)
+            if (d.get("status") or {}).get("readyReplicas") == n and \
+                    len(api.call("GET", "/api/v1/namespaces/default/pods")["items"]) == pods:
+                break
+            time.sleep(0.1)
+        else:
+            raise TimeoutError(f"roll did not reach {n} Ready replicas in time")
+        slices.quiet(deadline)
+        evs = slices.since(t)
+        out[f"slice_{label}_writes"] = len(evs)
+        out[f"slice_{label}_touched"] = len({name for _, _, name in evs})
+    return out
+
+
 def wait_ready(api: Api, want: dict[str, int], deadline: float) -> None:
     while time.monotonic() < deadline:
         items = api.call("GET", "/apis/apps/v1/namespaces/default/deployments")["items"]
@@ -185,7 +249,8 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-def watch_rollout(c, api: Api, n_watchers: int, rollout: int, total: int, deadline: float) -> dict:
+def watch_rollout(c, api: Api, slices: "SliceWatch", n_watchers: int, rollout: int, total: int,
+                  deadline: float) -> dict:
     with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as f:
         f.write(api.ca)
         cafile = f.name
@@ -202,6 +267,7 @@ def watch_rollout(c, api: Api, n_watchers: int, rollout: int, total: int, deadli
     sampler = RvSampler(Api(c))
     sampler.start()
     time.sleep(0.3)
+    slices.quiet(deadline)
     t0 = time.monotonic()
     api.call("PATCH", "/apis/apps/v1/namespaces/default/deployments/roll", {
         "spec": {"template": {"metadata": {"annotations": {
@@ -229,6 +295,8 @@ def watch_rollout(c, api: Api, n_watchers: int, rollout: int, total: int, deadli
         time.sleep(1.0)
     sampler.halt.set()
     sampler.join()
+    slices.quiet(deadline)
+    slice_events = slices.since(t0)
     results = []
     for p in clients:
         p.stdin.write(json.dumps(last) + "\n")
@@ -247,7 +315,9 @@ def watch_rollout(c, api: Api, n_watchers: int, rollout: int, total: int, deadli
             "lag_p50": pct(lags, 50), "lag_p99": pct(lags, 99), "lag_max": max(lags, default=0.0),
             "ended": sum(r["ended"] for r in results),
             "same": sum(1 for r in results if r["same"]), "clients": len(results),
-            "catch_up": max(r["catch_up"] for r in results)}
+            "catch_up": max(r["catch_up"] for r in results),
+            "slice_rollout_writes": len(slice_events),
+            "slice_rollout_touched": len({name for _, _, name in slice_events})}
 
 
 def measure(a, pods: int, kubectl: str) -> dict:
@@ -272,6 +342,9 @@ def measure(a, pods: int, kubectl: str) -> dict:
         api.call("POST", "/api/v1/namespaces/default/services", {
             "metadata": {"name": "bench"},
             "spec": {"selector": {"app": "bench"}, "ports": [{"port": 80, "targetPort": 80}]}})
+        slices = SliceWatch(Api(c), "default", "bench")
+        slices.start()
+        slices.opened.wait(60)
         deadline = time.monotonic() + a.timeout
         t = time.monotonic()
         for name, n in want.items():
@@ -287,9 +360,14 @@ def measure(a, pods: int, kubectl: str) -> dict:
         reqs = [kubectls_requests(api, "default") for _ in range(a.runs)]
         out["server"] = statistics.median(reqs)
         out["share"] = out["server"] / out["kubectl"]
+        out.update(one_pod_writes(api, slices, rollout, pods, time.monotonic() + a.timeout))
         if a.watchers:
-            out.update(watch_rollout(c, api, a.watchers, rollout, pods,
+            out.update(watch_rollout(c, api, slices, a.watchers, rollout, pods,
                                      time.monotonic() + a.timeout))
+        final = api.call("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
+                         "?labelSelector=kubernetes.io%2Fservice-name%3Dbench")["items"]
+        out["slices"] = len(final)
+        out["slice_endpoints"] = sum(len(s.get("endpoints") or []) for s in final)
         out["rss_end"] = proc.memory_info().rss / 2**20
         peak.halt.set()
         out["rss_peak"] = max(peak.peak / 2**20, out["rss_end"])
@@ -334,6 +412,17 @@ def report(results: list[dict], a) -> None:
             lambda r: r.get("same"), "all")
         row("  slowest client's catch-up after quiet (ms)", lambda r: f"{r['catch_up'] * 1000:.0f}",
             lambda r: r.get("catch_up"))
+        row("  EndpointSlice writes in the rollout / slices touched",
+            lambda r: f"{r['slice_rollout_writes']:,} / {r['slice_rollout_touched']}",
+            lambda r: r.get("slice_rollout_writes"))
+    row("EndpointSlice writes for one pod added / slices touched",
+        lambda r: f"{r['slice_add_writes']} / {r['slice_add_touched']}", lambda r: r["slice_add_writes"],
+        "1 slice")
+    row("  for one pod removed / slices touched",
+        lambda r: f"{r['slice_remove_writes']} / {r['slice_remove_touched']}",
+        lambda r: r["slice_remove_writes"], "1 slice")
+    row("  slices at the end / endpoints in them",
+        lambda r: f"{r['slices']} / {r['slice_endpoints']:,}", lambda r: r["slices"])
 
 
 def main() -> int:
