@@ -104,8 +104,11 @@ async def test_many_pods_split_into_slices_of_100():
         cluster.registry.create("services", service(target=8080))
         for i in range(150):
             cluster.registry.create("pods", pod(f"p{i:03}", {"app": "a"}))
-        await until(lambda: sorted(len(s["endpoints"]) for s in slices(cluster)) == [50, 100]
-                    and len(addrs(endpoints(cluster))) == 150, what="2 slices")
+        # how full each is depends on how the pods' IPs arrived (the reconciler never repacks)
+        await until(lambda: sum(len(s["endpoints"]) for s in slices(cluster)) == 150
+                    and len(addrs(endpoints(cluster))) == 150, what="150 endpoints")
+        sizes = [len(s["endpoints"]) for s in slices(cluster)]
+        assert len(sizes) >= 2 and max(sizes) <= 100, sizes
     finally:
         await cluster.stop()
 

@@ -27,7 +27,8 @@ async def test_thousand_pods_roll_out_and_are_all_endpoints():
         ep = cluster.store.get("endpoints", "default", "big")
         assert sum(len(s.get("addresses", [])) for s in ep["subsets"]) == n
         slices = [s for s in cluster.store.list(SLICES, "default")]
-        assert sorted(len(s["endpoints"]) for s in slices) == [100] * 10
+        sizes = [len(s["endpoints"]) for s in slices]   # filled as the IPs came: never repacked
+        assert sum(sizes) == n and len(sizes) >= 10 and max(sizes) <= 100, sizes
         cluster.registry.mutate("deployments.apps", "default", "big",
                                 lambda o: o["spec"].__setitem__("replicas", 0))
         await until(lambda: cluster.store.count("pods") == 0, timeout=240, what="all pods gone")

@@ -5,22 +5,21 @@ Endpoints (endpoint-controller): Ready pods in `addresses`, the others in
 EndpointSlices (endpointslice-controller.k8s.io): every pod with an IP, with
 conditions as podToEndpoint sets them — serving: the pod is Ready; terminating: it
 has a deletionTimestamp; ready: serving and not terminating (or the Service's
-publishNotReadyAddresses) — at most 100 per slice, owned by the Service.
-Named target ports are resolved per pod against its container ports.
+publishNotReadyAddresses) — at most 100 per slice, owned by the Service, placed
+by the reconciler's rules (slices.py: kept, updated in place, filled before new
+ones are made). Named target ports are resolved per pod against its container ports.
 """
 
 from typing import NamedTuple
 
+from console.embedded.controllers import slices
 from console.embedded.controllers.base import (
     Informer, WorkQueue, key_of, map_matches, pod_ready, terminating,
 )
+from console.embedded.controllers.slices import MANAGED_BY, SLICES, TRIGGER
 from console.embedded.store import Conflict, NotFound
 
-SLICES = "endpointslices.discovery.k8s.io"
-MANAGED_BY = "endpointslice-controller.k8s.io"
-PER_SLICE = 100
 MAX_ENDPOINTS = 1000   # Endpoints beyond this are truncated, as the real controller does
-TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
 
 
 def target_port(svc_port: dict, pod: dict) -> int | None:
@@ -85,7 +84,7 @@ class Entry(NamedTuple):
     ports: tuple
     ready: bool             # in addresses (else notReadyAddresses)
     address: dict           # Endpoints' EndpointAddress
-    endpoint: dict          # the slice's Endpoint
+    want: slices.Want       # the slice's Endpoint
     order: tuple            # where the address sorts (by IP, as the real controller)
 
 
@@ -98,8 +97,9 @@ def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
     addr = {"ip": ip, "targetRef": ref}
     if spec.get("nodeName"):
         addr["nodeName"] = spec["nodeName"]
-    if spec.get("hostname") and spec.get("subdomain") == name:
-        addr["hostname"] = spec["hostname"]
+    hostname = spec.get("hostname") if spec.get("subdomain") == name else None
+    if hostname:
+        addr["hostname"] = hostname
     ready = pod_ready(pod)
     gone = terminating(pod)
     ep = {"addresses": [ip],
@@ -110,8 +110,11 @@ def _entry(svc: dict, pod: dict, zone: str | None) -> Entry:
         ep["nodeName"] = spec["nodeName"]
         if zone:
             ep["zone"] = zone
+    if hostname:
+        ep["hostname"] = hostname
+    order = _ip_key(addr) if ip else ()
     return Entry(in_endpoints(pod, False), in_endpoints(pod, True), pod_ports(svc, pod),
-                 publish or ready, addr, ep, _ip_key(addr) if ip else ())
+                 publish or ready, addr, slices.Want(slices.ident_of(ep), order, ep), order)
 
 
 class EndpointsController:
@@ -122,6 +125,7 @@ class EndpointsController:
         # service -> ((its rv, node zones), pod name -> Entry) for its selected pods
         self._memo: dict[tuple, tuple] = {}
         self._changed: dict[tuple, dict[str, None]] = {}   # service -> pods changed since
+        self._writing = False
         informer.on("services", self._on_service)
         informer.on("pods", self._on_pod)
         informer.on(SLICES, self._on_slice)
@@ -144,6 +148,8 @@ class EndpointsController:
 
     def _on_slice(self, ev) -> None:
         # Someone else touched a slice we manage: put it back.
+        if self._writing:
+            return
         labels = ev.obj["metadata"].get("labels") or {}
         if labels.get("endpointslice.kubernetes.io/managed-by") == MANAGED_BY and labels.get("kubernetes.io/service-name"):
             self.queue.add((ev.obj["metadata"].get("namespace") or "", labels["kubernetes.io/service-name"]))
@@ -272,64 +278,13 @@ class EndpointsController:
 
     # -- EndpointSlices ------------------------------------------------------------
     def _sync_slices(self, svc: dict, entries: "list[Entry]") -> None:
-        ns, name = key_of(svc)
-        groups: dict[tuple, list] = {}
-        has_ports = bool(svc["spec"].get("ports"))
+        wanted: dict[tuple, dict[tuple, slices.Want]] = {}
         for e in entries:
-            if has_ports and not e.ports:
-                continue
-            groups.setdefault(e.ports, []).append(e.endpoint)
-        desired = []
-        for ports, eps in sorted(groups.items()):
-            port_list = [{"name": n, "port": p, "protocol": pr} for n, p, pr in ports]
-            for i in range(0, len(eps), PER_SLICE):
-                desired.append((port_list, eps[i:i + PER_SLICE]))
-        if not desired:
-            desired.append((None, []))  # the placeholder slice of a Service without endpoints
-        labels = {k: v for k, v in (svc["metadata"].get("labels") or {}).items()}
-        labels["kubernetes.io/service-name"] = name
-        labels["endpointslice.kubernetes.io/managed-by"] = MANAGED_BY
-        if svc["spec"].get("clusterIP") == "None":
-            labels["service.kubernetes.io/headless"] = ""
-        existing = sorted(self.inf.controlled(svc["metadata"]["uid"], SLICES),
-                          key=lambda s: s["metadata"]["name"])
-        # Reuse a slice with the same ports first, then any other.
-        free = list(existing)
-        plan = []
-        for ports, eps in desired:
-            match = next((s for s in free if s.get("ports") == ports), None) or (free[0] if free else None)
-            if match is not None:
-                free.remove(match)
-            plan.append((match, ports, eps))
-        for match, ports, eps in plan:
-            body = {"addressType": "IPv4", "endpoints": eps}
-            if ports is not None:
-                body["ports"] = ports
-            if match is None:
-                obj = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                       "metadata": {"generateName": f"{name}-", "namespace": ns, "labels": labels,
-                                    "annotations": {TRIGGER: self.cluster.clock.stamp()},
-                                    "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
-                                                         "uid": svc["metadata"]["uid"], "controller": True,
-                                                         "blockOwnerDeletion": True}]}}
-                obj.update(body)   # the registry copies what it stores
-                self.cluster.registry.create(SLICES, obj)
-                continue
-
-            def same(obj, body=body):
-                return all(obj.get(k) == v for k, v in body.items()) and ("ports" in body) == ("ports" in obj) \
-                    and obj["metadata"].get("labels") == labels
-            if same(match):
-                continue
-
-            def fn(obj, body=body, same=same):
-                if same(obj):
-                    return False
-                obj.pop("ports", None)
-                obj.update(body)   # shared with no one who changes it: stored objects never are
-                meta = obj["metadata"]
-                meta["labels"] = labels
-                meta["annotations"] = {**(meta.get("annotations") or {}), TRIGGER: self.cluster.clock.stamp()}
-            self.cluster.registry.mutate(SLICES, ns, match["metadata"]["name"], fn, shallow=True)
-        for extra in free:
-            self._delete(SLICES, ns, extra["metadata"]["name"])
+            wanted.setdefault(e.ports, {})[e.want.ident] = e.want
+        existing = self.inf.controlled(svc["metadata"]["uid"], SLICES)
+        plan = slices.plan(svc, existing, wanted)
+        self._writing = True   # our own writes need no sync of their own (the slice tracker's job)
+        try:
+            slices.apply(self.cluster.registry, svc, plan, self.cluster.clock.stamp)
+        finally:
+            self._writing = False
