@@ -172,16 +172,33 @@ class Registry:
         raise Conflict(f'{res} "{name}": too many conflicts', "Conflict")
 
     def bind(self, namespace: str, name: str, uid: str, node: str) -> dict | None:
-        """The pods/binding subresource, as kube-apiserver's BindingREST: spec.nodeName
-        set once, on the pod of that uid, with no admission of a pod update (a
-        Binding is admitted, not the pod). Returns the stored pod (read-only), or
-        None when it is gone, another pod now, or bound already."""
+        """The pods/binding subresource, as kube-apiserver's BindingREST
+        (setPodHostAndAnnotations): one update of the pod of that uid sets spec.nodeName
+        and the PodScheduled condition True (UpdatePodCondition: replaced where it
+        stood, reason and message cleared, or appended), so a watcher sees one
+        MODIFIED; with no admission of a pod update (a Binding is admitted, not the
+        pod). Returns the stored pod (read-only), or None when it is gone, another
+        pod now, being deleted, gated, or bound already."""
         old = self.store.peek("pods", namespace, name)
-        if old is None or old["metadata"].get("uid") != uid or (old.get("spec") or {}).get("nodeName"):
+        if old is None or old["metadata"].get("uid") != uid or old["metadata"].get("deletionTimestamp"):
             return None
-        new = dict(old)
+        spec = old.get("spec") or {}
+        if spec.get("nodeName") or spec.get("schedulingGates"):
+            return None
+        status = dict(old.get("status") or {})
+        conds = list(status.get("conditions") or [])
+        cond = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                "lastTransitionTime": self.clock.stamp()}
+        at = next((i for i, c in enumerate(conds) if c.get("type") == "PodScheduled"), None)
+        if at is None:
+            conds.append(cond)
+        else:
+            if conds[at].get("status") == "True":
+                cond["lastTransitionTime"] = conds[at].get("lastTransitionTime")
+            conds[at] = cond
+        status["conditions"] = conds
+        new = dict(old, spec=dict(spec, nodeName=node), status=status)
         new["metadata"] = dict(old["metadata"])
-        new["spec"] = dict(old.get("spec") or {}, nodeName=node)
         return self.store.update("pods", new, owned=True)
 
     def _view(self, res: str, namespace: str, name: str, status: bool) -> dict | None:

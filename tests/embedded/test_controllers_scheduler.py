@@ -77,9 +77,35 @@ async def test_insufficient_cpu_then_fits_when_a_node_comes():
         (ev,) = events(cluster, reason="FailedScheduling")
         assert ev["message"] == msg and ev["type"] == "Warning"
         assert get(cluster, "big")["status"]["phase"] == "Pending"
+        seen = []
+        cluster.store.subscribe(lambda ev: seen.append(ev) if ev.res == "pods" else None)
         add_node(cluster, "node-3", cpu="4")
         await until(lambda: get(cluster, "big")["spec"].get("nodeName") == "node-3", what="bound to node-3")
-        assert scheduled_cond(get(cluster, "big"))["status"] == "True"
+        # BindingREST: nodeName and the condition in one write, the False one replaced
+        (bound,) = [ev for ev in seen if ev.obj["spec"].get("nodeName")]
+        assert bound.type == "MODIFIED" and not bound.old["spec"].get("nodeName")
+        (cond,) = [c for c in bound.obj["status"]["conditions"] if c["type"] == "PodScheduled"]
+        assert cond["status"] == "True" and "reason" not in cond and "message" not in cond
+    finally:
+        await cluster.stop()
+
+
+async def test_binding_is_one_write_a_watcher_sees_as_one_modified():
+    cluster = await start(kubelet=False, cpu="1")
+    try:
+        seen = []
+        cluster.store.subscribe(lambda ev: seen.append(ev) if ev.res == "pods" else None)
+        cluster.registry.create("pods", pod("p"))
+        await until(lambda: get(cluster, "p")["spec"].get("nodeName"), what="bound")
+        await until(lambda: cluster.controllers.idle(), what="the scheduler idle")
+        assert [ev.type for ev in seen] == ["ADDED", "MODIFIED"]
+        got = seen[1].obj
+        assert scheduled_cond(got)["status"] == "True" and scheduled_cond(got)["lastTransitionTime"]
+        assert got["status"]["phase"] == "Pending"
+        uid = got["metadata"]["uid"]
+        assert cluster.registry.bind("default", "p", uid, "node-2") is None      # bound already
+        assert cluster.registry.bind("default", "p", "other-uid", "node-2") is None
+        assert len(seen) == 2
     finally:
         await cluster.stop()
 

@@ -249,16 +249,6 @@ class Scheduler:
         if got is None:
             return
         self.unschedulable.pop((ns, name), None)
-        now = self.cluster.clock.stamp()
-
-        def scheduled(obj):
-            status = obj.setdefault("status", {})
-            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-            conds.insert(0, {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                             "lastTransitionTime": now})
-            status["conditions"] = conds
-            status.setdefault("phase", "Pending")
-        self.cluster.registry.mutate("pods", ns, name, scheduled, subresource="status")
         self.cluster.event(got, "Scheduled", f"Successfully assigned {ns}/{name} to {node}",
                            component=COMPONENT)
 
