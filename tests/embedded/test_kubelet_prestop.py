@@ -60,3 +60,55 @@ async def test_a_hook_longer_than_the_grace_period_is_cut_short():
         await until(lambda: gone(cluster, "web"), 60, what="gone")
         # 10 s for the hook, then SIGTERM with kubelet's 2 s minimum: nowhere near the hour
         assert 10 <= cluster.clock.elapsed() - start < 600
+
+
+def probed(name, grace=600, **probes):
+    """busybox with /tmp/healthy, and a preStop hook that removes it and takes 40 s."""
+    hook = {"exec": {"command": ["sh", "-c", "rm /tmp/healthy; sleep 40"]}}
+    return pod(name, image="busybox", terminationGracePeriodSeconds=grace,
+               container={"command": ["sh", "-c", "touch /tmp/healthy; sleep 100000"],
+                          "lifecycle": {"preStop": hook}, **probes})
+
+
+def check(period=1, threshold=1, path="/tmp/healthy"):
+    return {"exec": {"command": ["cat", path]}, "periodSeconds": period, "failureThreshold": threshold}
+
+
+def unhealthy(cluster, name, kind):
+    return [m for reason, m in events(cluster, name) if reason == "Unhealthy" and m.startswith(kind)]
+
+
+async def test_liveness_stops_once_the_pod_is_deleted_and_readiness_goes_on():
+    """SyncTerminatingPod: StopLivenessAndStartup, then killPod (the preStop hook),
+    then RemovePod: the failing liveness probe restarts nothing, the failing
+    readiness probe takes the terminating pod out of Ready."""
+    async with kubelet_cluster(speed=50) as cluster:
+        cluster.registry.create("pods", probed("web", livenessProbe=check(), readinessProbe=check()))
+        await until(lambda: cstatus(cluster, "web").get("ready"), what="ready")
+        cluster.registry.delete("pods", "default", "web")
+        await until(lambda: unhealthy(cluster, "web", "Readiness") and not cstatus(cluster, "web")["ready"],
+                    what="readiness failing while the hook runs")
+        start = cluster.clock.elapsed()
+        await until(lambda: cluster.clock.elapsed() - start >= 10, what="10 s of failing probes")
+        assert not unhealthy(cluster, "web", "Liveness")
+        assert not any("failed liveness probe" in m for _, m in events(cluster, "web"))
+        assert cstatus(cluster, "web")["restartCount"] == 0 and "running" in cstatus(cluster, "web")["state"]
+        await until(lambda: gone(cluster, "web"), what="gone after the hook")
+
+
+async def test_a_pod_deleted_before_its_startup_probe_passed_counts_as_started():
+    """The stopped startup worker takes its result with it: UpdatePodStatus then
+    sees no startup worker (started) and lets readiness decide (here none: ready)."""
+    async with kubelet_cluster(speed=50) as cluster:
+        never = check(threshold=100000, path="/tmp/never")
+        cluster.registry.create("pods", probed("slow", startupProbe=never))
+        await until(lambda: unhealthy(cluster, "slow", "Startup"), what="the startup probe failing")
+        assert not cstatus(cluster, "slow")["started"] and not cstatus(cluster, "slow")["ready"]
+        cluster.registry.delete("pods", "default", "slow")
+        await until(lambda: cstatus(cluster, "slow").get("started") and cstatus(cluster, "slow")["ready"],
+                    what="started and ready as it terminates")
+        before = len(unhealthy(cluster, "slow", "Startup"))
+        start = cluster.clock.elapsed()
+        await until(lambda: cluster.clock.elapsed() - start >= 5, what="5 s more")
+        assert len(unhealthy(cluster, "slow", "Startup")) == before
+        await until(lambda: gone(cluster, "slow"), what="gone after the hook")

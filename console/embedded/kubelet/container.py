@@ -44,7 +44,7 @@ class Container:
         self.log = ContainerLog(self.clock)
         self.prev_log: ContainerLog | None = None
         self.probes: dict[str, Prober] = {}
-        self._probe_tasks: list[asyncio.Task] = []
+        self._probe_tasks: dict[str, asyncio.Task] = {}
         self._stopping = asyncio.Event()
         self._kick = asyncio.Event()       # wakes a pause early: stop, or a new image
         self._killed_reason: str | None = None
@@ -267,15 +267,35 @@ class Container:
             spec = self.spec.get(f"{kind}Probe")
             if isinstance(spec, dict):
                 self.probes[kind] = p = Prober(self, kind, spec)
-                self._probe_tasks.append(asyncio.ensure_future(p.run()))
+                self._probe_tasks[kind] = asyncio.ensure_future(p.run())
         self.started = "startup" not in self.probes
         self.ready = self.started and "readiness" not in self.probes
+        if self._stopping.is_set():
+            self.stop_liveness_and_startup()   # started as its pod goes (worker.go: deletion requested)
         self.worker.changed()
 
     def stop_probes(self) -> None:
-        for t in self._probe_tasks:
+        for t in self._probe_tasks.values():
             t.cancel()
         self._probe_tasks.clear()
+
+    def stop_liveness_and_startup(self) -> None:
+        """kubelet's SyncTerminatingPod: probeManager.StopLivenessAndStartup before
+        killPod, so a failing liveness probe never restarts a container whose pod is
+        going; readiness probes on until the container stops (RemovePod after
+        killPod), so the pod's Ready, and its endpoints' `serving`, follow the app
+        through the grace period. The stopped workers take their results with them:
+        prober_manager.UpdatePodStatus then counts the container as started, and
+        ready as its readiness probe says (ready with none)."""
+        for kind in ("liveness", "startup"):
+            task = self._probe_tasks.pop(kind, None)
+            if task is not None:
+                task.cancel()
+            self.probes.pop(kind, None)
+        if self.state == "running" and not self.started:
+            self.started = True
+            self.ready = "readiness" not in self.probes
+            self.worker.changed()
 
     def on_probe(self, kind: str, ok: bool) -> None:
         if kind == "startup" and ok:
@@ -321,6 +341,7 @@ class Container:
         """The pod is going away: stop whatever this container is doing."""
         self._stopping.set()
         self._kick.set()
+        self.stop_liveness_and_startup()
         if self.state == "running":
             self.event("Killing", f"Stopping container {self.name}")
             await self.kill(grace)
