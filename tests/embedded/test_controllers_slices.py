@@ -19,8 +19,11 @@ def ep(i: int, ready: bool = True) -> dict:
             "conditions": {"ready": ready, "serving": ready, "terminating": False}}
 
 
-def want(*eps: dict) -> dict:
-    return {KEY: {sl.ident_of(e): sl.Want(sl.ident_of(e), tuple(e["addresses"]), e) for e in eps}}
+def want(*eps: dict, key=KEY) -> sl.Wanted:
+    out = sl.Wanted()
+    for e in eps:
+        out.add(key, sl.Want(sl.ident_of(e), tuple(e["addresses"]), e))
+    return out
 
 
 def existing(name: str, eps: list[dict], ports=PORTS) -> dict:
@@ -75,18 +78,17 @@ def test_an_emptied_slice_is_deleted_and_a_new_port_set_reuses_the_old_slices():
     p = sl.plan(SVC, [a, b], want(ep(1)))
     assert p.delete == [a] and not p.update and not p.create
     other = [{"name": "http", "port": 9090, "protocol": "TCP"}]
-    moved = {sl.port_key(other): want(ep(1))[KEY]}
-    p = sl.plan(SVC, [b], moved)     # finalize: a create and a delete are one update
+    p = sl.plan(SVC, [b], want(ep(1), key=sl.port_key(other)))     # finalize: a create and a delete are one update
     ((s, ports, eps),) = p.update
     assert s is b and ports == other and names(eps) == ["p1"] and not p.create and not p.delete
 
 
 def test_the_placeholder_is_kept_and_then_reused():
     placeholder = existing("svc-x", [], ports=None)
-    assert sl.plan(SVC, [placeholder], {}) == sl.Plan([], [], [])
+    assert sl.plan(SVC, [placeholder], want()) == sl.Plan([], [], [])
     ((s, ports, eps),) = sl.plan(SVC, [placeholder], want(ep(1))).update
     assert s is placeholder and ports == PORTS and names(eps) == ["p1"]
-    ((ports, eps),) = sl.plan(SVC, [], {}).create
+    ((ports, eps),) = sl.plan(SVC, [], want()).create
     assert ports is None and eps == []
 
 
@@ -144,3 +146,13 @@ async def test_one_pod_added_or_removed_at_scale_writes_one_slice():
         assert seen == [("MODIFIED", into)] and into in before
     finally:
         await cluster.stop()
+
+
+def test_slices_read_back_as_copies_are_compared_not_rewritten():
+    import copy
+    a = existing("svc-a", [ep(i) for i in range(3)])
+    stored = copy.deepcopy(a)               # as a restart or another writer leaves them
+    assert sl.plan(SVC, [stored], want(*a["endpoints"])) == sl.Plan([], [], [])
+    stored["endpoints"].append(copy.deepcopy(stored["endpoints"][0]))   # a duplicate: dropped
+    ((s, _, eps),) = sl.plan(SVC, [stored], want(*a["endpoints"])).update
+    assert names(eps) == ["p0", "p1", "p2"] and eps[0] is a["endpoints"][0]

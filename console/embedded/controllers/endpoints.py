@@ -169,17 +169,17 @@ class EndpointsController:
         if not spec.get("selector") or spec.get("type") == "ExternalName":
             self._forget(key)
             return  # user-managed endpoints, as in Kubernetes
-        entries = self._entries(key, svc)
+        entries, wanted = self._entries(key, svc)
         self._sync_endpoints(svc, [e for e in entries if e.in_endpoints])
-        self._sync_slices(svc, [e for e in entries if e.in_slices])
+        self._sync_slices(svc, wanted)
 
     def _forget(self, key) -> None:
         self._memo.pop(key, None)
         self._changed.pop(key, None)
 
-    def _entries(self, key, svc: dict) -> "list[Entry]":
-        """What each selected pod puts into the Service's Endpoints and slices, in
-        pod name order. While the Service and the nodes' zones stay as they were,
+    def _entries(self, key, svc: dict) -> "tuple[list[Entry], slices.Wanted]":
+        """What each selected pod puts into the Service's Endpoints (in pod name
+        order) and slices. While the Service and the nodes' zones stay as they were,
         only the pods the pod handler saw change since the last sync are looked at
         again (5,000 pods, a few changed: those few); else all of them."""
         zones = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(
@@ -187,21 +187,31 @@ class EndpointsController:
         whose = (svc["metadata"].get("resourceVersion"), zones)
         last = self._memo.get(key)
         changed = self._changed.pop(key, {})
+        prev = {}
         if last is not None and last[0] == whose:
-            memo = last[1]
+            memo, wanted = last[1], last[2]
             pods = [self.inf.get("pods", key[0], name) for name in changed]
             for name in changed:
-                memo.pop(name, None)
+                e = memo.pop(name, None)
+                if e is not None and e.in_slices:
+                    wanted.drop(e.ports, e.want)
         else:
-            memo = {}
+            memo, wanted, prev = {}, slices.Wanted(), last[1] if last is not None else {}
             pods = self.inf.in_namespace("pods", key[0])
         selector = svc["spec"]["selector"]
         for pod in pods:
             if pod is not None and map_matches(selector, pod["metadata"].get("labels")):
                 zone = zones.get((pod.get("spec") or {}).get("nodeName"))
-                memo[pod["metadata"]["name"]] = _entry(svc, pod, zone)
-        self._memo[key] = (whose, memo)
-        return [memo[name] for name in sorted(memo)]
+                name = pod["metadata"]["name"]
+                e = _entry(svc, pod, zone)
+                was = prev.get(name)
+                if was == e:
+                    e = was     # kept: the stored slices hold its dicts
+                memo[name] = e
+                if e.in_slices:
+                    wanted.add(e.ports, e.want)
+        self._memo[key] = (whose, memo, wanted)
+        return [memo[name] for name in sorted(memo)], wanted
 
     def _delete(self, res: str, ns: str, name: str) -> None:
         try:
@@ -277,10 +287,7 @@ class EndpointsController:
         self.cluster.registry.mutate("endpoints", ns, name, fn, shallow=True)
 
     # -- EndpointSlices ------------------------------------------------------------
-    def _sync_slices(self, svc: dict, entries: "list[Entry]") -> None:
-        wanted: dict[tuple, dict[tuple, slices.Want]] = {}
-        for e in entries:
-            wanted.setdefault(e.ports, {})[e.want.ident] = e.want
+    def _sync_slices(self, svc: dict, wanted: "slices.Wanted") -> None:
         existing = self.inf.controlled(svc["metadata"]["uid"], SLICES)
         plan = slices.plan(svc, existing, wanted)
         self._writing = True   # our own writes need no sync of their own (the slice tracker's job)

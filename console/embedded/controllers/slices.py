@@ -64,30 +64,58 @@ def _own_labels(labels: dict | None) -> dict:
     return {k: v for k, v in (labels or {}).items() if k not in RESERVED}
 
 
+class Wanted:
+    """What one Service wants in its slices, kept across syncs as its pods change:
+    port key -> ident -> Want, and port key -> the id of each of those Wants'
+    endpoint dicts -> its ident (the stored slices hold those very dicts once
+    written: found by identity, they need neither a hash nor a comparison)."""
+
+    def __init__(self):
+        self.groups: dict[tuple, dict[tuple, Want]] = {}
+        self.mine: dict[tuple, dict[int, tuple]] = {}
+
+    def add(self, ports: tuple, w: Want) -> None:
+        group, mine = self.groups.setdefault(ports, {}), self.mine.setdefault(ports, {})
+        prev = group.get(w.ident)
+        if prev is not None:
+            del mine[id(prev.endpoint)]
+        group[w.ident] = w
+        mine[id(w.endpoint)] = w.ident
+
+    def drop(self, ports: tuple, w: Want) -> None:
+        group = self.groups.get(ports)
+        if group is None or group.get(w.ident) is not w:
+            return
+        del group[w.ident]
+        del self.mine[ports][id(w.endpoint)]   # w is alive: no other object has its id
+        if not group:
+            del self.groups[ports], self.mine[ports]
+
+
 class Plan(NamedTuple):
     create: list   # (ports, endpoints) of a new slice
     update: list   # (existing slice, ports, endpoints)
     delete: list   # existing slices
 
 
-def plan(svc: dict, existing: list[dict], wanted: dict[tuple, dict[tuple, Want]],
-         per_slice: int = PER_SLICE) -> Plan:
-    """reconcileByAddressType + finalize's create-to-update swap. `wanted`: port key
-    -> ident -> Want (consumed). Ports are the port key's dicts."""
+def plan(svc: dict, existing: list[dict], wanted: Wanted, per_slice: int = PER_SLICE) -> Plan:
+    """reconcileByAddressType + finalize's create-to-update swap (wanted is only
+    read). Ports are the port key's dicts."""
     by_ports: dict[tuple, list[dict]] = {}
     for s in sorted(existing, key=lambda s: s["metadata"]["name"]):
         by_ports.setdefault(port_key(s.get("ports")), []).append(s)
     labels = slice_labels(svc)
     create, update, delete = [], [], []
-    for key in sorted(wanted):
-        c, u, d = _by_port_mapping(by_ports.get(key, []), wanted[key], per_slice, labels)
+    for key in sorted(wanted.groups):
+        c, u, d = _by_port_mapping(by_ports.get(key, []), wanted.groups[key], wanted.mine[key],
+                                   per_slice, labels)
         # a pod none of whose ports resolve still has an endpoint, in a slice of no ports
         ports = [{"name": n, "port": p, "protocol": pr} for n, p, pr in key] or None
         create += [(ports, eps) for eps in c]
         update += [(s, ports, eps) for s, eps in u]
         delete += d
     for key, slices in by_ports.items():
-        if key not in wanted:
+        if key not in wanted.groups:
             delete += slices
     if len(delete) == len(existing) and not create:
         # the placeholder: kept if it is the one slice about to go, else made
@@ -102,22 +130,36 @@ def plan(svc: dict, existing: list[dict], wanted: dict[tuple, dict[tuple, Want]]
     return Plan(create, update, delete)
 
 
-def _by_port_mapping(slices: list[dict], want: dict[tuple, Want], per_slice: int,
-                     labels: dict) -> tuple[list, list, list]:
+def _by_port_mapping(slices: list[dict], want: dict[tuple, Want], mine: dict[int, tuple],
+                     per_slice: int, labels: dict) -> tuple[list, list, list]:
     """reconcileByPortMapping: (endpoint lists to create, (slice, endpoints) to
     update, slices to delete) for one port set."""
     changed: dict[str, tuple[dict, list]] = {}
     unchanged: list[tuple[dict, list]] = []
     delete = []
+    placed: set[int] = set()   # wanted endpoints found in a slice (desiredSet.Delete), by id
+    own = _own_labels(labels)
     for s in slices:
         old = s.get("endpoints") or []
+        relabel = _own_labels(s["metadata"].get("labels")) != own
+        ids = list(map(id, old))
+        idents = list(map(mine.get, ids))
+        if None not in idents and placed.isdisjoint(ids) and len(set(ids)) == len(ids):
+            # every endpoint the very dict wanted: nothing to change
+            placed.update(ids)
+            if relabel:
+                changed[s["metadata"]["name"]] = (s, list(old))
+            else:
+                unchanged.append((s, old))
+            continue
         kept, updated = [], False
-        for ep in old:
-            got = want.pop(ident_of(ep), None)
-            if got is not None:
+        for ep, ident in zip(old, idents):
+            got = want.get(ident if ident is not None else ident_of(ep))
+            if got is not None and id(got.endpoint) not in placed:
+                placed.add(id(got.endpoint))
                 kept.append(got.endpoint)
-                updated = updated or (got.endpoint is not ep and got.endpoint != ep)
-        relabel = _own_labels(s["metadata"].get("labels")) != _own_labels(labels)
+                if got.endpoint is not ep and got.endpoint != ep:
+                    updated = True
         if updated or len(kept) != len(old):
             if kept:
                 changed[s["metadata"]["name"]] = (s, kept)
@@ -127,9 +169,9 @@ def _by_port_mapping(slices: list[dict], want: dict[tuple, Want], per_slice: int
             changed[s["metadata"]["name"]] = (s, kept)
         else:
             unchanged.append((s, kept))
-    left = sorted(want.values(), key=lambda w: w.order)
+    left = [] if len(placed) == len(want) else \
+        sorted((w for w in want.values() if id(w.endpoint) not in placed), key=lambda w: w.order)
     left.reverse()   # popped from the end: lowest IP first
-    want.clear()
     if left and changed:
         for _, eps in sorted(changed.values(), key=lambda c: -len(c[1])):
             while left and len(eps) < per_slice:
@@ -180,7 +222,7 @@ def apply(registry, svc: dict, p: Plan, stamp: Callable[[], str]) -> int:
                    "addressType": "IPv4", "endpoints": eps}
             if ports is not None:
                 obj["ports"] = ports
-            registry.create(SLICES, obj)   # the registry copies what it stores
+            registry.create(SLICES, obj, owned=True)   # given away: its endpoints stay ours to find by identity
             writes += 1
     for s, ports, eps in p.update:
         def fn(obj, ports=ports, eps=eps):
