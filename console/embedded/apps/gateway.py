@@ -94,11 +94,8 @@ class GatewayApp(SpringApp):
                 return self._forward(req, uri)
         return self.error(404, "Not Found", req.path, None)
 
-    def error(self, code: int, error: str, path: str, message: str | None = None) -> Response:
-        resp = super().error(code, error, path, message)
-        if message is None and code == 404:           # WebFlux: the message is null
-            resp.body = resp.body.replace(b'"message": "No message available"', b'"message": null')
-        return resp
+    def missing_message(self, code: int) -> str | None:
+        return None if code == 404 else super().missing_message(code)     # WebFlux: null
 
     async def _forward(self, req, uri: str) -> Response:
         headers = {k: v for k, v in req.headers.items() if k not in HOP}
