@@ -10,7 +10,11 @@ the event loop's dispatch. The figure to watch when changing that path:
                                           on a busy machine ((I(240) - I(40)) / 10,000
                                           requests; about 4 min)
 
-On 2026-12-01 (bench/loadgen/README.md): 38.1k instructions at f660c41, 25.3k at 27f57ac.
+Both measure the build that loads (console/loadgen/native.py, said in the output):
+the compiled one, or with KUBELAB_PURE=1 the plain Python one.
+
+On 2026-12-01 (bench/loadgen/README.md): 38.1k instructions at f660c41, 25.3k at 27f57ac,
+24.4k at 1e21076; the compiled hot path, 15.3k (its plain Python, 24.xk).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console.loadgen import options  # noqa: E402
+from console.loadgen import native, options  # noqa: E402
 from console.loadgen.engine import Engine, run_sync  # noqa: E402
 
 ANSWER = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 01 Dec 2026 16:40:00 GMT\r\n"
@@ -83,7 +87,8 @@ async def _run(engine: Engine, sample: bool) -> float:
 
 def cpu() -> None:
     us = run_sync(_run(_engine("-t3S"), True)) * 1e6
-    print(f"{us:.2f} us of CPU a request (best 0.25 s window; sockets replaced)")
+    print(f"{us:.2f} us of CPU a request (best 0.25 s window; sockets replaced; "
+          f"{native.status()} hot path)")
 
 
 def instructions() -> None:
@@ -97,7 +102,8 @@ def instructions() -> None:
         return int(re.search(r"Collected : (\d+)", out).group(1))
 
     a, b = count(40), count(240)
-    print(f"{(b - a) / (USERS * 200):.0f} instructions a request (valgrind; sockets replaced)")
+    print(f"{(b - a) / (USERS * 200):.0f} instructions a request (valgrind; sockets replaced; "
+          f"{native.status()} hot path)")
 
 
 if __name__ == "__main__":

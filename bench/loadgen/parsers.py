@@ -11,16 +11,21 @@ change costs or saves:
                                           puts it beside the product's row)
 
 HandConn is a drop-in for http1._Conn (same client interface: send/abort/_fail,
-the answer read off the connection); `cli` swaps it in for this process.
+the answer read off the connection); `cli` swaps it in for this process. Both run
+as plain Python (KUBELAB_PURE=1), the build they were compared in.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# the two framings as Python, as they were compared: the compiled build's _Conn
+# cannot be swapped, nor take this bench's stand-in client (console/loadgen/native.py)
+os.environ["KUBELAB_PURE"] = "1"
 
 from console.loadgen import http1  # noqa: E402
 from console.loadgen.http1 import ProtocolError, ServerClosed  # noqa: E402

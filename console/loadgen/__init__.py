@@ -15,3 +15,7 @@ then latency, status_codes, errors, requests, request_rate, late/dropped sends, 
 keepalive, workers, aborted, interrupted, started_at, urls, bottleneck (open loop: "generator",
 "in-flight" or None), series (one entry per second).
 """
+
+from console.loadgen import native
+
+native.choose()  # the compiled hot path, or its plain Python (KUBELAB_PURE=1, a stale build)

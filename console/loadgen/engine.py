@@ -2,7 +2,7 @@
 
 Plain http goes through http1.Http1Client (a lean keep-alive client: aiohttp's
 per-request cost would cap the rate below siege's), on callbacks: a request is no
-task and no future (_Flow), which halves the CPU a request costs; https goes
+task and no future (core._Flow), which halves the CPU a request costs; https goes
 through one aiohttp session, a task per request. In-flight requests at the end of
 a timed run or at stop() are abandoned and not counted, as siege's cancelled
 threads are. Use it in-process (`await Engine(spec).run()`), over several
@@ -16,7 +16,6 @@ import asyncio
 import base64
 import math
 import os
-import random
 import resource
 import time
 from dataclasses import dataclass
@@ -28,16 +27,14 @@ from yarl import URL
 
 from console.errors import UsageError
 from console.loadgen import http1
-from console.loadgen.failures import Budget, error_kind
+from console.loadgen.core import NO_END, AioAnswer, EngineCore, Response, _Flow, _User
+from console.loadgen.failures import Budget
 from console.loadgen.options import FORM, Spec
 from console.loadgen.resolve import DirectResolver, Resolver, resolve_url
 from console.loadgen.report import Meter, cpu_seconds, live, summarise
 from console.loadgen.stats import Stats
 
-REDIRECTS = (301, 302, 303, 307, 308)
-MAX_HOPS = 5             # siege follows Location (follow-location = true); not forever
 LATE = 0.010             # an open-loop send leaving this much after its time is "late"
-_NO_END = 1 << 62        # "no total": more arrivals than any run can have
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -58,20 +55,6 @@ def run_sync(coro):
     """asyncio.run on the generator's preferred loop."""
     with asyncio.Runner(loop_factory=new_loop) as runner:
         return runner.run(coro)
-
-
-@dataclass
-class Response:
-    """What -v prints for one request (siege's layout lives in verbose.py)."""
-
-    code: int | None
-    version: str
-    latency: float
-    nbytes: int
-    method: str
-    path: str
-    error: str | None = None
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,12 +118,8 @@ def _basic_auth(u: URL, headers: dict[str, str]) -> None:
         headers["Authorization"] = f"Basic {token}"
 
 
-class Engine:
-    # What a request reads or writes, as slots: the rest stays in the instance's
-    # dict, which, holding more than CPython 3.11 shares between instances, costs
-    # about 3x a slot's time per access
-    __slots__ = ("in_flight", "_ended", "_stopping", "_perf_clock", "_record", "on_response",
-                 "clock", "_http1", "stats", "prepared", "_loop", "__dict__")
+class Engine(EngineCore):
+    """One process's run (what a request touches is in EngineCore, core.py)."""
 
     def __init__(self, spec: Spec, resolver: Resolver | None = None,
                  on_response: Callable[[Response], None] | None = None,
@@ -173,7 +152,6 @@ class Engine:
         self.prepared: list[_Prepared] = prepared or []
         self._tasks: set[asyncio.Task] = set()   # aiohttp requests in flight
         self._perf_clock = clock is time.perf_counter
-        self._record = self.stats.record
         self._meter = Meter(clock(), 0, cpu_seconds())
         self._ended = False
         self._cpu_start = self._cpu_end = None
@@ -254,7 +232,6 @@ class Engine:
                 early.cancel()
             self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self.stats = Stats(self.clock, self.streamed, start_at)
-            self._record = self.stats.record
             self._cpu_start = cpu_seconds()
             self._meter = Meter(self.clock(), 0, self._cpu_start)
             if s.rate is None:
@@ -335,7 +312,7 @@ class Engine:
                                    allow_redirects=False) as resp:
             nbytes = len(await resp.read())
         v = resp.version
-        return _Answer(resp.status, f"HTTP/{v.major}.{v.minor}", nbytes,
+        return AioAnswer(resp.status, f"HTTP/{v.major}.{v.minor}", nbytes,
                        resp.headers.get("Location"), self.clock())
 
     @staticmethod
@@ -370,7 +347,7 @@ class Engine:
         i, of = self.share.index, self.share.of
         if total is not None:
             total = portion(total, i, of)[1]
-        cap = _NO_END if total is None else total
+        cap = NO_END if total is None else total
         slots = asyncio.Semaphore(limit)
         rate = s.rate / of
         start = st.start + i / s.rate  # this engine's first arrival: the i-th of the run's
@@ -378,7 +355,7 @@ class Engine:
 
         def arrivals(t: float) -> int:
             """Arrivals whose time is at most t seconds into the run (capped at the total)."""
-            return 0 if t < 0 else min(cap, math.floor(min(t * rate, _NO_END)) + 1)
+            return 0 if t < 0 else min(cap, math.floor(min(t * rate, NO_END)) + 1)
 
         sent = 0  # arrivals dealt with: sent or dropped
         try:
@@ -435,143 +412,3 @@ class Engine:
         return summarise(self.spec, self.stats, aborted=self.aborted,
                          interrupted=self.interrupted, started_at=self.started_at,
                          cpu_seconds=self.cpu_seconds)
-
-
-@dataclass
-class _Answer:
-    """An answer from aiohttp, read as the http1 client's connection is (_Flow.answered)."""
-
-    status: int
-    version: str
-    nbytes: int
-    location: str | None
-    done_at: float
-
-
-class _Flow:
-    """One transaction, and the redirects it leads to, on callbacks: the generator's
-    hot path (no task, no future per request). `then()` is called once it is over:
-    answered, failed, or abandoned at the run's end."""
-
-    __slots__ = ("engine", "session", "then", "p", "t0", "hops", "done")
-
-    def __init__(self, engine: Engine, session, then: Callable[[], None]):
-        self.engine, self.session, self.then = engine, session, then
-        self.done = self.answered  # one bound method, not one per request
-
-    def start(self, p: _Prepared, t0: float) -> None:
-        e = self.engine
-        e.in_flight += 1
-        self.t0, self.hops, self.p = t0, 0, p
-        if p.raw is not None:  # _go(p), inline (hot path)
-            e._http1.send(p.key, p.raw, p.head, self.done)
-        else:
-            self._go(p)
-
-    def _go(self, p: _Prepared) -> None:
-        self.p = p
-        e = self.engine
-        if p.raw is not None:
-            e._http1.send(p.key, p.raw, p.head, self.done)
-        else:
-            task = e._loop.create_task(e._aio(self.session, p))
-            e._tasks.add(task)
-            task.add_done_callback(self._aio_done)
-
-    def _aio_done(self, task: asyncio.Task) -> None:
-        self.engine._tasks.discard(task)
-        if task.cancelled():
-            self.answered(None, asyncio.CancelledError())
-        else:
-            exc = task.exception()
-            self.answered(None if exc else task.result(), exc)
-
-    def answered(self, a, exc: BaseException | None) -> None:
-        """`a`: the answer (an http1 connection just read, or an _Answer), or None and `exc`."""
-        e = self.engine
-        if e._ended or exc is not None:
-            if e._ended:  # the run's end aborted it: abandoned, as siege's threads
-                return self._over(False)
-            return self._error(exc)
-        try:
-            status = a.status
-            # the client stamps perf_counter(); an injected clock rules
-            now = a.done_at if e._perf_clock else e.clock()
-            latency = now - self.t0
-            failed = status >= 500 or status == 408  # is_failed_code, inline (hot path)
-            if failed and not e._failure():
-                return self._over(False)
-            e._record(status, latency, a.nbytes, now)
-            if e.on_response:
-                p = self.p
-                e.on_response(Response(status, a.version, latency, a.nbytes, p.method, p.path))
-            location = a.location
-            if location and status in REDIRECTS and self.hops < MAX_HOPS:
-                # as siege: the redirect is a transaction, and so is the page it leads to
-                self.hops += 1
-                self.t0 = now
-                return self._go(e._follow(self.p, status, location))
-        except Exception as bug:  # never a request that silently never ends
-            return self._error(bug)
-        if failed:
-            return self._over(True)
-        e.in_flight -= 1  # _over(False), inline (hot path)
-        self.then()
-    def _error(self, exc: BaseException) -> None:
-        """Every socket-level failure is a counted failure (siege's)."""
-        e = self.engine
-        if not e._failure():
-            return self._over(False)
-        kind, detail = error_kind(exc)
-        e.stats.error(kind)
-        if e.on_error:
-            p = self.p
-            e.on_error(Response(None, "", e.clock() - self.t0, 0, p.method, p.path, kind, detail))
-        self._over(True)
-
-    def _over(self, failed: bool) -> None:
-        e = self.engine
-        e.in_flight -= 1
-        if failed and e.budget.spent():
-            e._abort()
-        self.then()
-
-
-class _User(_Flow):
-    """siege's simulated user: requests one after the other, from its own starting URL."""
-
-    __slots__ = ("targets", "n", "y", "left", "delay", "rng", "finished")
-
-    def __init__(self, engine: Engine, session, uid: int):
-        s, targets = engine.spec, engine.prepared
-        n = len(targets)
-        super().__init__(engine, session, self.after if s.delay > 0 else self.next)
-        self.targets, self.n = targets, n
-        self.y = uid * (n // s.concurrent) if n >= s.concurrent else 0  # siege's starting URL
-        self.left = _NO_END if s.reps is None else s.reps
-        self.delay = s.delay
-        self.rng = random.Random()
-        self.finished = engine._loop.create_future()
-
-    def next(self) -> None:
-        e = self.engine
-        if self.left <= 0 or e._stopping:
-            if not self.finished.done():
-                self.finished.set_result(None)
-            return
-        self.left -= 1
-        p = self.targets[self.y % self.n]
-        self.y += 1
-        # self.start(p, e.clock()), inline (hot path)
-        e.in_flight += 1
-        self.t0 = e.clock()
-        self.hops = 0
-        self.p = p
-        if p.raw is not None:
-            e._http1.send(p.key, p.raw, p.head, self.done)
-        else:
-            self._go(p)
-
-    def after(self) -> None:
-        """-d: a random pause after each request (siege's), not counted as response time."""
-        self.engine._loop.call_later(self.rng.random() * self.delay, self.next)

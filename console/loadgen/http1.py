@@ -7,12 +7,16 @@ bench/loadgen/run). aiohttp still serves https (engine.py).
 
 Handles Content-Length, chunked and close-delimited bodies, HEAD/1xx/204/304,
 Connection: close and HTTP/1.0; the body is counted, not kept.
+
+Compiled by Cython with the types in http1.pxd (setup.py; console/loadgen/native.py
+says which build runs): an attribute or method added to _Conn or Http1Client is
+declared there too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+from time import perf_counter
 from typing import Callable
 
 import httptools
@@ -113,7 +117,16 @@ Answer = tuple  # request(): (status, "HTTP/1.x", body bytes, kept alive, Locati
 Done = Callable[["_Conn | None", BaseException | None], None]
 
 
-class _Conn(asyncio.Protocol):
+class Reply:
+    """What the engine reads of an answer: status, nbytes, location, done_at (and
+    `version`, "HTTP/1.x"): a connection just read (_Conn), or the engine's own
+    for aiohttp's. Typed in http1.pxd; as plain Python, no slots of its own (a
+    base's slots cost _Conn's other attributes CPython's fast path)."""
+
+    __slots__ = ()
+
+
+class _Conn(Reply):
     """One connection; llhttp (httptools) frames the answers, we count body bytes.
 
     The hot path (an answer kept alive) is two llhttp callbacks, on_body and
@@ -167,9 +180,16 @@ class _Conn(asyncio.Protocol):
         when none did)."""
         return bool(self.nbytes or self.head)
 
-    # asyncio callbacks --------------------------------------------------------
+    # asyncio callbacks (asyncio.Protocol's, duck-typed: an extension type has no
+    # Python base class) ------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
+
+    def pause_writing(self) -> None:
+        pass  # requests are small and one at a time per connection: nothing to hold back
+
+    def resume_writing(self) -> None:
+        pass
 
     def data_received(self, data: bytes) -> None:
         if self.done is None:  # a server that talks unasked: not a connection to reuse
@@ -234,11 +254,11 @@ class _Conn(asyncio.Protocol):
             self.location = _Fields(self.head).location
         # stamp the time here, not when the engine gets to it: a busy loop's
         # scheduling delay is the generator's, not the server's
-        self.complete, self.done_at = True, time.perf_counter()
+        self.complete, self.done_at = True, perf_counter()
 
     # ending -------------------------------------------------------------------
     def _complete(self, keep: bool) -> None:
-        self.keep, self.complete, self.done_at = keep, True, time.perf_counter()
+        self.keep, self.complete, self.done_at = keep, True, perf_counter()
 
     def answer(self) -> Answer:
         """The answer just read, as a tuple (request()'s)."""

@@ -20,6 +20,8 @@ from collections import Counter
 
 from hdrh.histogram import HdrHistogram
 
+from console.loadgen.core import Recorder
+
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 _US = 1_000_000
 _US_F = float(_US)
@@ -84,7 +86,7 @@ _SUMS = ("transactions", "successful", "failed", "total_time", "bytes", "late", 
          "slot_waits")
 
 
-class Stats:
+class Stats(Recorder):
     """Everything a run measured. record()/error() are the hot path: keep them cheap.
 
     A run split over processes (pool.py) is one Stats per process, each sending
@@ -215,18 +217,6 @@ class Stats:
         if self.stop_time is None:
             self._second(self.clock() if now is None else now)
         return self.series
-
-    def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
-        """One answer. The hot path: three appends (and a second closed once a second)."""
-        if now is None:
-            now = self.clock()
-        if now >= self._next:
-            if self.stop_time is not None:
-                return  # answered after the run's end: abandoned, not counted
-            self._second(now)
-        self._lat.append(latency)
-        self._code.append(code)
-        self._nb.append(nbytes)
 
     def error(self, kind: str, now: float | None = None) -> None:
         if self.stop_time is not None:
