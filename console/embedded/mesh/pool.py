@@ -30,7 +30,10 @@ from collections import deque
 from console.embedded.mesh.values import MAX_UINT32, count, seconds
 
 WORKERS = 2              # istio-proxy's default concurrency
-CONNECT_SECONDS = 0.0005  # an mTLS connect on the node's network
+# How long a new upstream connection takes to be ready, which is how long a request
+# waits as pending for it (with maxRequestsPerConnection 1, every request does):
+CONNECT_SECONDS = 0.0005     # outbound: a TCP connect and the mTLS handshake on the node's network
+LOOPBACK_SECONDS = 0.00005   # inbound: plain TCP to the app on 127.0.0.1 (mTLS ends at the sidecar)
 
 
 class Overflow(Exception):
@@ -176,9 +179,9 @@ class HostPool:
         c = self.cluster
         try:
             if realtime:
-                await asyncio.sleep(CONNECT_SECONDS)
+                await asyncio.sleep(c.connect_seconds)
             else:
-                await c.clock.sleep(CONNECT_SECONDS)
+                await c.clock.sleep(c.connect_seconds)
             peer, send = c.connector(self.host)
         except ConnectFailure as exc:
             self.connecting -= 1
@@ -217,9 +220,11 @@ class HostPool:
 class UpstreamCluster:
     """outbound|<port>|<subset>|<host> in one Envoy: hosts, pools, breakers, LB."""
 
-    def __init__(self, name: str, clock, policy: dict, connector, detector=None):
+    def __init__(self, name: str, clock, policy: dict, connector, detector=None,
+                 connect_seconds: float = CONNECT_SECONDS):
         self.name = name
         self.clock = clock
+        self.connect_seconds = connect_seconds
         self.limits = Limits(policy)
         lb = ((policy or {}).get("loadBalancer") or {})
         self.lb = lb.get("simple") if isinstance(lb, dict) else None
