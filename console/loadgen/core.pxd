@@ -4,6 +4,9 @@ cimport cython
 from console.loadgen.http1 cimport Http1Client, Reply
 
 
+cdef Py_ssize_t SMALL
+
+
 cdef class AioAnswer(Reply):
     cdef public str version
 
@@ -21,6 +24,18 @@ cdef class Recorder:
     cdef public object clock, stop_time
     cdef public double _next
     cdef public list _lat, _code, _nb
+    cdef public Py_ssize_t _taken, _bytes
+    cdef public double _total_time, _longest, _lowest
+    cdef public dict _pending
+    cdef unsigned int _small[2048]  # SMALL
+
+    @cython.locals(lat=list, code=list, nb=list, k=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t,
+                   total=double, hi=double, lo=double, nbytes=Py_ssize_t, x=double,
+                   v="long long", shift=int, c=int, last=int, run=Py_ssize_t, codes=dict,
+                   pending=dict)
+    cpdef _tally(self)
+    @cython.locals(v=Py_ssize_t, pending=dict)
+    cpdef dict _pour(self)
 
     @cython.locals(t=double)
     cpdef record(self, int code, double latency, Py_ssize_t nbytes, now=*)

@@ -58,14 +58,34 @@ class EngineCore:
                  "_http1", "stats", "prepared", "_loop")
 
 
+SMALL = 2048  # latencies below 2,048 us: HdrHistogram's exact buckets at 3 significant digits
+
+
 class Recorder:
-    """What an answer touches of the statistics: record() (stats.Stats is the rest).
+    """What an answer touches of the statistics: record() and _tally() (stats.Stats is
+    the rest).
 
     The current second's answers, one list per figure: record() only appends; sums,
-    extremes and counts are taken when they are read (Stats._take_in), not per answer.
+    extremes, counts and histogram buckets are taken in one pass when they are read
+    (_tally, for Stats._take_in), not per answer. _taken: how many the totals include.
     """
 
-    __slots__ = ("clock", "stop_time", "_next", "_lat", "_code", "_nb")
+    __slots__ = ("clock", "stop_time", "_next", "_lat", "_code", "_nb", "_taken",
+                 "_total_time", "_bytes", "_longest", "_lowest", "_pending", "_small")
+
+    def __init__(self):
+        self._lat: list[float] = []
+        self._code: list[int] = []
+        self._nb: list[int] = []
+        self._taken = 0
+        self._total_time = 0.0
+        self._bytes = 0
+        self._longest = 0.0
+        self._lowest = -1.0
+        # bucketed latencies not yet in the histogram (HdrHistogram.record_value costs
+        # ~10 us in Python): counts by exact us below SMALL, by bucket above
+        self._small = [0] * 2048  # SMALL (a C array when compiled: its size written out)
+        self._pending: dict[int, int] = {}
 
     def record(self, code: int, latency: float, nbytes: int, now: float | None = None) -> None:
         """One answer. The hot path: three appends (and a second closed once a second)."""
@@ -77,6 +97,57 @@ class Recorder:
         self._lat.append(latency)
         self._code.append(code)
         self._nb.append(nbytes)
+
+    def _tally(self) -> tuple[int, int, dict[int, int]] | None:
+        """The answers recorded since the last call, added to the totals, the extremes
+        and the histogram's buckets: (how many, their bytes, their codes counted), or
+        None when there are none."""
+        lat, code, nb = self._lat, self._code, self._nb
+        k, n = self._taken, len(lat)
+        if k == n:
+            return None
+        self._taken = n
+        total, hi, lo, nbytes = 0.0, self._longest, self._lowest, 0
+        codes: dict[int, int] = {}
+        last = run = 0   # codes come in runs (all 200): counted a run at a time
+        pending = self._pending
+        for i in range(k, n):
+            x = lat[i]
+            total += x
+            if x > hi:
+                hi = x
+            if x < lo or lo < 0:
+                lo = x
+            v = int(x * 1e6) or 1
+            if v < SMALL:
+                self._small[v] += 1
+            else:  # the 2048 sub-buckets of v's power of two (3 significant digits)
+                shift = 1
+                while v >> shift >= SMALL:
+                    shift += 1
+                v = (v >> shift) << shift
+                pending[v] = pending.get(v, 0) + 1
+            nbytes += nb[i]
+            c = code[i]
+            if c != last:
+                if run:
+                    codes[last] = codes.get(last, 0) + run
+                last, run = c, 0
+            run += 1
+        codes[last] = codes.get(last, 0) + run
+        self._total_time += total
+        self._bytes += nbytes
+        self._longest, self._lowest = hi, lo
+        return n - k, nbytes, codes
+
+    def _pour(self) -> dict[int, int]:
+        """The latencies bucketed since the last call, {us: count}, for the histogram."""
+        pending, self._pending = self._pending, {}
+        for v in range(1, SMALL):
+            if self._small[v]:
+                pending[v] = self._small[v]
+                self._small[v] = 0
+        return pending
 
 class _Flow:
     """One transaction, and the redirects it leads to, on callbacks: the generator's

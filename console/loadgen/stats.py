@@ -24,7 +24,6 @@ from console.loadgen.core import Recorder
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 _US = 1_000_000
-_US_F = float(_US)
 _SERIES_SAMPLE = 20_000  # latencies kept per second for that second's percentiles
 
 
@@ -96,27 +95,16 @@ class Stats(Recorder):
 
     def __init__(self, clock=time.perf_counter, streamed: bool = False,
                  start: float | None = None):
+        super().__init__()
         self.clock = clock
         self.start = clock() if start is None else start
         self.stop_time: float | None = None
         self._transactions = 0      # siege's "hits"
         self._successful = 0
         self._failed = 0
-        self._total_time = 0.0
-        self._bytes = 0
-        self._longest = 0.0
-        self._lowest = -1.0
         self._codes: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
         self._hist = _histogram()
-        self._pending: dict[int, int] = {}  # bucketed latencies not yet in the histogram
-        # The current second's answers, one list per figure: record() only appends
-        # (the hot path); sums, extremes and counts are taken in C when they are read
-        # (_take_in), not per answer. _taken: how many of them the totals include.
-        self._lat: list[float] = []
-        self._code: list[int] = []
-        self._nb: list[int] = []
-        self._taken = 0
         self._last_kept = False
         self.late = 0               # open loop: sends that left after their intended time
         self.dropped = 0            # open loop: sends given up before they could leave
@@ -163,24 +151,14 @@ class Stats(Recorder):
 
     def _take_in(self) -> None:
         """Add the answers recorded since the last call to the totals, the current
-        second and the histogram's pending buckets."""
-        k, lat = self._taken, self._lat
-        if k == len(lat):
+        second and the histogram's pending buckets (Recorder._tally)."""
+        got = self._tally()
+        if got is None:
             return
-        new = lat[k:] if k else lat
-        self._taken = len(lat)
-        nbytes = sum(self._nb[k:] if k else self._nb)
-        self._total_time += sum(new)
-        self._bytes += nbytes
-        hi, lo = max(new), min(new)
-        if hi > self._longest:
-            self._longest = hi
-        if lo < self._lowest or self._lowest < 0:
-            self._lowest = lo
+        count, nbytes, codes = got
         sec = self._sec
-        sec.responses += len(new)
+        sec.responses += count
         sec.bytes += nbytes
-        codes = Counter(self._code[k:] if k else self._code)
         self._codes.update(codes)
         for code, n in codes.items():
             if is_success_code(code):
@@ -193,15 +171,6 @@ class Stats(Recorder):
             else:
                 self._transactions += n
                 sec.transactions += n
-        # HdrHistogram.record_value costs ~10 us in Python: bucket here (the same 2048
-        # sub-buckets per power of two as 3 significant digits), fold in batches
-        pending = self._pending
-        for v, n in Counter(map(int, map(_US_F.__mul__, new))).items():
-            v = v or 1
-            shift = v.bit_length() - 11
-            if shift > 0:
-                v = (v >> shift) << shift
-            pending[v] = pending.get(v, 0) + n
 
     def _taken_in(self) -> Stats:
         self._take_in()
@@ -252,8 +221,7 @@ class Stats(Recorder):
 
     def _fold(self) -> None:
         self._take_in()
-        pending, self._pending = self._pending, {}
-        for v, n in pending.items():
+        for v, n in self._pour().items():
             self._hist.record_value(v, n)
 
     def percentiles(self) -> dict[str, float | None]:
