@@ -83,13 +83,19 @@ class _Prepared:
     url: URL
     body: bytes | None
     headers: dict[str, str]
-    path: str
+    path: str                     # what -v shows after the method (display())
     raw: bytes | None = None      # prebuilt request for the http1 client (plain http)
     key: tuple[str, int] = ("", 0)  # its (host, port)
     head: bool = False            # HEAD: the answer has no body, whatever its head says
 
     def __post_init__(self):
         self.head = self.method == "HEAD"
+
+
+def display(method: str, given: str) -> str:
+    """The URL as siege's -v line shows it (url_get_display): the path for a GET, the
+    whole URL as given for any other method ("POST http://customer:8080/customers")."""
+    return URL(given).raw_path_qs if method == "GET" else given
 
 
 def _ensure_files(users: int, concurrent: int, of: int) -> None:
@@ -194,8 +200,7 @@ class Engine(EngineCore):
             if not s.keepalive:
                 headers["Connection"] = "close"
             u = URL(url, encoded=True)
-            path = URL(t.url).raw_path_qs
-            prep = _Prepared(t.method, u, t.body, headers, path)
+            prep = _Prepared(t.method, u, t.body, headers, display(t.method, t.url))
             if u.scheme == "http":
                 _basic_auth(u, headers)
                 prep.key = (u.host, u.port or 80)
@@ -324,7 +329,8 @@ class Engine(EngineCore):
         headers = {k: v for k, v in p.headers.items() if k != "Content-Type" or body is not None}
         if url.raw_authority != p.url.raw_authority:
             headers.pop("Host", None)  # elsewhere: that server's own name
-        q = _Prepared(method, url, body, headers, url.raw_path_qs)
+        shown = URL(p.path).join(URL(location)) if URL(p.path).absolute else url
+        q = _Prepared(method, url, body, headers, display(method, str(shown)))
         if url.scheme == "http":
             q.key = (url.host, url.port or 80)
             q.raw = http1.build_request(method, url.raw_path_qs or "/",

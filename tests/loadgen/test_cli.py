@@ -44,6 +44,16 @@ async def test_verbose_lines_and_summary_in_siege_layout(server, siege_cli):
     assert record["result"]["transactions"] == 6 and record["result"]["status_codes"] == {"404": 6}
 
 
+async def test_verbose_lines_show_the_whole_url_for_other_methods(server, siege_cli):
+    # siege's url_get_display: the path for a GET, the URL as given otherwise
+    # (document 004: "HTTP/1.1 201 0.51 secs: 257 bytes ==> POST http://customer:8080/customers")
+    url = server.url("/missing")
+    rc, out, err = await siege_cli(["-c1", "-r2", "-v", f"{url} POST {{}}"])
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.endswith(f" bytes ==> POST {url}") for line in lines), lines
+
+
 async def test_json_document(server, siege_cli):
     rc, out, err = await siege_cli(["-c2", "-t1S", "--json", "--no-log", server.url("/ok")])
     assert rc == 0, err
