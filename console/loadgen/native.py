@@ -62,8 +62,8 @@ def choose() -> None:
     if why is None:
         return
     if not why.startswith(PURE_VAR):
-        warnings.warn(f"kubelab load generator: running the plain Python hot path, "
-                      f"about a third slower: {why}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"kubelab load generator: running the plain Python hot path (about "
+                      f"twice its instructions a request): {why}", RuntimeWarning, stacklevel=2)
     for name in COMPILED:
         full = f"{PACKAGE}.{name}"
         if full in sys.modules:
