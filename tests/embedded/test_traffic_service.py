@@ -42,7 +42,7 @@ async def test_requests_spread_over_ready_pods_only():
         assert any('"GET / HTTP/1.1" 200 615' in line for line in logs)
 
 
-async def test_no_ready_endpoint_resets_the_connection():
+async def test_no_ready_endpoint_refuses_the_connection():
     async with kubelet_cluster(speed=50) as cluster:
         cluster.registry.create("services", service("nobody"))
         addr = await until(lambda: host_port(cluster, "nobody", 80), what="host port")
@@ -50,8 +50,8 @@ async def test_no_ready_endpoint_resets_the_connection():
             try:
                 async with http.get(f"http://{addr}/") as r:
                     raise AssertionError(f"answered {r.status}")
-            except aiohttp.ClientConnectionError:
-                pass
+            except aiohttp.ClientConnectorError as exc:     # at connect: refused (test_traffic_refused)
+                assert isinstance(exc.os_error, ConnectionRefusedError), exc
 
 
 async def test_booting_app_refuses_then_serves():

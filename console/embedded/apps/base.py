@@ -132,6 +132,7 @@ class Context:
     net: object = None                          # the pod's network for curl/wget (kubelet/podnet.py)
     grace_seconds: float = 30.0                 # the pod's terminationGracePeriodSeconds
     broker: object = None                       # the cluster's message broker (events.py)
+    on_ports: object = None                     # callable(app) when it opens or closes its ports
 
 
 DEFAULT_CORES = 2.0      # without limits.cpu a container may burst to about this much
@@ -223,17 +224,29 @@ class App:
 
     async def main(self) -> int:
         await self.boot()
-        self.listening.update(self.ports())
+        self.open_ports(self.ports())
         self.started()
         await self._stop.wait()
         self.stopping()
         await self.shutdown()
-        self.listening.clear()
+        self.close_ports()
         self.drop_connections(graceful=True)
         return self.exit_code if self.exit_code is not None else (self.stop_exit or 0)
 
     async def shutdown(self) -> None:
         """Between SIGTERM and closing the ports (still serving)."""
+
+    def open_ports(self, ports) -> None:
+        self.listening.update(ports)
+        if self.ctx.on_ports is not None:
+            self.ctx.on_ports(self)      # the Service listeners may take connections now
+
+    def close_ports(self) -> None:
+        if not self.listening:
+            return
+        self.listening.clear()
+        if self.ctx.on_ports is not None:
+            self.ctx.on_ports(self)
 
     def drop_connections(self, graceful: bool) -> None:
         for conn in list(self.connections):

@@ -163,7 +163,7 @@ class Container:
         ctx = apps.Context(self.clock, w.key[1], w.key[0], self.name, self.image, w.ip or "",
                            self.spec, w.annotations(), self.log.append, env=self._env,
                            files=self._files, net=w.net, grace_seconds=w.grace(),
-                           broker=w.kubelet.broker)
+                           broker=w.kubelet.broker, on_ports=w.ports_changed)
         self.app = apps.start(ctx)
         self.event("Created", f"Created container: {self.name}")
         error = self.app.start_error()
@@ -189,7 +189,7 @@ class Container:
         self.finished_at = self.clock.stamp()
         self.finished_sim = self.clock.elapsed()
         self.ready = self.started = False
-        self.app.listening.clear()
+        self.app.close_ports()
         self.app.drop_connections(graceful=code != 137)
         self.log.close()
         w.changed()
@@ -354,7 +354,7 @@ class Container:
         self._kick.set()
         self.stop_probes()
         if self.app is not None:
-            self.app.listening.clear()
+            self.app.close_ports()
             self.app.drop_connections(graceful=False)
             self.app.procs.kill_all()
         for t in (self.proc, self.task):

@@ -166,6 +166,12 @@ class PodWorker:
         value = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds")
         return value if isinstance(value, int) and value >= 0 else 30
 
+    def ports_changed(self, app) -> None:
+        """One of the pod's apps opened or closed its ports (the Service listeners' gates)."""
+        network = getattr(self.cluster, "network", None)
+        if network is not None:
+            network.ports_changed(app)
+
     def listener(self, port: int):
         """The app listening on this port of the pod's network namespace, if any."""
         for c in self.containers:

@@ -141,6 +141,12 @@ class Mesh:
         peer, send = got
         return peer, send
 
+    def accepts(self, worker, port: int) -> bool:
+        """Whether a connection to the pod's port is taken: target() would not be None."""
+        if self.has_sidecar(worker):
+            return self.proxy_app(worker) is not None
+        return worker.listener(port) is not None
+
     def target(self, worker, fqdn: str, svc_port: int, port: int):
         """What a connection to the pod's port reaches: (peer, send(req, realtime)), or
         None when it is refused. With a sidecar: its inbound Envoy (while it runs)."""

@@ -5,7 +5,9 @@ ephemeral port), published on the Service as the annotation
 `kubelab.dev/host-ports`: {"8080": "127.0.0.1:40123"}. NodePorts are also
 opened on 127.0.0.1:<nodePort> when that port is free, as kind's port mapping
 would; LoadBalancer Services get an address of their own in 127.0.0.0/8 on
-their own ports (lb.py).
+their own ports (lb.py). Each listener refuses connections while no endpoint
+would take one (gate.py), looked at again as the Service's slices change and as
+apps open and close their ports.
 
 Started by the kubelet component (it is the nodes' kube-proxy);
 `cluster.network` is the object below.
@@ -17,12 +19,14 @@ import logging
 
 from console.embedded.network.egress import Egress
 from console.embedded.network.endpoints import ready_endpoints
+from console.embedded.network.gate import Gate
 from console.embedded.network.lb import LoadBalancers
 from console.embedded.network.proxy import HttpConn, ServiceProxy
 
 log = logging.getLogger("kubelab.network")
 ANNOTATION = "kubelab.dev/host-ports"
-WATCHED = {"pods", "endpoints", "endpointslices.discovery.k8s.io", "services"}
+SLICES = "endpointslices.discovery.k8s.io"
+WATCHED = {"pods", "endpoints", SLICES, "services"}
 
 
 class Network:
@@ -34,6 +38,7 @@ class Network:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
         self._egress: dict[str, Egress] = {}      # pod uid ->
+        self._later: set[str] = set()             # namespaces whose refusing gates to look at soon
         self.lbs = LoadBalancers(self)
         from console.embedded.mesh import Mesh   # the mesh builds on network's modules
 
@@ -81,12 +86,59 @@ class Network:
     # -- keeping listeners in step with Services ---------------------------------------
     def on_change(self, ev) -> None:
         self.mesh.on_change(ev)
+        meta = ev.obj["metadata"]
+        if ev.res == "namespaces":
+            self._soon(meta["name"])          # injected or not: the host listeners' Envoy
         if ev.res not in WATCHED:
             return
         self.generation += 1
+        ns = meta.get("namespace") or "default"
         if ev.res == "services":
-            meta = ev.obj["metadata"]
-            self._queue.put_nowait((meta.get("namespace") or "default", meta["name"]))
+            self._queue.put_nowait((ns, meta["name"]))
+        elif ev.res == SLICES:
+            name = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+            if name:
+                self.regate((ns, name))
+        elif ev.res == "endpoints":
+            self.regate((ns, meta["name"]))
+        else:
+            self._soon(ns)     # pods: Services read from pods (no slices), once per turn
+
+    # -- the listeners' gates ---------------------------------------------------------
+    def gates(self, key: tuple[str, str]):
+        for proxy in self.proxies.get(key, {}).values():
+            yield proxy.server
+        for gate, owner in self._node_ports.values():
+            if owner == key:
+                yield gate
+        held = self.lbs.held.get(key)
+        if held is not None:
+            yield from held.servers.values()
+
+    def regate(self, key: tuple[str, str]) -> None:
+        """Open or shut key's listeners as its endpoints' pods would take connections."""
+        for gate in list(self.gates(key)):
+            gate.refresh()
+
+    def ports_changed(self, app) -> None:
+        """An app opened or closed its ports: every listener may open or shut."""
+        for key in list(self.proxies):
+            self.regate(key)
+
+    def _soon(self, namespace: str) -> None:
+        if not self._later:
+            asyncio.get_running_loop().call_soon(self._regate_later)
+        self._later.add(namespace)
+
+    def _regate_later(self) -> None:
+        namespaces, self._later = self._later, set()
+        for key in list(self.proxies):
+            if key[0] in namespaces:
+                self.regate(key)
+
+    def wanted(self, key: tuple[str, str], number: int, origin: str) -> bool:
+        proxy = self.proxies.get(key, {}).get(number)
+        return proxy is not None and proxy.accepting(origin)
 
     async def run(self) -> None:
         self.cluster.store.subscribe(self.on_change)
@@ -137,20 +189,22 @@ class Network:
                 proxy = None
             if proxy is None:
                 proxy = ServiceProxy(self, svc, sp)
-                proxy.server = await asyncio.get_running_loop().create_server(
-                    lambda proxy=proxy: HttpConn(proxy), "127.0.0.1", 0)
-                proxy.address = "127.0.0.1:%d" % proxy.server.sockets[0].getsockname()[1]
                 current[number] = proxy
-            proxy.svc, proxy.svc_port = svc, sp
-            await self._open_node_port(key, number, sp.get("nodePort"))
+                proxy.server = Gate(lambda proxy=proxy: HttpConn(proxy), "127.0.0.1", 0,
+                                    lambda proxy=proxy: proxy.accepting("host"))
+                proxy.address = "127.0.0.1:%d" % proxy.server.port
+            proxy.svc, proxy.svc_port, proxy.witness = svc, sp, None
+            self._open_node_port(key, number, sp.get("nodePort"))
         node_ports = {sp.get("nodePort") for sp in ports.values()}
         self._close(key, set(ports), node_ports)
         self._publish(key, svc)
         await self.lbs.sync(key, self.cluster.store.get("services", *key), sorted(ports),
                             lambda number: HttpConn(self.proxies.get(key, {}).get(number),
-                                                    origin="outside"))
+                                                    origin="outside"),
+                            lambda number: self.wanted(key, number, "outside"))
+        self.regate(key)
 
-    async def _open_node_port(self, key, number: int, node_port) -> None:
+    def _open_node_port(self, key, number: int, node_port) -> None:
         if not isinstance(node_port, int):
             return
         held = self._node_ports.get(node_port)
@@ -163,7 +217,8 @@ class Network:
         def connection():   # the Service's proxy of the moment (None: reset)
             return HttpConn(self.proxies.get(key, {}).get(number), origin="outside")
         try:
-            server = await asyncio.get_running_loop().create_server(connection, "127.0.0.1", node_port)
+            server = Gate(connection, "127.0.0.1", node_port,
+                          lambda: self.wanted(key, number, "outside"))
         except OSError as exc:   # taken on this host: the ephemeral address still works
             log.info("nodePort %s not opened on 127.0.0.1: %s", node_port, exc.strerror)
             return

@@ -19,10 +19,11 @@ DeletedLoadBalancer from "service-controller". Traffic on these addresses is
 outside traffic: kube-proxy to one endpoint per connection, no client sidecar.
 """
 
-import asyncio
 import errno
 import ipaddress
 import logging
+
+from console.embedded.network.gate import Gate
 
 log = logging.getLogger("kubelab.network")
 FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
@@ -34,7 +35,7 @@ MAX_TRIES = 64
 class Held:
     def __init__(self, ip: str):
         self.ip = ip
-        self.servers: dict[int, asyncio.AbstractServer] = {}
+        self.servers: dict[int, Gate] = {}
 
     def close(self, keep: set[int] = frozenset()) -> None:
         for port in [p for p in self.servers if p not in keep]:
@@ -52,8 +53,10 @@ class LoadBalancers:
                 and not spec.get("loadBalancerClass")
                 and not svc["metadata"].get("deletionTimestamp"))
 
-    async def sync(self, key: tuple[str, str], svc: dict | None, ports: list[int], factory) -> None:
-        """Holds (or releases) key's address; factory(port) -> protocol for a connection."""
+    async def sync(self, key: tuple[str, str], svc: dict | None, ports: list[int], factory,
+                   wanted) -> None:
+        """Holds (or releases) key's address; factory(port) -> protocol for a connection,
+        wanted(port) -> whether that port takes connections now (else it refuses them)."""
         reg = self.network.cluster.registry
         if not self.wants(svc):
             self.release(key, svc)
@@ -70,10 +73,10 @@ class LoadBalancers:
         first = held is None
         if first:
             self._event(svc, "EnsuringLoadBalancer", "Ensuring load balancer")
-        if held is None or not await self._bind(held, ports, factory):
+        if held is None or not await self._bind(held, ports, factory, wanted):
             if held is not None:
                 held.close()
-            held = await self._allocate(key, svc, ports, factory)
+            held = await self._allocate(key, svc, ports, factory, wanted)
         if held is None:
             self.held.pop(key, None)
             self._event(svc, "SyncLoadBalancerFailed",
@@ -130,22 +133,21 @@ class LoadBalancers:
             tried += 1
             yield ip
 
-    async def _allocate(self, key, svc: dict, ports: list[int], factory) -> Held | None:
+    async def _allocate(self, key, svc: dict, ports: list[int], factory, wanted) -> Held | None:
         for ip in self._candidates(svc):
             held = Held(ip)
-            if await self._bind(held, ports, factory):
+            if await self._bind(held, ports, factory, wanted):
                 return held
             held.close()
         return None
 
-    async def _bind(self, held: Held, ports: list[int], factory) -> bool:
-        loop = asyncio.get_running_loop()
+    async def _bind(self, held: Held, ports: list[int], factory, wanted) -> bool:
         for port in ports:
             if port in held.servers:
                 continue
             try:
-                held.servers[port] = await loop.create_server(
-                    lambda port=port: factory(port), held.ip, port)
+                held.servers[port] = Gate(lambda port=port: factory(port), held.ip, port,
+                                          lambda port=port: wanted(port))
             except OSError as exc:
                 if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
                     log.warning("load balancer %s:%s: %s", held.ip, port, exc)

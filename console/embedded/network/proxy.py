@@ -1,8 +1,10 @@
 """A Service port on a loopback listener, speaking HTTP/1.1 to the pods' apps.
 
 Like kube-proxy (iptables mode), a plain connection is bound to one READY
-endpoint, picked at random when it opens; no endpoint, or a pod whose app is not
-listening, and the connection is reset. Requests then go straight to the app's
+endpoint, picked at random when it opens. While no endpoint would take it (none,
+or no app listening on the port) the listener refuses connections, as a real
+client is refused (gate.py); a connection given to one pod whose app is not
+listening while others are is reset. Requests then go straight to the app's
 in-process handler (no second TCP hop) -- through the pod's inbound sidecar
 when it has one (console/embedded/mesh).
 
@@ -26,6 +28,7 @@ import time
 from collections import deque
 
 from console.embedded.apps.base import REASONS, Request, Response, head_lines
+from console.embedded.controllers.base import map_matches, pod_ready
 
 MAX_HEAD = 64 * 1024
 log = logging.getLogger("kubelab.network")
@@ -62,6 +65,7 @@ class ServiceProxy:
         self.address = ""
         self.connections = 0
         self.requests = 0
+        self.witness = None           # (worker, port) last found to take connections
 
     @property
     def key(self) -> tuple[str, str]:
@@ -74,6 +78,35 @@ class ServiceProxy:
 
     def endpoints(self) -> list[tuple[str, int]]:
         return self.network.endpoints(self.svc, self.svc_port)
+
+    def accepting(self, origin: str) -> bool:
+        """Would a connection opened now meet something that takes it? Host traffic
+        into an injected namespace meets its client's Envoy, which always does; else
+        a usable endpoint whose pod listens on the port (its app, or its inbound
+        sidecar). The last one found is checked first (the pod still running,
+        ready, selected and listening): at 5,000 endpoints most asks cost nothing."""
+        if origin == "host" and self.network.mesh.injected(self.key[0]):
+            return True
+        if self.witness is not None and self._takes(*self.witness, strict=True):
+            return True
+        kubelet = getattr(self.network.cluster, "kubelet", None)
+        self.witness = None
+        for ip, port in self.endpoints():
+            worker = kubelet.by_ip.get(ip) if kubelet is not None else None
+            if worker is not None and self._takes(worker, port):
+                self.witness = (worker, port)
+                return True
+        return False
+
+    def _takes(self, worker, port: int, strict: bool = False) -> bool:
+        if worker.removed:
+            return False
+        if strict:
+            pod = worker.pod
+            if pod["metadata"].get("deletionTimestamp") or not pod_ready(pod) or not map_matches(
+                    (self.svc.get("spec") or {}).get("selector"), pod["metadata"].get("labels")):
+                return False
+        return self.network.mesh.accepts(worker, port)
 
     def pick(self):
         """kube-proxy's choice for a new connection: (pod worker, port), or None."""
