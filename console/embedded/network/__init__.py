@@ -36,7 +36,7 @@ class Network:
         self.generation = 0
         self._cache: dict[tuple, tuple[int, list]] = {}
         self._queue: asyncio.Queue = asyncio.Queue()
-        self._node_ports: dict[int, tuple[asyncio.AbstractServer, tuple]] = {}   # -> (server, key)
+        self._node_ports: dict[int, tuple[Gate, tuple]] = {}   # -> (listener, key)
         self._egress: dict[str, Egress] = {}      # pod uid ->
         self._later: set[str] = set()             # namespaces whose refusing gates to look at soon
         self.lbs = LoadBalancers(self)

@@ -75,6 +75,7 @@ class Gate:
         self.loop.add_reader(self.sock.fileno(), self._accept)
         self.open = True
         self.closed = False
+        self._serving: set[asyncio.Task] = set()   # connections being set up (held, not collected)
         self.refresh()
 
     def refresh(self) -> None:
@@ -111,7 +112,9 @@ class Gate:
                 log.warning("accept on :%d: %s", self.port, exc)
                 return
             conn.setblocking(False)
-            self.loop.create_task(self._serve(conn))
+            task = self.loop.create_task(self._serve(conn))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
 
     async def _serve(self, conn: socket.socket) -> None:
         try:
