@@ -62,7 +62,7 @@ async def test_a_hook_longer_than_the_grace_period_is_cut_short():
         assert 10 <= cluster.clock.elapsed() - start < 600
 
 
-def probed(name, grace=600, **probes):
+def probed(name, grace=60, **probes):
     """busybox with /tmp/healthy, and a preStop hook that removes it and takes 40 s."""
     hook = {"exec": {"command": ["sh", "-c", "rm /tmp/healthy; sleep 40"]}}
     return pod(name, image="busybox", terminationGracePeriodSeconds=grace,
