@@ -4,7 +4,9 @@ For each --pods N, on a fresh `kubelab cluster --speed 50 --nodes 20 --max-pods 
 
 - ready: a Deployment `roll` of 1,000 nginx pods and one `bench` of the rest,
   behind one Service, from the create to every pod Running and Ready
-  (goal at 5,000: < 15 s; --probe S gives them a readiness probe of period S);
+  (goal at 5,000: < 15 s; --probe S gives them a readiness probe of period S), and
+  the server's CPU time meanwhile and over the whole run (steadier than wall time
+  on a busy machine);
 - rss: the server's resident memory with them, and its peak (goal < 500 MB);
 - share: `kubectl get po` over the N pods, and the server's share of it: kubectl's
   own requests (the Table in pages of 500, over one kept-alive connection) timed
@@ -350,8 +352,10 @@ def measure(a, pods: int, kubectl: str) -> dict:
         for name, n in want.items():
             api.call("POST", "/apis/apps/v1/namespaces/default/deployments",
                      deployment(name, n, a.probe))
+        cpu0 = sum(proc.cpu_times()[:2])
         wait_ready(api, want, deadline)
         out["ready_s"] = time.monotonic() - t
+        out["ready_cpu"] = sum(proc.cpu_times()[:2]) - cpu0
         out["ready_pods"], out["listed"] = pods_ready(api)
         out["rss"] = proc.memory_info().rss / 2**20
         times, rows = kubectl_times(kubectl, c.env(), "default", a.runs)
@@ -369,6 +373,7 @@ def measure(a, pods: int, kubectl: str) -> dict:
         out["slices"] = len(final)
         out["slice_endpoints"] = sum(len(s.get("endpoints") or []) for s in final)
         out["rss_end"] = proc.memory_info().rss / 2**20
+        out["cpu_total"] = sum(proc.cpu_times()[:2])
         peak.halt.set()
         out["rss_peak"] = max(peak.peak / 2**20, out["rss_end"])
         out["load"] = os.getloadavg()[0]
@@ -389,6 +394,10 @@ def report(results: list[dict], a) -> None:
         f"< {GOALS['ready']:g} s at 5,000")
     row("  pods Running and Ready / listed", lambda r: f"{r['ready_pods']}/{r['listed']}",
         lambda r: r["listed"])
+    row("  server CPU meanwhile (s, user+system)", lambda r: f"{r['ready_cpu']:.1f}",
+        lambda r: r.get("ready_cpu"))
+    row("server CPU over the whole run (s)", lambda r: f"{r['cpu_total']:.1f}",
+        lambda r: r.get("cpu_total"))
     row("server RSS with them (MB)", lambda r: f"{r['rss']:.0f}", lambda r: r["rss"],
         f"< {GOALS['rss']:g} MB")
     row("  server RSS peak over the run (MB)", lambda r: f"{r['rss_peak']:.0f}", lambda r: r["rss_peak"])

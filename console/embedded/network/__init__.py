@@ -33,8 +33,12 @@ class Network:
     def __init__(self, cluster):
         self.cluster = cluster
         self.proxies: dict[tuple[str, str], dict[int, ServiceProxy]] = {}
-        self.generation = 0
+        self.generation = 0                       # bumped by every change the proxies watch
         self._cache: dict[tuple, tuple[int, list]] = {}
+        # per Service: the generation of the last change that may move its endpoints
+        # (its slices, Endpoints, itself; its pods only while it is read from them)
+        self._moved: dict[tuple[str, str], int] = {}
+        self._from_pods: set[tuple[str, str]] = set()
         self._queue: asyncio.Queue = asyncio.Queue()
         self._node_ports: dict[int, tuple[Gate, tuple]] = {}   # -> (listener, key)
         self._egress: dict[str, Egress] = {}      # pod uid ->
@@ -71,13 +75,20 @@ class Network:
 
     # -- what the proxies ask ---------------------------------------------------------
     def endpoints(self, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
-        key = (svc["metadata"].get("uid"), svc_port.get("name") or "", svc_port.get("port"))
+        meta = svc["metadata"]
+        skey = (meta.get("namespace") or "default", meta["name"])
+        key = (meta.get("uid"), svc_port.get("name") or "", svc_port.get("port"))
+        moved = self._moved.get(skey, 0)
         hit = self._cache.get(key)
-        if hit is not None and hit[0] == self.generation:
+        if hit is not None and hit[0] == moved:
             return hit[1]
-        eps = ready_endpoints(self.cluster.store, svc, svc_port)
-        self._cache[key] = (self.generation, eps)
+        eps, from_pods = ready_endpoints(self.cluster.store, svc, svc_port)
+        (self._from_pods.add if from_pods else self._from_pods.discard)(skey)
+        self._cache[key] = (moved, eps)
         return eps
+
+    def _move(self, key: tuple[str, str]) -> None:
+        self._moved[key] = self.generation
 
     def address(self, namespace: str, service: str, port: int) -> str | None:
         proxy = self.proxies.get((namespace, service), {}).get(port)
@@ -94,15 +105,21 @@ class Network:
         self.generation += 1
         ns = meta.get("namespace") or "default"
         if ev.res == "services":
+            self._move((ns, meta["name"]))
             self._queue.put_nowait((ns, meta["name"]))
         elif ev.res == SLICES:
-            name = (meta.get("labels") or {}).get("kubernetes.io/service-name")
-            if name:
+            names = {((o["metadata"].get("labels") or {}).get("kubernetes.io/service-name"))
+                     for o in (ev.obj, ev.old) if o is not None} - {None}
+            for name in names:
+                self._move((ns, name))
                 self.regate((ns, name))
         elif ev.res == "endpoints":
+            self._move((ns, meta["name"]))
             self.regate((ns, meta["name"]))
         else:
-            self._soon(ns)     # pods: Services read from pods (no slices), once per turn
+            for key in [k for k in self._from_pods if k[0] == ns]:
+                self._move(key)
+            self._soon(ns)     # pods: the Services read from pods, and the gates' witnesses
 
     # -- the listeners' gates ---------------------------------------------------------
     def gates(self, key: tuple[str, str]):

@@ -12,7 +12,8 @@ from console.embedded.controllers.endpoints import SLICES, target_port
 from console.endpoints import usable
 
 
-def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
+def ready_endpoints(store, svc: dict, svc_port: dict) -> tuple[list[tuple[str, int]], bool]:
+    """The (ip, port) pairs, and whether they were read from the pods themselves."""
     ns = svc["metadata"].get("namespace") or "default"
     name = svc["metadata"]["name"]
     port_name = svc_port.get("name") or ""
@@ -26,7 +27,7 @@ def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
             if port is not None:
                 found += [(ep, port) for ep in s.get("endpoints") or []]
         chosen, _ = usable(found, lambda pair: pair[0])
-        return sorted({(ip, port) for ep, port in chosen for ip in ep.get("addresses") or []})
+        return sorted({(ip, port) for ep, port in chosen for ip in ep.get("addresses") or []}), False
     eps = store.get("endpoints", ns, name)
     if eps is not None:
         out = []
@@ -35,10 +36,10 @@ def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
                          if (p.get("name") or "") == port_name), None)
             if port is not None:
                 out.extend((a["ip"], port) for a in subset.get("addresses") or [] if a.get("ip"))
-        return sorted(set(out))
+        return sorted(set(out)), False
     selector = (svc.get("spec") or {}).get("selector")
     if not selector:
-        return []
+        return [], False
     out = []
     for pod in store.scan("pods", ns):
         if pod["metadata"].get("deletionTimestamp") or not pod_ready(pod):
@@ -49,4 +50,4 @@ def ready_endpoints(store, svc: dict, svc_port: dict) -> list[tuple[str, int]]:
         port = target_port(svc_port, pod)
         if ip and port:
             out.append((ip, port))
-    return sorted(out)
+    return sorted(out), True

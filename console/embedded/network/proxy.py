@@ -24,23 +24,13 @@ import logging
 import random
 import socket
 import struct
-import time
 from collections import deque
 
-from console.embedded.apps.base import REASONS, Request, Response, head_lines
+from console.embedded.apps.base import REASONS, Request, Response, SecondStamp, head_lines
 from console.embedded.controllers.base import map_matches, pod_ready
 
 MAX_HEAD = 64 * 1024
 log = logging.getLogger("kubelab.network")
-_date_cache = [0, b""]
-
-
-def _date() -> bytes:
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[0] = now
-        _date_cache[1] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode()
-    return _date_cache[1]
 
 
 def reset(transport) -> None:
@@ -178,6 +168,7 @@ class HttpConn(asyncio.Protocol):
         self.closing = False      # close after the response in progress
         self.client = "10.244.0.1"
         self._continued = False
+        self._date = SecondStamp("%a, %d %b %Y %H:%M:%S GMT")   # the connection's own (no module cache)
 
     # -- connection ----------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -329,7 +320,7 @@ class HttpConn(asyncio.Protocol):
         self._maybe_continue()
 
     def _write(self, resp: Response, keep: bool, method: str = "GET") -> None:
-        lines = "".join(f"{k}: {v}\r\n" for k, v in head_lines(resp, keep, _date().decode()))
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head_lines(resp, keep, self._date()))
         head = f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}\r\n{lines}\r\n"
         self.transport.write(head.encode() + (b"" if method == "HEAD" else resp.body))
         if not keep:
