@@ -170,7 +170,7 @@ class PodWorker:
         """One of the pod's apps opened or closed its ports (the Service listeners' gates)."""
         network = getattr(self.cluster, "network", None)
         if network is not None:
-            network.ports_changed(app)
+            network.ports_changed(self, bool(app.listening))
 
     def listener(self, port: int):
         """The app listening on this port of the pod's network namespace, if any."""

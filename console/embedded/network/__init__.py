@@ -137,10 +137,15 @@ class Network:
         for gate in list(self.gates(key)):
             gate.refresh()
 
-    def ports_changed(self, app) -> None:
-        """An app opened or closed its ports: every listener may open or shut."""
-        for key in list(self.proxies):
-            self.regate(key)
+    def ports_changed(self, worker, opened: bool) -> None:
+        """One of worker's apps opened or closed its ports: a shut listener may open
+        now; an open one may shut only when it counted on that pod."""
+        for key, proxies in list(self.proxies.items()):
+            if opened or any(p.witness is not None and p.witness[0] is worker
+                             for p in proxies.values()):
+                for gate in list(self.gates(key)):
+                    if gate.open != opened:
+                        gate.refresh()
 
     def _soon(self, namespace: str) -> None:
         if not self._later:
