@@ -6,6 +6,7 @@ import pytest
 
 from console.embedded import apps
 from console.embedded.apps import BY_NAME, Context, Request, choose, repository
+from console.embedded.apps.quota import Quota
 from console.embedded.clock import Clock
 
 
@@ -86,7 +87,28 @@ async def test_latency_grows_with_requests_in_flight_over_the_cores():
     assert abs(app.latency() - (0.010 + 0.012 * 8)) < 1e-9
     limited = apps.start(Context(Clock(50), "p", "default", "c", "jinyoung/order:stable", "10.244.1.2",
                                  {"resources": {"limits": {"cpu": "500m"}}}, {}, lambda line: None))
-    assert limited.cores == 0.5 and limited.latency() == 0.008 + 0.012 * 2
+    # within its quota a 500m container runs a request at a whole core's speed (CFS)
+    assert limited.cores == 0.5 and limited.latency() == 0.008 + 0.012
+
+
+def test_cpu_quota_throttles_as_cfs_does():
+    now = [0.0]
+    q = Quota(0.5, now=lambda: now[0])        # limits.cpu 500m: 50 ms of CPU each 100 ms
+    assert [q.take(0.012) for _ in range(4)] == pytest.approx([0.0] * 4, abs=1e-12)     # 48 ms: within the quota
+    assert q.take(0.012) == pytest.approx(0.010 / 0.5)         # 10 ms owed: 20 ms throttled
+    assert q.wait() == pytest.approx(0.020)                    # and whoever comes next waits too
+    now[0] += 0.020                                            # the quota refills at 0.5 s/s
+    assert q.wait() == pytest.approx(0.0)
+    now[0] += 10.0                                             # idle: one period's quota, no more
+    assert [q.take(0.010) for _ in range(5)] == pytest.approx([0.0] * 5, abs=1e-12)
+    assert q.take(0.010) == pytest.approx(0.020)
+    # sustained: the throughput tops out at cores / cpu, as the kernel's limit makes it
+    now[0], served = 0.0, 0
+    q = Quota(0.5, now=lambda: now[0])
+    while now[0] < 10.0:
+        now[0] += 0.005 + q.take(0.005) + 0.001   # closed loop: run, throttled, the next one
+        served += 1
+    assert served / 10.0 == pytest.approx(0.5 / 0.005, rel=0.02)
 
 
 def test_nginx_welcome_page_and_access_log():

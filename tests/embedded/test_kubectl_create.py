@@ -53,7 +53,9 @@ def test_logs_and_server_dry_run(kubectl):
     r = kubectl("get", "pod", "web", "-n", ns)
     assert r.returncode == 1 and "not found" in r.stderr
     ok(kubectl("run", "web", "--image=nginx", "-n", ns))
-    text = wait_for(lambda: ok(kubectl("logs", "web", "-n", ns)), what="logs")
+    # until the container runs, kubectl logs fails ("... is waiting to start: ContainerCreating")
+    text = wait_for(lambda: (lambda r: r.returncode == 0 and r.stdout)(kubectl("logs", "web", "-n", ns)),
+                    what="logs")
     assert text.strip()
     assert ok(kubectl("logs", "web", "-n", ns, "--tail=1")).strip() == text.strip().splitlines()[-1]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from console.embedded.apps.fs import FileSystem
 from console.embedded.apps.procs import HUP, INT, QUIT, TERM, ProcTable
+from console.embedded.apps.quota import Quota
 from console.embedded.apps.shell import GNU, IO, SHELL_ONLY, Shell
 from console.embedded.apps.streams import Capture
 
@@ -195,6 +196,7 @@ class App:
         self.error_rate = annotation_float(ctx, "error-rate", self.error_rate)
         self.memory_mb = annotation_float(ctx, "memory-mb", self.memory_mb)
         self.cores = cpu_cores(ctx.spec)
+        self.quota = Quota(self.cores)
         self.procs.start_init(self.cmdline(), self.signal).cpu = self.cpu.usage_core_seconds
 
     def start_error(self) -> str | None:
@@ -308,15 +310,19 @@ class App:
         other Services while it serves (it runs after the app's own time)."""
         return Response(200, b'{"status":"ok"}')
 
-    def latency(self) -> float:
-        """Seconds (real) for the next request: its own wait (latency-ms) plus its CPU
-        time shared with the requests in flight over the container's cores, so a
-        pod's throughput tops out at cores / cpu-per-request and latency grows."""
+    def latency(self, take: bool = False) -> float:
+        """Seconds (real) for the next request: its own wait (latency-ms), its CPU time
+        shared with the requests in flight over the cores it may run on, and the wait
+        for CPU quota (quota.py), so a pod's throughput tops out at cores /
+        cpu-per-request and latency grows. `take`: the request is served, its CPU
+        comes out of the quota (a probe's check only looks)."""
         cpu = self.cpu_per_request / 1000.0
-        return self.latency_ms / 1000.0 + cpu * max(1.0, (self.inflight + 1) / self.cores)
+        run = cpu * max(1.0, (self.inflight + 1) / max(1.0, self.cores))
+        throttled = self.quota.take(cpu) if take else self.quota.wait()
+        return self.latency_ms / 1000.0 + run + throttled
 
     def delayed(self, resp):
-        delay = self.latency()
+        delay = self.latency(take=True)
         if isinstance(resp, Response) and delay <= 0.0005:
             return resp
         return self._after(delay, resp)
