@@ -113,6 +113,8 @@ class Recorder:
         pending = self._pending
         for i in range(k, n):
             x = lat[i]
+            if x < 0.0:  # an injected clock may step back; and _small is a C array when compiled
+                x = 0.0
             total += x
             if x > hi:
                 hi = x

@@ -247,8 +247,12 @@ class Engine(EngineCore):
             else:
                 work = asyncio.create_task(self._open_loop(session, limit))
             stop_wait = asyncio.create_task(self._stop.wait())
-            await asyncio.wait([work, stop_wait], timeout=self._time_left(),
-                               return_when=asyncio.FIRST_COMPLETED)
+            while True:  # -t: the loop's timers may fire up to its clock resolution early
+                done, _ = await asyncio.wait([work, stop_wait], timeout=self._time_left(),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                left = self._time_left()
+                if done or left is None or left <= 0:
+                    break
             if self.aborted and not self.interrupted and not work.done():
                 await self._drain(work)
             # The end is a state, not only a cancellation: every request checks it when
@@ -386,7 +390,10 @@ class Engine(EngineCore):
                 if now - intended > LATE:
                     st.late += 1
                 k = sent * of + i  # the run's arrival number: the URL it takes
-                _Flow(self, session, slots.release).start(targets[k % len(targets)], intended)
+                # from the intended time (a late send counts its wait), or from now when the
+                # sleep above woke early (timers run up to the loop's clock resolution ahead)
+                _Flow(self, session, slots.release).start(targets[k % len(targets)],
+                                                          min(intended, now))
                 sent += 1
             for _ in range(limit):  # every slot back: every request has ended
                 await slots.acquire()

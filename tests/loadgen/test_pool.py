@@ -224,3 +224,15 @@ async def test_a_killed_worker_is_reported_and_the_rest_kept(server, siege_cli):
         out, err = await stop(proc)
     assert proc.returncode == 0 and "Traceback" not in err, err
     assert "ended before the run did" in err and "Transactions:" in err
+
+
+def test_a_latency_below_zero_counts_as_zero():
+    # a clock that steps back (an injected one) must not index the compiled recorder's
+    # C array of small latencies below its start: it counts as 0 (the 1 us bucket)
+    clock = Clock()
+    st = Stats(clock)
+    st.record(200, -0.001, 10)
+    st.record(200, 0.002, 10)
+    assert st.transactions == 2 and st.total_time == pytest.approx(0.002)
+    assert st.lowest == 0.0 and st.longest == pytest.approx(0.002)
+    assert st.hist.get_value_at_percentile(50) <= 1 and st.hist.get_total_count() == 2
