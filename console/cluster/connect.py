@@ -25,7 +25,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from console.cluster.errors import credential_problem
 from console.errors import UsageError
-from console.paths import state_dir
+from console.paths import open_private, state_dir
 
 
 @dataclass
@@ -271,8 +271,7 @@ def embedded_slot(base: Path | None = None) -> tuple[Path, object]:
     base = base or state_dir()
     for n in range(1, 100):
         path = base / ("embedded-kubeconfig" if n == 1 else f"embedded-kubeconfig-{n}")
-        claim = os.fdopen(os.open(path.with_name(path.name + ".lock"),
-                                  os.O_WRONLY | os.O_CREAT, 0o600), "w")
+        claim = os.fdopen(open_private(path.with_name(path.name + ".lock"), os.O_WRONLY), "w")
         try:
             fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
