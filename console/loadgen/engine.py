@@ -333,7 +333,8 @@ class Engine(EngineCore):
         headers = {k: v for k, v in p.headers.items() if k != "Content-Type" or body is not None}
         if url.raw_authority != p.url.raw_authority:
             headers.pop("Host", None)  # elsewhere: that server's own name
-        shown = URL(p.path).join(URL(location)) if URL(p.path).absolute else url
+        given = URL(p.path)   # a GET's path, or the whole URL as the user gave it
+        shown = given.join(URL(location)) if given.absolute else url
         q = _Prepared(method, url, body, headers, display(method, str(shown)))
         if url.scheme == "http":
             q.key = (url.host, url.port or 80)
