@@ -141,26 +141,26 @@ class Mesh:
         peer, send = got
         return peer, send
 
+    def _peer(self, worker, port: int):
+        """What takes a connection to the pod's port: its sidecar (while it runs) or the
+        app listening there; None when it is refused."""
+        return self.proxy_app(worker) if self.has_sidecar(worker) else worker.listener(port)
+
     def accepts(self, worker, port: int) -> bool:
         """Whether a connection to the pod's port is taken: target() would not be None."""
-        if self.has_sidecar(worker):
-            return self.proxy_app(worker) is not None
-        return worker.listener(port) is not None
+        return self._peer(worker, port) is not None
 
     def target(self, worker, fqdn: str, svc_port: int, port: int):
         """What a connection to the pod's port reaches: (peer, send(req, realtime)), or
-        None when it is refused. With a sidecar: its inbound Envoy (while it runs)."""
+        None when it is refused. With a sidecar: its inbound Envoy."""
+        peer = self._peer(worker, port)
+        if peer is None:
+            return None
         if self.has_sidecar(worker):
-            proxy = self.proxy_app(worker)
-            if proxy is None:
-                return None
             inbound = self.inbound(worker)
             w = inbound.worker()
-            return proxy, lambda req, realtime: inbound.handle(fqdn, svc_port, port, req, realtime, w)
-        app = worker.listener(port)
-        if app is None:
-            return None
-        return app, lambda req, realtime: exchange(app, req, realtime)
+            return peer, lambda req, realtime: inbound.handle(fqdn, svc_port, port, req, realtime, w)
+        return peer, lambda req, realtime: exchange(peer, req, realtime)
 
     def close(self) -> None:
         for table in (self._outbound, self._inbound, self._stand_ins):
